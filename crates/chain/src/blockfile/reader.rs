@@ -1,0 +1,268 @@
+//! [`BlockFileReader`]: the records of a node's `blk*.dat` files.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use bitcoin::block::Header;
+use bitcoin::consensus::Decodable;
+use bitcoin::hashes::Hash;
+use bitcoin::BlockHash;
+
+use super::{BlockFileError, XorKey};
+use crate::params::Chain;
+
+/// Largest record accepted: Bitcoin blocks are at most 4 MB, Litecoin's MWEB extension adds
+/// at most a few more; anything near this is a corrupt size field.
+const MAX_RECORD: u32 = 64 << 20;
+
+/// Where a block's record sits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockLocation {
+    /// The `N` of `blkN.dat`.
+    pub file: u32,
+    /// Byte offset of the record (its magic) in the file.
+    pub offset: u64,
+    /// Size of the serialized block, after the 8-byte record header.
+    pub size: u32,
+}
+
+/// A block header found in the files, with its location.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderRecord {
+    /// The header.
+    pub header: Header,
+    /// Its hash.
+    pub hash: BlockHash,
+    /// Its record.
+    pub loc: BlockLocation,
+}
+
+/// Every header of a blocks folder, in file order.
+#[derive(Debug, Clone)]
+pub struct HeaderScan {
+    /// The magic of the records.
+    pub magic: [u8; 4],
+    /// Headers in file order (not height order).
+    pub records: Vec<HeaderRecord>,
+    /// Bytes of block files read past.
+    pub bytes: u64,
+    /// A record at the end of the newest file that is not whole yet (a running node is
+    /// still writing it): its file and offset. It is left for the next run.
+    pub partial_tail: Option<(PathBuf, u64)>,
+}
+
+/// Reads the `blk*.dat` files of one folder, undoing the XOR obfuscation of `xor.dat`.
+#[derive(Debug)]
+pub struct BlockFileReader {
+    dir: PathBuf,
+    files: Vec<(u32, PathBuf)>,
+    xor: XorKey,
+    open: Option<(u32, File)>,
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+impl BlockFileReader {
+    /// Lists the block files of `dir` in order of file number and loads its XOR key.
+    ///
+    /// # Errors
+    /// [`BlockFileError::Io`] if the folder cannot be listed, [`BlockFileError::NoBlockFiles`]
+    /// if it holds no `blk*.dat`.
+    pub fn open(dir: &Path) -> Result<BlockFileReader, BlockFileError> {
+        let io = |source| BlockFileError::Io { path: dir.to_owned(), source };
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(n) = name.strip_prefix("blk").and_then(|r| r.strip_suffix(".dat")) {
+                if let Ok(n) = n.parse::<u32>() {
+                    files.push((n, entry.path()));
+                }
+            }
+        }
+        if files.is_empty() {
+            return Err(BlockFileError::NoBlockFiles { path: dir.to_owned() });
+        }
+        files.sort();
+        Ok(BlockFileReader { dir: dir.to_owned(), files, xor: XorKey::load(dir)?, open: None })
+    }
+
+    /// The folder read.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The XOR key in use.
+    pub fn xor_key(&self) -> XorKey {
+        self.xor
+    }
+
+    /// Path of `blkN.dat`.
+    pub fn path_of(&self, file: u32) -> PathBuf {
+        self.files
+            .iter()
+            .find(|(n, _)| *n == file)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| self.dir.join(format!("blk{file:05}.dat")))
+    }
+
+    fn read_at(&self, file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<(), BlockFileError> {
+        file.read_exact_at(buf, offset)
+            .map_err(|source| BlockFileError::Io { path: path.to_owned(), source })?;
+        self.xor.apply(offset, buf);
+        Ok(())
+    }
+
+    /// Reads the header of every record in every file. With `magic` unset, the first record's
+    /// magic must be one of a known chain's and is then required of all others.
+    ///
+    /// # Errors
+    /// A [`BlockFileError`] naming the file and byte offset of a bad magic, an implausible size
+    /// or a truncated record in a file other than the newest.
+    pub fn scan_headers(&self, magic: Option<[u8; 4]>) -> Result<HeaderScan, BlockFileError> {
+        let mut scan = HeaderScan { magic: magic.unwrap_or_default(), records: Vec::new(), bytes: 0, partial_tail: None };
+        let mut magic = magic;
+        let last = self.files.len() - 1;
+        for (i, (n, path)) in self.files.iter().enumerate() {
+            let io = |source| BlockFileError::Io { path: path.clone(), source };
+            let file = File::open(path).map_err(io)?;
+            let len = file.metadata().map_err(io)?.len();
+            scan.bytes += len;
+            let mut off = 0u64;
+            while off + 8 <= len {
+                let mut head = [0u8; 8];
+                self.read_at(&file, path, off, &mut head)?;
+                let m: [u8; 4] = head[..4].try_into().expect("4 bytes");
+                if m == [0; 4] {
+                    // Preallocated, zero-filled space: skip to the next record, if any.
+                    match self.next_nonzero(&file, path, off, len)? {
+                        Some(next) => {
+                            off = next;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+                let expected = match magic {
+                    Some(e) => e,
+                    None if Chain::with_magic(m).next().is_some() => {
+                        magic = Some(m);
+                        scan.magic = m;
+                        m
+                    }
+                    None => {
+                        return Err(BlockFileError::BadMagic {
+                            path: path.clone(),
+                            offset: off,
+                            found: hex(&m),
+                            expected: "the magic of a known chain".into(),
+                            chain: None,
+                        })
+                    }
+                };
+                if m != expected {
+                    return Err(BlockFileError::BadMagic {
+                        path: path.clone(),
+                        offset: off,
+                        found: hex(&m),
+                        expected: hex(&expected),
+                        chain: Chain::with_magic(expected).next(),
+                    });
+                }
+                let size = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+                if !(80..=MAX_RECORD).contains(&size) {
+                    return Err(BlockFileError::BadSize { path: path.clone(), offset: off, size });
+                }
+                if off + 8 + size as u64 > len {
+                    if i == last {
+                        scan.partial_tail = Some((path.clone(), off));
+                        break;
+                    }
+                    return Err(BlockFileError::Truncated {
+                        path: path.clone(),
+                        offset: off,
+                        size,
+                        available: len - off - 8,
+                    });
+                }
+                let mut hb = [0u8; 80];
+                self.read_at(&file, path, off + 8, &mut hb)?;
+                let header = Header::consensus_decode(&mut &hb[..]).expect("80 bytes decode as a header");
+                scan.records.push(HeaderRecord {
+                    hash: BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb)),
+                    header,
+                    loc: BlockLocation { file: *n, offset: off, size },
+                });
+                off += 8 + size as u64;
+            }
+            if off < len && off + 8 > len && i != last && self.next_nonzero(&file, path, off, len)?.is_some() {
+                return Err(BlockFileError::Truncated { path: path.clone(), offset: off, size: 0, available: len - off });
+            }
+        }
+        Ok(scan)
+    }
+
+    /// Offset of the first non-zero byte at or after `from`, or `None` at the end of the file.
+    fn next_nonzero(&self, file: &File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, BlockFileError> {
+        let mut buf = vec![0u8; 1 << 16];
+        let mut off = from;
+        while off < len {
+            let n = ((len - off) as usize).min(buf.len());
+            self.read_at(file, path, off, &mut buf[..n])?;
+            if let Some(p) = buf[..n].iter().position(|&b| b != 0) {
+                return Ok(Some(off + p as u64));
+            }
+            off += n as u64;
+        }
+        Ok(None)
+    }
+
+    /// Reads the serialized block at `loc` into `buf`, de-obfuscated.
+    ///
+    /// # Errors
+    /// [`BlockFileError::Io`] if the file cannot be read at that place.
+    pub fn read_block(&mut self, loc: &BlockLocation, buf: &mut Vec<u8>) -> Result<(), BlockFileError> {
+        if self.open.as_ref().map(|(n, _)| *n) != Some(loc.file) {
+            let path = self.path_of(loc.file);
+            let f = File::open(&path).map_err(|source| BlockFileError::Io { path, source })?;
+            self.open = Some((loc.file, f));
+        }
+        let (_, file) = self.open.as_ref().expect("opened above");
+        buf.resize(loc.size as usize, 0);
+        file.read_exact_at(buf, loc.offset + 8)
+            .map_err(|source| BlockFileError::Io { path: self.path_of(loc.file), source })?;
+        self.xor.apply(loc.offset + 8, buf);
+        Ok(())
+    }
+
+    /// Tells which chain the scanned files belong to, from their magic and genesis block, and
+    /// checks it against the chain asked for.
+    ///
+    /// # Errors
+    /// [`BlockFileError::WrongChain`] when the files are of another chain than `requested`,
+    /// [`BlockFileError::UnknownChain`] when no known genesis block is among them.
+    pub fn detect_chain(&self, scan: &HeaderScan, requested: Option<Chain>) -> Result<Chain, BlockFileError> {
+        let genesis = scan
+            .records
+            .iter()
+            .filter(|r| r.header.prev_blockhash == BlockHash::all_zeros())
+            .find_map(|r| Chain::with_genesis(&r.hash).filter(|c| c.magic() == scan.magic));
+        match (requested, genesis) {
+            (Some(want), Some(found)) if want != found => {
+                Err(BlockFileError::WrongChain { path: self.dir.clone(), expected: want, found })
+            }
+            (_, Some(found)) => Ok(found),
+            (Some(want), None) if scan.records.is_empty() || want.magic() == scan.magic => Ok(want),
+            (Some(want), None) => Err(BlockFileError::WrongChain {
+                path: self.dir.clone(),
+                expected: want,
+                found: Chain::with_magic(scan.magic).next().unwrap_or(want),
+            }),
+            (None, None) => Err(BlockFileError::UnknownChain { path: self.dir.clone(), magic: hex(&scan.magic) }),
+        }
+    }
+}

@@ -1,0 +1,174 @@
+//! A whole block: header, transactions and (on Litecoin) a skipped MWEB extension.
+
+use bitcoin::block::Header;
+use bitcoin::consensus::Decodable;
+use bitcoin::hashes::Hash;
+use bitcoin::{BlockHash, Txid};
+
+use super::cursor::Cursor;
+use super::tx::parse_tx;
+use super::DecodeError;
+use crate::script::{AddressKey, ScriptKind};
+
+/// A transaction of a [`ParsedBlock`]; its inputs and outputs follow those of the
+/// transactions before it in the block's flat arrays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedTx {
+    /// Transaction id (hash without witness or MWEB data).
+    pub txid: Txid,
+    /// Number of inputs.
+    pub n_inputs: u32,
+    /// Number of outputs.
+    pub n_outputs: u32,
+    /// Serialized with witness data.
+    pub segwit: bool,
+}
+
+/// An input: the outpoint it spends. A coinbase input has the null outpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedInput {
+    /// Txid of the spent output.
+    pub prev_txid: Txid,
+    /// Index of the spent output in its transaction.
+    pub prev_vout: u32,
+}
+
+impl ParsedInput {
+    /// Whether this is the null outpoint of a coinbase.
+    pub fn is_null(&self) -> bool {
+        self.prev_vout == u32::MAX && self.prev_txid == Txid::all_zeros()
+    }
+}
+
+/// An output: value, script kind and the address it pays, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedOutput {
+    /// Value in satoshis.
+    pub value: u64,
+    /// Kind of the locking script.
+    pub kind: ScriptKind,
+    /// Address the script pays, if it has one.
+    pub address: Option<AddressKey>,
+}
+
+/// A decoded block, in flat arrays that are reused from block to block so that decoding
+/// allocates nothing once the buffers have grown.
+#[derive(Debug, Clone)]
+pub struct ParsedBlock {
+    /// The 80-byte header.
+    pub header: Header,
+    /// Hash of the header.
+    pub hash: BlockHash,
+    /// Transactions in block order.
+    pub txs: Vec<ParsedTx>,
+    /// Inputs of all transactions, in order.
+    pub inputs: Vec<ParsedInput>,
+    /// Outputs of all transactions, in order.
+    pub outputs: Vec<ParsedOutput>,
+    /// Size of the serialized block in bytes.
+    pub size: usize,
+    /// Bytes of Litecoin MWEB extension data that followed the transactions and were skipped.
+    pub mweb_bytes: usize,
+}
+
+impl Default for ParsedBlock {
+    fn default() -> Self {
+        ParsedBlock {
+            header: bitcoin::constants::genesis_block(bitcoin::Network::Regtest).header,
+            hash: BlockHash::all_zeros(),
+            txs: Vec::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            size: 0,
+            mweb_bytes: 0,
+        }
+    }
+}
+
+/// Decodes a serialized block into `out`, reusing its buffers.
+///
+/// `litecoin` allows the MWEB transaction flag and an MWEB extension block after the
+/// transactions, which is skipped: its outputs are confidential and have no address.
+///
+/// # Errors
+/// A [`DecodeError`] naming the field and byte offset where the data stops making sense,
+/// or a merkle root that does not match the transactions.
+pub fn parse_block(raw: &[u8], litecoin: bool, out: &mut ParsedBlock) -> Result<(), DecodeError> {
+    out.txs.clear();
+    out.inputs.clear();
+    out.outputs.clear();
+    out.size = raw.len();
+    out.mweb_bytes = 0;
+    let mut c = Cursor::new(raw);
+    let mut header_bytes = c.take(80, "block header")?;
+    out.header = Header::consensus_decode(&mut header_bytes).expect("80 bytes decode as a header");
+    out.hash = out.header.block_hash();
+    let n_tx = c.count("transaction count", 60)?;
+    let mut last_mweb = false;
+    for i in 0..n_tx {
+        last_mweb =
+            parse_tx(&mut c, i, litecoin, &mut out.txs, &mut out.inputs, &mut out.outputs)?.mweb;
+    }
+    if c.remaining() > 0 {
+        // Litecoin: a block whose last transaction is the HogEx carries the MWEB extension
+        // block after it. Its contents are confidential outputs and kernels: skipped.
+        if litecoin && last_mweb {
+            out.mweb_bytes = c.remaining();
+        } else {
+            return Err(DecodeError::TrailingBytes { at: c.pos, extra: c.remaining() });
+        }
+    }
+    let root = bitcoin::merkle_tree::calculate_root(out.txs.iter().map(|t| t.txid.to_raw_hash()));
+    let root = root.map(bitcoin::TxMerkleNode::from_raw_hash);
+    if root != Some(out.header.merkle_root) {
+        return Err(DecodeError::MerkleMismatch {
+            expected: out.header.merkle_root.to_string(),
+            found: root.map(|r| r.to_string()).unwrap_or_else(|| "nothing (no transactions)".into()),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::consensus::serialize;
+
+    #[test]
+    fn decodes_genesis_like_rust_bitcoin() {
+        let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin);
+        let raw = serialize(&genesis);
+        let mut b = ParsedBlock::default();
+        parse_block(&raw, false, &mut b).unwrap();
+        assert_eq!(b.hash, genesis.block_hash());
+        assert_eq!(b.txs.len(), 1);
+        assert_eq!(b.txs[0].txid, genesis.txdata[0].compute_txid());
+        assert!(b.inputs[0].is_null());
+        assert_eq!(b.outputs[0].value, 5_000_000_000);
+        assert_eq!(b.outputs[0].kind, ScriptKind::P2pk);
+    }
+
+    #[test]
+    fn rejects_trailing_bytes_and_truncation() {
+        let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin);
+        let mut raw = serialize(&genesis);
+        let mut b = ParsedBlock::default();
+        raw.push(0);
+        assert!(matches!(parse_block(&raw, false, &mut b), Err(DecodeError::TrailingBytes { .. })));
+        raw.truncate(raw.len() - 10);
+        assert!(matches!(
+            parse_block(&raw, false, &mut b),
+            Err(DecodeError::Truncated { .. } | DecodeError::Implausible { .. })
+        ));
+    }
+
+    #[test]
+    fn detects_a_flipped_byte_by_the_merkle_root() {
+        let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin);
+        let mut raw = serialize(&genesis);
+        let last = raw.len() - 30; // inside the output script's public key
+        raw[last] ^= 1;
+        let mut b = ParsedBlock::default();
+        assert!(matches!(parse_block(&raw, false, &mut b), Err(DecodeError::MerkleMismatch { .. })));
+    }
+}

@@ -1,0 +1,69 @@
+//! Zero-copy decoding of serialized blocks into the flat records the index consumes.
+//!
+//! rust-bitcoin's `Block` decoder allocates every script and witness; the ingest hot loop
+//! only needs txids, outpoints, values and addresses, so this decoder walks the bytes once,
+//! hashes the txid's parts in place and classifies each output script without copying it.
+
+mod block;
+mod cursor;
+mod tx;
+
+pub use block::{parse_block, ParsedBlock, ParsedInput, ParsedOutput, ParsedTx};
+
+/// Bytes that are not a valid block or transaction.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The data ended inside a field.
+    #[error("data ends at byte {at} while reading {what}")]
+    Truncated {
+        /// Offset of the field within the block.
+        at: usize,
+        /// The field being read.
+        what: &'static str,
+    },
+    /// A segwit flag byte this chain does not define.
+    #[error("transaction {tx_index} has unknown segwit flag {flag:#04x} at byte {at}")]
+    BadFlag {
+        /// Position of the transaction in its block.
+        tx_index: usize,
+        /// The flag byte.
+        flag: u8,
+        /// Offset of the flag within the block.
+        at: usize,
+    },
+    /// A canonical transaction that carries a full MWEB transaction body.
+    #[error("transaction {tx_index} carries an MWEB transaction body at byte {at}; only the HogEx form (empty body) is expected in blocks")]
+    MwebBody {
+        /// Position of the transaction in its block.
+        tx_index: usize,
+        /// Offset of the body within the block.
+        at: usize,
+    },
+    /// Bytes left after the transactions of a block without an MWEB extension.
+    #[error("{extra} unexpected bytes after the last transaction at byte {at}")]
+    TrailingBytes {
+        /// Offset where the extra bytes start.
+        at: usize,
+        /// How many bytes are left.
+        extra: usize,
+    },
+    /// The transactions do not hash to the header's merkle root.
+    #[error("merkle root mismatch: the header says {expected}, the transactions hash to {found}")]
+    MerkleMismatch {
+        /// Root in the header.
+        expected: String,
+        /// Root of the decoded transactions.
+        found: String,
+    },
+    /// A count or length that cannot be right.
+    #[error("implausible {what} {value} at byte {at}")]
+    Implausible {
+        /// The field.
+        what: &'static str,
+        /// Its value.
+        value: u64,
+        /// Offset within the block.
+        at: usize,
+    },
+}

@@ -1,0 +1,90 @@
+//! One transaction: outpoints, outputs and the txid, without copying scripts.
+
+use bitcoin::hashes::{sha256d, Hash, HashEngine};
+use bitcoin::Txid;
+
+use super::block::{ParsedInput, ParsedOutput, ParsedTx};
+use super::cursor::Cursor;
+use super::DecodeError;
+use crate::script::classify;
+
+/// Segwit flag bit: witness data follows the outputs.
+const FLAG_WITNESS: u8 = 0x01;
+/// Litecoin flag bit: an MWEB transaction body follows the witnesses.
+const FLAG_MWEB: u8 = 0x08;
+
+/// What the block decoder needs to know of a transaction beyond its records.
+pub(crate) struct TxTail {
+    /// The transaction set the MWEB flag (Litecoin's HogEx does).
+    pub(crate) mweb: bool,
+}
+
+/// Decodes the transaction at the cursor, appending its inputs and outputs.
+pub(crate) fn parse_tx(
+    c: &mut Cursor<'_>,
+    tx_index: usize,
+    allow_mweb: bool,
+    txs: &mut Vec<ParsedTx>,
+    inputs: &mut Vec<ParsedInput>,
+    outputs: &mut Vec<ParsedOutput>,
+) -> Result<TxTail, DecodeError> {
+    let version = c.take(4, "tx version")?;
+    let mut flag = 0u8;
+    if c.peek(0) == Some(0) && c.peek(1).is_some_and(|f| f != 0) {
+        let at = c.pos + 1;
+        c.take(1, "segwit marker")?;
+        flag = c.u8("segwit flag")?;
+        let known = FLAG_WITNESS | if allow_mweb { FLAG_MWEB } else { 0 };
+        if flag & !known != 0 {
+            return Err(DecodeError::BadFlag { tx_index, flag, at });
+        }
+    }
+    // The txid covers version | inputs | outputs | locktime: no marker, flag or witness.
+    let body_start = c.pos;
+    let n_in = c.count("input count", 41)?;
+    for _ in 0..n_in {
+        let prev = c.take(36, "outpoint")?;
+        c.bytes("input script")?;
+        c.take(4, "sequence")?;
+        inputs.push(ParsedInput {
+            prev_txid: Txid::from_byte_array(prev[..32].try_into().expect("32 bytes")),
+            prev_vout: u32::from_le_bytes(prev[32..36].try_into().expect("4 bytes")),
+        });
+    }
+    let n_out = c.count("output count", 9)?;
+    for _ in 0..n_out {
+        let value = c.u64("output value")?;
+        let script = c.bytes("output script")?;
+        let (kind, address) = classify(script);
+        outputs.push(ParsedOutput { value, kind, address });
+    }
+    let body_end = c.pos;
+    if flag & FLAG_WITNESS != 0 {
+        for _ in 0..n_in {
+            let items = c.count("witness item count", 1)?;
+            for _ in 0..items {
+                c.bytes("witness item")?;
+            }
+        }
+    }
+    if flag & FLAG_MWEB != 0 {
+        let at = c.pos;
+        if c.u8("mweb tx presence")? != 0 {
+            return Err(DecodeError::MwebBody { tx_index, at });
+        }
+    }
+    let locktime = c.take(4, "locktime")?;
+
+    let mut engine = sha256d::Hash::engine();
+    engine.input(version);
+    engine.input(&c.buf[body_start..body_end]);
+    engine.input(locktime);
+    let txid = Txid::from_raw_hash(sha256d::Hash::from_engine(engine));
+    txs.push(ParsedTx {
+        txid,
+        n_inputs: n_in as u32,
+        n_outputs: n_out as u32,
+        segwit: flag & FLAG_WITNESS != 0,
+    });
+    Ok(TxTail { mweb: flag & FLAG_MWEB != 0 })
+}

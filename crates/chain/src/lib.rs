@@ -1,0 +1,17 @@
+//! The chain layer of Sleuth: everything that understands bytes a node wrote.
+//!
+//! - [`params`]: the chains (magic, genesis, address prefixes);
+//! - [`blockfile`]: reading `blk*.dat` folders, XOR de-obfuscation, best-chain selection;
+//! - [`decode`]: zero-copy block and transaction decoding (legacy, SegWit, Taproot, MWEB-aware);
+//! - [`script`] and [`address`]: output classification and address strings.
+//!
+//! Nothing here knows about the index; data flows out of this crate only.
+
+pub mod address;
+pub mod blockfile;
+pub mod decode;
+pub mod params;
+pub mod script;
+
+pub use params::Chain;
+pub use script::{AddressKey, ScriptKind};

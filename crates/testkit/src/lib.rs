@@ -1,0 +1,16 @@
+//! Test helpers for Sleuth's crates; a dev-dependency only.
+//!
+//! - [`RegtestNode`] runs a real `litecoind -regtest` in a tempdir on free ports, so tests
+//!   compare Sleuth against the node's own RPC answers instead of a mock.
+//! - [`shared_data`] finds the reference fixtures in `../shared/data`, read in place.
+//! - [`Sleuth`] runs the CLI binary and checks its exit code, stdout and stderr.
+
+mod command;
+mod node;
+mod rpc;
+mod shared_data;
+
+pub use command::Sleuth;
+pub use node::RegtestNode;
+pub use rpc::RpcError;
+pub use shared_data::{shared_data, shared_data_dir, SHARED_DATA_ENV};
