@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::rpc::{self, RpcError, TransportError};
+use crate::rpc::{self, RpcError};
 
 /// How long the node may take to answer RPC after it is launched.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,8 +25,8 @@ const LOG_TAIL_LINES: usize = 40;
 /// with cookie auth and RPC on a free port of 127.0.0.1.
 ///
 /// `-vbparams=mweb:-2:0` keeps MWEB never active, so blocks carry no HogEx transaction and
-/// `mweb` addresses are unusable: the wallet accepts a send to one but the node never
-/// relays or mines it. The node is stopped (RPC `stop`, then a kill after 10 s) and its
+/// `mweb` addresses are unusable: the wallet accepts a send to one, but the node never
+/// relays or mines it and the coins stay spent until `abandontransaction`. The node is stopped (RPC `stop`, then a kill after 10 s) and its
 /// datadir deleted on `Drop`.
 ///
 /// ```no_run
@@ -41,8 +41,8 @@ const LOG_TAIL_LINES: usize = 40;
 /// ```
 #[derive(Debug)]
 pub struct RegtestNode {
-    // Declared first so that `Drop` stops the node before the tempdir is deleted (fields drop
-    // after `Drop::drop` in any case; the order just documents the intent).
+    /// `None` once stopped. `Drop::drop` stops it before the fields, and so the tempdir,
+    /// are dropped.
     child: Option<Child>,
     exe: PathBuf,
     p2p_port: u16,
@@ -61,7 +61,9 @@ impl RegtestNode {
     /// tail of its `debug.log`).
     pub fn start() -> RegtestNode {
         let exe = find_litecoind().unwrap_or_else(|| {
-            panic!("litecoind not found: run scripts/test, which installs it from Debian's packages")
+            panic!(
+                "litecoind not found: run scripts/test, which installs it from Debian's packages"
+            )
         });
         let datadir = tempfile::Builder::new()
             .prefix("sleuth-regtest-")
@@ -352,7 +354,10 @@ impl RegtestNode {
         let mut out = String::new();
         let stderr = fs::read_to_string(self.datadir.path().join("stderr.log")).unwrap_or_default();
         if !stderr.trim().is_empty() {
-            out.push_str(&format!("\n--- litecoind stderr ---\n{}", stderr.trim_end()));
+            out.push_str(&format!(
+                "\n--- litecoind stderr ---\n{}",
+                stderr.trim_end()
+            ));
         }
         let log_path = self.network_dir().join("debug.log");
         match fs::read_to_string(&log_path) {
@@ -398,16 +403,9 @@ fn find_litecoind() -> Option<PathBuf> {
 /// Two distinct ports that were free on 127.0.0.1 a moment ago. Both listeners are held
 /// until both ports are known, so the two differ.
 fn free_ports() -> (u16, u16) {
-    let bind = || {
-        TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free port on 127.0.0.1")
-    };
+    let bind =
+        || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free port on 127.0.0.1");
     let (a, b) = (bind(), bind());
     let port = |listener: &TcpListener| listener.local_addr().expect("a bound address").port();
     (port(&a), port(&b))
-}
-
-// `TransportError` appears in signatures above only through `rpc::call`.
-#[allow(dead_code)]
-fn _assert_transport_error_is_error(error: TransportError) -> Box<dyn std::error::Error> {
-    Box::new(error)
 }

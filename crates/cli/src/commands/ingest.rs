@@ -1,0 +1,88 @@
+//! `sleuth ingest`.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use sleuth_chain::Chain;
+use sleuth_index::ingest::{ingest, IngestOptions, IngestReport};
+
+use crate::output::{print, thousands, Human};
+use crate::progress::Bar;
+use crate::Context;
+
+/// Index the block files of a Bitcoin Core or Litecoin Core node.
+#[derive(Debug, clap::Args)]
+pub struct Ingest {
+    /// The node's blocks folder [default: the chain's usual one, e.g. ~/.bitcoin/blocks].
+    #[arg(long, env = "SLEUTH_BLOCKS_DIR")]
+    pub blocks_dir: Option<PathBuf>,
+    /// bitcoin, testnet, testnet4, signet, regtest, litecoin, litecoin-testnet or
+    /// litecoin-regtest [default: detected from the files' magic and genesis block].
+    #[arg(long, env = "SLEUTH_CHAIN")]
+    pub chain: Option<Chain>,
+    /// Commit after about this many transactions.
+    #[arg(long, default_value_t = 500_000, hide = true)]
+    pub batch_txs: u64,
+}
+
+impl Ingest {
+    pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let blocks_dir = match self.blocks_dir {
+            Some(d) => d,
+            None => {
+                let home = std::env::var_os("HOME").context("HOME is not set; pass --blocks-dir")?;
+                PathBuf::from(home).join(self.chain.unwrap_or(Chain::Bitcoin).default_blocks_dir())
+            }
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        // Ctrl-C: finish the block in flight, commit, and exit cleanly.
+        let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+        let opts = IngestOptions { blocks_dir, chain: self.chain, batch_txs: self.batch_txs.max(1) };
+        let mut bar = Bar::new(!ctx.quiet);
+        let report = ingest(&ctx.data_dir, &opts, &mut bar, &stop)
+            .with_context(|| format!("ingesting {} into {}", opts.blocks_dir.display(), ctx.data_dir.display()))?;
+        print(ctx, &report);
+        Ok(())
+    }
+}
+
+impl Human for IngestReport {
+    fn human(&self) -> String {
+        let secs = self.seconds.max(1e-9);
+        let mut s = format!(
+            "{}: {} new blocks, {} transactions, {} inputs, {} outputs in {:.2}s ({:.0} blocks/s, {:.0} tx/s, {:.1} MB/s)\n",
+            self.chain,
+            thousands(self.added_blocks),
+            thousands(self.added_transactions),
+            thousands(self.added_inputs),
+            thousands(self.added_outputs),
+            self.seconds,
+            self.added_blocks as f64 / secs,
+            self.added_transactions as f64 / secs,
+            self.added_bytes as f64 / secs / 1e6,
+        );
+        match (self.height, &self.tip_hash) {
+            (Some(h), Some(hash)) => s += &format!("tip: height {h}, {hash}\n"),
+            _ => s += "tip: none (empty index)\n",
+        }
+        if self.unwound_blocks > 0 {
+            s += &format!("reorg: {} blocks unwound and replaced by the best chain\n", self.unwound_blocks);
+        }
+        if self.stale_blocks > 0 {
+            s += &format!("{} stale blocks in the files left out\n", self.stale_blocks);
+        }
+        if self.mweb_bytes_skipped > 0 {
+            s += &format!("{} bytes of MWEB extension data skipped (confidential)\n", thousands(self.mweb_bytes_skipped));
+        }
+        if self.partial_tail {
+            s += "the newest block file ends in a block still being written; it is left for the next run\n";
+        }
+        if self.interrupted {
+            s += "interrupted: everything up to the tip above is committed; run ingest again to continue\n";
+        }
+        s
+    }
+}

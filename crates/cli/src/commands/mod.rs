@@ -1,0 +1,43 @@
+//! One file per subcommand; each parses its flags, calls a library and returns a printable
+//! result.
+
+mod address;
+mod block;
+mod ingest;
+mod status;
+mod tx;
+
+use crate::Context;
+
+/// The subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Index a node's block files (incrementally; reorgs are undone and redone).
+    Ingest(ingest::Ingest),
+    /// What the index holds: chain, tip and counts.
+    Status(status::StatusCmd),
+    /// A block by height or hash.
+    Block(block::BlockCmd),
+    /// A transaction: inputs, outputs, fee, spenders.
+    Tx(tx::TxCmd),
+    /// An address: balance, received, sent, activity.
+    Address(address::AddressCmd),
+}
+
+impl Command {
+    /// Runs the subcommand.
+    pub fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        match self {
+            Command::Ingest(c) => c.run(ctx),
+            Command::Status(c) => c.run(ctx),
+            Command::Block(c) => c.run(ctx),
+            Command::Tx(c) => c.run(ctx),
+            Command::Address(c) => c.run(ctx),
+        }
+    }
+}
+
+/// Opens the index of `ctx` for reading.
+pub(crate) fn open_index(ctx: &Context) -> anyhow::Result<sleuth_index::Index> {
+    Ok(sleuth_index::Index::open(&ctx.data_dir)?)
+}

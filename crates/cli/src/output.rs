@@ -1,0 +1,38 @@
+//! Printing results: human text by default, JSON with `--json`. stdout carries results only.
+
+use serde::Serialize;
+
+use crate::Context;
+
+/// A result that can also be read by a person.
+pub trait Human {
+    /// The text shown without `--json`.
+    fn human(&self) -> String;
+}
+
+/// Prints `value` as `--json` asks.
+pub fn print<T: Serialize + Human>(ctx: &Context, value: &T) {
+    if ctx.json {
+        println!("{}", serde_json::to_string_pretty(value).expect("results serialize"));
+    } else {
+        print!("{}", value.human());
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An amount in satoshis for people.
+pub fn sat(n: u64) -> String {
+    format!("{} sat", thousands(n))
+}

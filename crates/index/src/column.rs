@@ -1,0 +1,152 @@
+//! [`Column`]: a growable, memory-mapped array of fixed-size records in one file.
+//!
+//! The file is grown ahead of use (doubling), so its size says nothing about how many
+//! records are valid: the committed count lives in the index's meta file, and anything past
+//! it is the leftover of an interrupted batch, ignored and overwritten.
+
+use std::fs::{File, OpenOptions};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use bytemuck::Pod;
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::error::IndexError;
+
+/// Smallest file a column starts with.
+const MIN_BYTES: u64 = 1 << 16;
+
+/// A memory-mapped array of `T` backed by the file at `path`.
+pub struct Column<T: Pod> {
+    path: PathBuf,
+    file: File,
+    map: MmapMut,
+    len: u64,
+    _t: PhantomData<T>,
+}
+
+impl<T: Pod> Column<T> {
+    const SIZE: u64 = std::mem::size_of::<T>() as u64;
+
+    /// Opens (creating if needed) the column with `len` valid records.
+    pub fn open(path: &Path, len: u64) -> Result<Column<T>, IndexError> {
+        let io = |e| IndexError::io(path, e);
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io)?;
+        let have = file.metadata().map_err(io)?.len();
+        let need = (len * Self::SIZE).max(MIN_BYTES);
+        if have < need {
+            if len * Self::SIZE > have {
+                return Err(IndexError::Corrupt {
+                    path: path.to_owned(),
+                    what: format!("{have} bytes hold fewer than the {len} committed records"),
+                });
+            }
+            file.set_len(need).map_err(io)?;
+        }
+        // SAFETY: the file is private to this index (the data dir is locked against other
+        // writers) and is only resized through `grow`, which remaps first.
+        let map = unsafe { MmapOptions::new().map_mut(&file) }.map_err(io)?;
+        Ok(Column { path: path.to_owned(), file, map, len, _t: PhantomData })
+    }
+
+    /// Opens (creating if needed) a column of at least `records` records, all counted valid:
+    /// a fixed-size table rather than a growing array.
+    pub fn open_full(path: &Path, records: u64) -> Result<Column<T>, IndexError> {
+        let mut c = Column::open(path, 0)?;
+        c.reserve(records)?;
+        c.len = c.capacity();
+        Ok(c)
+    }
+
+    /// Number of valid records.
+    #[inline]
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Records the file has room for.
+    #[inline]
+    pub fn capacity(&self) -> u64 {
+        self.map.len() as u64 / Self::SIZE
+    }
+
+    #[inline]
+    fn slots(&self) -> &[T] {
+        bytemuck::cast_slice(&self.map[..(self.capacity() * Self::SIZE) as usize])
+    }
+
+    #[inline]
+    fn slots_mut(&mut self) -> &mut [T] {
+        let n = (self.capacity() * Self::SIZE) as usize;
+        bytemuck::cast_slice_mut(&mut self.map[..n])
+    }
+
+    /// The valid records.
+    #[inline]
+    pub fn as_slice(&self) -> &[T] {
+        &self.slots()[..self.len as usize]
+    }
+
+    /// Record `i`, which must be valid.
+    #[inline]
+    pub fn get(&self, i: u64) -> T {
+        debug_assert!(i < self.len, "{}: record {i} of {}", self.path.display(), self.len);
+        self.slots()[i as usize]
+    }
+
+    /// Record `i` even past the valid ones (what an interrupted batch left), if the file
+    /// reaches that far. Only crash repair reads there.
+    pub fn get_leftover(&self, i: u64) -> Option<T> {
+        self.slots().get(i as usize).copied()
+    }
+
+    /// Overwrites valid record `i`.
+    #[inline]
+    pub fn set(&mut self, i: u64, v: T) {
+        debug_assert!(i < self.len);
+        self.slots_mut()[i as usize] = v;
+    }
+
+    /// Appends a record, growing the file when full.
+    #[inline]
+    pub fn push(&mut self, v: T) -> Result<(), IndexError> {
+        if self.len == self.capacity() {
+            self.grow(self.len + 1)?;
+        }
+        let i = self.len as usize;
+        self.slots_mut()[i] = v;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Makes room for at least `records` records.
+    pub fn reserve(&mut self, records: u64) -> Result<(), IndexError> {
+        if records > self.capacity() {
+            self.grow(records)?;
+        }
+        Ok(())
+    }
+
+    fn grow(&mut self, records: u64) -> Result<(), IndexError> {
+        let mut bytes = (self.map.len() as u64).max(MIN_BYTES);
+        while bytes < records * Self::SIZE {
+            bytes *= 2;
+        }
+        let io = |e| IndexError::io(&self.path, e);
+        self.map.flush_async().map_err(io)?;
+        self.file.set_len(bytes).map_err(io)?;
+        // SAFETY: as in `open`.
+        self.map = unsafe { MmapOptions::new().map_mut(&self.file) }.map_err(io)?;
+        Ok(())
+    }
+
+    /// Forgets records from `len` on (they stay in the file until overwritten).
+    pub fn truncate(&mut self, len: u64) {
+        self.len = self.len.min(len);
+    }
+
+    /// Writes every change to disk.
+    pub fn flush(&self) -> Result<(), IndexError> {
+        self.map.flush().map_err(|e| IndexError::io(&self.path, e))
+    }
+}

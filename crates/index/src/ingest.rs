@@ -1,0 +1,225 @@
+//! The ingest stage: from a node's blocks folder to the index, incrementally.
+//!
+//! Every run scans all record headers (88 bytes a block), orders them into the most-work
+//! chain, unwinds indexed blocks that left it (a reorg between runs), then reads, decodes and
+//! appends the new blocks. Decoding runs on a second thread, ahead of the writer, with a
+//! bounded queue and recycled buffers. Batches are committed every `batch_txs` transactions.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Instant;
+
+use bitcoin::hashes::Hash as _;
+use serde::{Deserialize, Serialize};
+use sleuth_chain::blockfile::{best_chain, BestChainError, BlockFileError, BlockFileReader, BlockLocation};
+use sleuth_chain::decode::{parse_block, ParsedBlock};
+use sleuth_chain::Chain;
+
+use crate::error::IndexError;
+use crate::schema::Height;
+use crate::store::Index;
+
+/// What to ingest and how.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The node's `blocks/` folder.
+    pub blocks_dir: PathBuf,
+    /// The chain expected; detected from the files when `None`.
+    pub chain: Option<Chain>,
+    /// Commit after about this many transactions.
+    pub batch_txs: u64,
+}
+
+/// Receives progress during an ingest.
+pub trait Progress {
+    /// Ingest of `blocks` new blocks begins.
+    fn start(&mut self, blocks: u64);
+    /// A block was appended with `txs` transactions.
+    fn block(&mut self, txs: u64);
+    /// A batch was committed at `height`.
+    fn committed(&mut self, _height: u64) {}
+    /// The ingest ended.
+    fn finish(&mut self);
+}
+
+/// A [`Progress`] that reports nothing.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn start(&mut self, _: u64) {}
+    fn block(&mut self, _: u64) {}
+    fn finish(&mut self) {}
+}
+
+/// Why an ingest stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The block files are unreadable, corrupt or of another chain.
+    #[error(transparent)]
+    BlockFile(#[from] BlockFileError),
+    /// No chain can be formed from them.
+    #[error(transparent)]
+    BestChain(#[from] BestChainError),
+    /// The index cannot be opened or written.
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Chain of the files.
+    pub chain: Chain,
+    /// Block records found in the files.
+    pub records: u64,
+    /// Of those, blocks not on the best chain (stale or orphaned).
+    pub stale_blocks: u64,
+    /// Bytes of block files.
+    pub file_bytes: u64,
+    /// Indexed blocks removed because the best chain moved to another branch.
+    pub unwound_blocks: u64,
+    /// Blocks added.
+    pub added_blocks: u64,
+    /// Transactions added.
+    pub added_transactions: u64,
+    /// Inputs added.
+    pub added_inputs: u64,
+    /// Outputs added.
+    pub added_outputs: u64,
+    /// Bytes of blocks decoded.
+    pub added_bytes: u64,
+    /// Bytes of Litecoin MWEB extension data skipped.
+    pub mweb_bytes_skipped: u64,
+    /// Whether the newest file ended in a block still being written (left for the next run).
+    pub partial_tail: bool,
+    /// Stopped early on request; the index holds everything committed before.
+    pub interrupted: bool,
+    /// Height of the tip after the ingest.
+    pub height: Option<u32>,
+    /// Hash of the tip after the ingest.
+    pub tip_hash: Option<String>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+type Decoded = Result<(ParsedBlock, BlockLocation), BlockFileError>;
+
+/// Brings the index in `data_dir` up to the best chain of the block files.
+///
+/// `stop` is polled between blocks: when set, the batch in flight is committed and the
+/// ingest returns with `interrupted` set.
+///
+/// # Errors
+/// An [`IngestError`] naming the file and offset, or the index file, at fault. Blocks of
+/// the batch in flight are not committed; earlier batches are.
+pub fn ingest(data_dir: &Path, opts: &IngestOptions, progress: &mut dyn Progress, stop: &AtomicBool) -> Result<IngestReport, IngestError> {
+    let started = Instant::now();
+    let mut reader = BlockFileReader::open(&opts.blocks_dir)?;
+    let existing = Index::chain_of(data_dir)?;
+    if let (Some(want), Some(have)) = (opts.chain, existing) {
+        if want != have {
+            return Err(IndexError::WrongChain { path: data_dir.join("meta.json"), found: have, expected: want }.into());
+        }
+    }
+    let requested = opts.chain.or(existing);
+    let scan = reader.scan_headers(requested.map(Chain::magic))?;
+    let chain = reader.detect_chain(&scan, requested)?;
+    let best = best_chain(&scan.records, chain.genesis_hash())?;
+    let mut index = Index::open_for_write(data_dir, chain)?;
+
+    // Keep the longest indexed prefix that is still on the best chain.
+    let indexed = index.height_count();
+    let mut keep = indexed.min(best.len() as u64);
+    while keep > 0 && index.block_hash(Height::new(keep as u32 - 1)) != scan.records[best[keep as usize - 1]].hash {
+        keep -= 1;
+    }
+    if keep < indexed {
+        tracing::warn!(from = indexed - 1, to = keep as i64 - 1, "the best chain moved to another branch: unwinding");
+        index.unwind_to(keep)?;
+    }
+    let todo: Vec<BlockLocation> = best[keep as usize..].iter().map(|&i| scan.records[i].loc).collect();
+    let mut report = IngestReport {
+        chain,
+        records: scan.records.len() as u64,
+        stale_blocks: scan.records.len() as u64 - best.len() as u64,
+        file_bytes: scan.bytes,
+        unwound_blocks: indexed - keep,
+        added_blocks: 0,
+        added_transactions: 0,
+        added_inputs: 0,
+        added_outputs: 0,
+        added_bytes: 0,
+        mweb_bytes_skipped: 0,
+        partial_tail: scan.partial_tail.is_some(),
+        interrupted: false,
+        height: None,
+        tip_hash: None,
+        seconds: 0.0,
+    };
+    progress.start(todo.len() as u64);
+
+    let litecoin = chain.is_litecoin();
+    let (tx, rx) = mpsc::sync_channel::<Decoded>(64);
+    let (recycle_tx, recycle_rx) = mpsc::channel::<ParsedBlock>();
+    let result = std::thread::scope(|s| -> Result<(), IngestError> {
+        let reader = &mut reader;
+        let todo = &todo;
+        s.spawn(move || {
+            let mut raw = Vec::new();
+            for loc in todo {
+                let mut block = recycle_rx.try_recv().unwrap_or_default();
+                let res = reader.read_block(loc, &mut raw).and_then(|()| {
+                    parse_block(&raw, litecoin, &mut block).map_err(|source| BlockFileError::Corrupt {
+                        path: reader.path_of(loc.file),
+                        offset: loc.offset,
+                        hash: bitcoin::hashes::sha256d::Hash::hash(&raw[..80.min(raw.len())]).to_string(),
+                        source,
+                    })
+                });
+                let failed = res.is_err();
+                if tx.send(res.map(|()| (block, *loc))).is_err() || failed {
+                    return;
+                }
+            }
+        });
+        index.begin_batch()?;
+        let mut in_batch = 0u64;
+        for item in rx.iter() {
+            let (block, _loc) = item?;
+            let added = index.append_block(&block)?;
+            report.added_blocks += 1;
+            report.added_transactions += added.transactions;
+            report.added_inputs += added.inputs;
+            report.added_outputs += added.outputs;
+            report.added_bytes += block.size as u64;
+            report.mweb_bytes_skipped += block.mweb_bytes as u64;
+            in_batch += added.transactions;
+            progress.block(added.transactions);
+            let _ = recycle_tx.send(block);
+            let stopping = stop.load(Ordering::Relaxed);
+            if in_batch >= opts.batch_txs || stopping {
+                index.commit()?;
+                progress.committed(index.height_count());
+                in_batch = 0;
+                if stopping {
+                    report.interrupted = true;
+                    break;
+                }
+                index.begin_batch()?;
+            }
+        }
+        // Dropping the receiver ends the reader thread if we stopped early.
+        drop(rx);
+        index.commit()?;
+        Ok(())
+    });
+    progress.finish();
+    result?;
+    let status = index.status();
+    report.height = status.height;
+    report.tip_hash = status.tip_hash;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}

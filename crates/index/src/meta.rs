@@ -1,0 +1,75 @@
+//! `meta.json`: the committed state of the index, replaced atomically at every commit.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sleuth_chain::Chain;
+
+use crate::error::IndexError;
+use crate::schema::FORMAT_VERSION;
+
+/// The committed state: format, chain and how many records of each column are valid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Meta {
+    /// On-disk format version.
+    pub version: u32,
+    /// Chain of the indexed blocks.
+    pub chain: Chain,
+    /// Blocks indexed (the tip's height plus one).
+    pub blocks: u64,
+    /// Transactions indexed.
+    pub transactions: u64,
+    /// Inputs indexed.
+    pub inputs: u64,
+    /// Outputs indexed.
+    pub outputs: u64,
+    /// Distinct addresses indexed.
+    pub addresses: u64,
+    /// Set while a batch may have changed committed records in place (address-list heads);
+    /// the next open repairs them before anything else.
+    pub dirty: bool,
+}
+
+impl Meta {
+    /// The state of a new, empty index.
+    pub fn empty(chain: Chain) -> Meta {
+        Meta { version: FORMAT_VERSION, chain, blocks: 0, transactions: 0, inputs: 0, outputs: 0, addresses: 0, dirty: false }
+    }
+
+    /// Reads `meta.json` from `dir`; `None` if there is none.
+    pub fn load(dir: &Path) -> Result<Option<Meta>, IndexError> {
+        let path = dir.join("meta.json");
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(IndexError::io(&path, e)),
+        };
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u32,
+        }
+        let v: VersionOnly = serde_json::from_slice(&bytes)
+            .map_err(|e| IndexError::Corrupt { path: path.clone(), what: e.to_string() })?;
+        if v.version != FORMAT_VERSION {
+            return Err(IndexError::Version { path, found: v.version, expected: FORMAT_VERSION });
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| IndexError::Corrupt { path, what: e.to_string() })
+    }
+
+    /// Replaces `meta.json` in `dir` atomically: write a temporary file, sync it, rename it
+    /// over the old one, sync the folder.
+    pub fn store(&self, dir: &Path) -> Result<(), IndexError> {
+        let path = dir.join("meta.json");
+        let tmp = dir.join("meta.json.tmp");
+        let io = |e| IndexError::io(&path, e);
+        let mut f = File::create(&tmp).map_err(io)?;
+        f.write_all(&serde_json::to_vec_pretty(self).expect("meta serializes")).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        std::fs::rename(&tmp, &path).map_err(io)?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+    }
+}

@@ -1,0 +1,401 @@
+//! Reading the index: status, blocks, transactions and addresses, as serializable records
+//! with amounts in integer satoshis.
+
+use std::collections::BTreeSet;
+
+use bitcoin::hashes::Hash;
+use bitcoin::{BlockHash, Txid};
+use serde::{Deserialize, Serialize};
+use sleuth_chain::script::{AddressKey, ScriptKind};
+use sleuth_chain::Chain;
+
+use crate::error::IndexError;
+use crate::hashtable::{hash_bytes, hash_random_key};
+use crate::schema::{AddrId, Height, InputNum, OutputNum, TxNum, NONE32, NONE64};
+use crate::store::Index;
+
+/// What the index holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    /// Chain name.
+    pub chain: Chain,
+    /// Height of the tip (`None` for an empty index).
+    pub height: Option<u32>,
+    /// Hash of the tip.
+    pub tip_hash: Option<String>,
+    /// Blocks indexed.
+    pub blocks: u64,
+    /// Transactions indexed.
+    pub transactions: u64,
+    /// Inputs indexed (coinbase inputs included).
+    pub inputs: u64,
+    /// Outputs indexed.
+    pub outputs: u64,
+    /// Distinct addresses.
+    pub addresses: u64,
+}
+
+/// A block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockInfo {
+    /// Height in the best chain.
+    pub height: u32,
+    /// Block hash.
+    pub hash: String,
+    /// Hash of the parent (`None` for genesis).
+    pub prev_hash: Option<String>,
+    /// Header timestamp (Unix seconds).
+    pub time: u32,
+    /// Serialized size in bytes.
+    pub size: u32,
+    /// Number of transactions.
+    pub tx_count: u64,
+    /// Txids in block order.
+    pub txids: Vec<String>,
+}
+
+/// The spender of an output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpentBy {
+    /// Spending transaction.
+    pub txid: String,
+    /// Its input index.
+    pub vin: u32,
+    /// Height of its block.
+    pub height: u32,
+}
+
+/// An input of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxInput {
+    /// Txid of the spent output (`None` for a coinbase).
+    pub prev_txid: Option<String>,
+    /// Index of the spent output.
+    pub prev_vout: Option<u32>,
+    /// Address the spent output paid.
+    pub address: Option<String>,
+    /// Value of the spent output in satoshis (0 for a coinbase).
+    pub value_sat: u64,
+}
+
+/// An output of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxOutput {
+    /// Output index.
+    pub n: u32,
+    /// Address paid, if the script has one.
+    pub address: Option<String>,
+    /// Script kind.
+    pub script_type: ScriptKind,
+    /// Value in satoshis.
+    pub value_sat: u64,
+    /// The input spending it, if any.
+    pub spent_by: Option<SpentBy>,
+}
+
+/// A transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxInfo {
+    /// Txid.
+    pub txid: String,
+    /// Height of its block.
+    pub block_height: u32,
+    /// Hash of its block.
+    pub block_hash: String,
+    /// Block timestamp.
+    pub block_time: u32,
+    /// Whether it is its block's coinbase.
+    pub coinbase: bool,
+    /// Inputs minus outputs in satoshis (0 for a coinbase).
+    pub fee_sat: u64,
+    /// Sum of inputs.
+    pub input_sat: u64,
+    /// Sum of outputs.
+    pub output_sat: u64,
+    /// Inputs.
+    pub inputs: Vec<TxInput>,
+    /// Outputs.
+    pub outputs: Vec<TxOutput>,
+}
+
+/// An address and its history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddressInfo {
+    /// The address.
+    pub address: String,
+    /// Unspent value in satoshis.
+    pub balance_sat: u64,
+    /// Everything ever paid to it.
+    pub received_sat: u64,
+    /// Everything spent from it.
+    pub sent_sat: u64,
+    /// Distinct transactions paying or spending it.
+    pub tx_count: u64,
+    /// Outputs paying it.
+    pub output_count: u64,
+    /// Of those, unspent.
+    pub unspent_count: u64,
+    /// Height of its first transaction.
+    pub first_seen_height: u32,
+    /// Height of its last transaction.
+    pub last_seen_height: u32,
+}
+
+/// A query that names a block by height or hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlockRef {
+    /// By height.
+    Height(u32),
+    /// By hash.
+    Hash(BlockHash),
+}
+
+impl Index {
+    /// Counts and tip.
+    pub fn status(&self) -> Status {
+        let m = &self.meta;
+        let tip = m.blocks.checked_sub(1);
+        Status {
+            chain: m.chain,
+            height: tip.map(|h| h as u32),
+            tip_hash: tip.map(|h| self.block_hash(Height::new(h as u32)).to_string()),
+            blocks: m.blocks,
+            transactions: m.transactions,
+            inputs: m.inputs,
+            outputs: m.outputs,
+            addresses: m.addresses,
+        }
+    }
+
+    /// Hash of the block at `h` (which must be indexed).
+    pub fn block_hash(&self, h: Height) -> BlockHash {
+        BlockHash::from_byte_array(self.blocks.get(h.get() as u64).hash)
+    }
+
+    /// Height of a block by hash.
+    pub fn height_of(&self, hash: &BlockHash) -> Option<Height> {
+        let k = hash.to_byte_array();
+        self.block_idx
+            .get(hash_random_key(&k), self.meta.blocks, |id| self.blocks.get(id).hash == k)
+            .map(|h| Height::new(h as u32))
+    }
+
+    /// The transaction with this txid.
+    pub fn tx_num(&self, txid: &Txid) -> Option<TxNum> {
+        let k = txid.to_byte_array();
+        self.txid_idx
+            .get(hash_random_key(&k), self.meta.transactions, |id| self.txs.get(id).txid == k)
+            .map(|t| TxNum::new(t as u32))
+    }
+
+    /// The address with this key.
+    pub fn addr_id(&self, key: &AddressKey) -> Option<AddrId> {
+        let k = key.as_bytes();
+        self.addr_idx
+            .get(hash_bytes(k), self.meta.addresses, |id| self.addr_keys.get(id) == *k)
+            .map(|a| AddrId::new(a as u32))
+    }
+
+    /// Txid of a transaction.
+    pub fn txid(&self, t: TxNum) -> Txid {
+        Txid::from_byte_array(self.txs.get(t.get() as u64).txid)
+    }
+
+    /// The block holding transaction `t`.
+    pub fn height_of_tx(&self, t: TxNum) -> Height {
+        let blocks = &self.blocks.as_slice()[..self.meta.blocks as usize];
+        Height::new(blocks.partition_point(|b| b.first_tx <= t.get()) as u32 - 1)
+    }
+
+    fn txs_slice(&self) -> &[crate::schema::TxRec] {
+        &self.txs.as_slice()[..self.meta.transactions as usize]
+    }
+
+    /// The transaction holding output `o`.
+    pub fn tx_of_output(&self, o: OutputNum) -> TxNum {
+        TxNum::new(self.txs_slice().partition_point(|t| t.first_output <= o.get()) as u32 - 1)
+    }
+
+    /// The transaction holding input `i`.
+    pub fn tx_of_input(&self, i: InputNum) -> TxNum {
+        TxNum::new(self.txs_slice().partition_point(|t| t.first_input <= i.get()) as u32 - 1)
+    }
+
+    fn tx_ranges(&self, t: TxNum) -> (std::ops::Range<u64>, std::ops::Range<u64>) {
+        let n = t.get() as u64;
+        let r = self.txs.get(n);
+        let (in_end, out_end) = if n + 1 < self.meta.transactions {
+            let next = self.txs.get(n + 1);
+            (next.first_input, next.first_output)
+        } else {
+            (self.meta.inputs, self.meta.outputs)
+        };
+        (r.first_input..in_end, r.first_output..out_end)
+    }
+
+    /// The input spending output `o`, if a committed one does.
+    pub fn spender(&self, o: OutputNum) -> Option<InputNum> {
+        let s = self.outputs.get(o.get()).spent_by;
+        // Trusted only if that input is committed and spends this very output: a value
+        // written by an interrupted batch or an unwound block fails one of the two.
+        (s != NONE64 && s < self.meta.inputs && self.inputs.get(s) == o.get()).then(|| InputNum::new(s))
+    }
+
+    fn address_string(&self, addr: u32) -> Option<String> {
+        (addr != NONE32).then(|| {
+            let key = AddressKey::from_bytes(self.addr_keys.get(addr as u64));
+            sleuth_chain::address::encode(&key, self.meta.chain)
+        })
+    }
+
+    /// A block with its txids.
+    ///
+    /// # Errors
+    /// [`IndexError::NotFound`] if the index holds no such block.
+    pub fn block(&self, r: BlockRef) -> Result<BlockInfo, IndexError> {
+        let h = match r {
+            BlockRef::Height(h) if (h as u64) < self.meta.blocks => Height::new(h),
+            BlockRef::Height(h) => {
+                return Err(IndexError::NotFound(format!(
+                    "no block at height {h}: the index ends at height {}",
+                    self.meta.blocks as i64 - 1
+                )))
+            }
+            BlockRef::Hash(hash) => self
+                .height_of(&hash)
+                .ok_or_else(|| IndexError::NotFound(format!("block {hash} is not in the indexed best chain")))?,
+        };
+        let n = h.get() as u64;
+        let b = self.blocks.get(n);
+        let end = if n + 1 < self.meta.blocks { self.blocks.get(n + 1).first_tx as u64 } else { self.meta.transactions };
+        let txids = (b.first_tx as u64..end).map(|t| self.txid(TxNum::new(t as u32)).to_string()).collect::<Vec<_>>();
+        Ok(BlockInfo {
+            height: h.get(),
+            hash: self.block_hash(h).to_string(),
+            prev_hash: h.get().checked_sub(1).map(|p| self.block_hash(Height::new(p)).to_string()),
+            time: b.time,
+            size: b.size,
+            tx_count: txids.len() as u64,
+            txids,
+        })
+    }
+
+    /// A transaction with its inputs, outputs, fee and spenders.
+    ///
+    /// # Errors
+    /// [`IndexError::NotFound`] if the index holds no such transaction.
+    pub fn tx(&self, txid: &Txid) -> Result<TxInfo, IndexError> {
+        let t = self.tx_num(txid).ok_or_else(|| IndexError::NotFound(format!("transaction {txid} is not in the index")))?;
+        let h = self.height_of_tx(t);
+        let (ins, outs) = self.tx_ranges(t);
+        let mut inputs = Vec::with_capacity(ins.clone().count());
+        let mut coinbase = false;
+        for i in ins {
+            let o = self.inputs.get(i);
+            if o == NONE64 {
+                coinbase = true;
+                inputs.push(TxInput { prev_txid: None, prev_vout: None, address: None, value_sat: 0 });
+                continue;
+            }
+            let rec = self.outputs.get(o);
+            let pt = self.tx_of_output(OutputNum::new(o));
+            inputs.push(TxInput {
+                prev_txid: Some(self.txid(pt).to_string()),
+                prev_vout: Some((o - self.txs.get(pt.get() as u64).first_output) as u32),
+                address: self.address_string(rec.addr),
+                value_sat: rec.value,
+            });
+        }
+        let first_out = outs.start;
+        let outputs: Vec<TxOutput> = outs
+            .map(|o| {
+                let rec = self.outputs.get(o);
+                let spent_by = self.spender(OutputNum::new(o)).map(|i| {
+                    let st = self.tx_of_input(i);
+                    SpentBy {
+                        txid: self.txid(st).to_string(),
+                        vin: (i.get() - self.txs.get(st.get() as u64).first_input) as u32,
+                        height: self.height_of_tx(st).get(),
+                    }
+                });
+                TxOutput {
+                    n: (o - first_out) as u32,
+                    address: self.address_string(rec.addr),
+                    script_type: ScriptKind::from_u8(rec.kind).unwrap_or(ScriptKind::NonStandard),
+                    value_sat: rec.value,
+                    spent_by,
+                }
+            })
+            .collect();
+        let input_sat: u64 = inputs.iter().map(|i| i.value_sat).sum();
+        let output_sat: u64 = outputs.iter().map(|o| o.value_sat).sum();
+        let b = self.blocks.get(h.get() as u64);
+        Ok(TxInfo {
+            txid: txid.to_string(),
+            block_height: h.get(),
+            block_hash: self.block_hash(h).to_string(),
+            block_time: b.time,
+            coinbase,
+            fee_sat: if coinbase { 0 } else { input_sat.saturating_sub(output_sat) },
+            input_sat,
+            output_sat,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Outputs paying address `a`, newest first.
+    pub fn address_outputs(&self, a: AddrId) -> impl Iterator<Item = OutputNum> + '_ {
+        let head = self.addr_heads.get(a.get() as u64);
+        // A head past the committed outputs is what an in-flight batch wrote: walk back.
+        let mut next = if head != NONE64 && head >= self.meta.outputs { self.walk_back(a.get(), head).unwrap_or(NONE64) } else { head };
+        std::iter::from_fn(move || {
+            (next != NONE64).then(|| {
+                let o = next;
+                next = self.outputs.get(o).prev_same_addr;
+                OutputNum::new(o)
+            })
+        })
+    }
+
+    /// Balance and history of an address.
+    ///
+    /// # Errors
+    /// [`IndexError::NotFound`] if no indexed output pays it.
+    pub fn address(&self, key: &AddressKey) -> Result<AddressInfo, IndexError> {
+        let address = sleuth_chain::address::encode(key, self.meta.chain);
+        let a = self.addr_id(key).ok_or_else(|| IndexError::NotFound(format!("address {address} has no transactions in the index")))?;
+        let mut info = AddressInfo {
+            address,
+            balance_sat: 0,
+            received_sat: 0,
+            sent_sat: 0,
+            tx_count: 0,
+            output_count: 0,
+            unspent_count: 0,
+            first_seen_height: u32::MAX,
+            last_seen_height: 0,
+        };
+        let mut txs = BTreeSet::new();
+        for o in self.address_outputs(a) {
+            let rec = self.outputs.get(o.get());
+            info.received_sat += rec.value;
+            info.output_count += 1;
+            txs.insert(self.tx_of_output(o));
+            match self.spender(o) {
+                Some(i) => {
+                    info.sent_sat += rec.value;
+                    txs.insert(self.tx_of_input(i));
+                }
+                None => {
+                    info.balance_sat += rec.value;
+                    info.unspent_count += 1;
+                }
+            }
+        }
+        info.tx_count = txs.len() as u64;
+        info.first_seen_height = txs.first().map_or(0, |&t| self.height_of_tx(t).get());
+        info.last_seen_height = txs.last().map_or(0, |&t| self.height_of_tx(t).get());
+        Ok(info)
+    }
+}

@@ -1,0 +1,98 @@
+//! The records of the index's columns and the dense ids that number them.
+//! `docs/schema.md` describes the same layout byte by byte.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Version of the on-disk format; bump on any change to the records or files.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// "No such record" in a u64 id field.
+pub const NONE64: u64 = u64::MAX;
+/// "No such record" in a u32 id field.
+pub const NONE32: u32 = u32::MAX;
+
+macro_rules! dense_id {
+    ($(#[$doc:meta])* $name:ident($inner:ty)) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name($inner);
+        impl $name {
+            /// The id with this number.
+            pub const fn new(n: $inner) -> Self { $name(n) }
+            /// Its number.
+            pub const fn get(self) -> $inner { self.0 }
+        }
+    };
+}
+
+dense_id!(
+    /// Height of a block in the best chain: blocks are numbered by height.
+    Height(u32)
+);
+dense_id!(
+    /// Position of a transaction in the chain, counting from the genesis coinbase.
+    TxNum(u32)
+);
+dense_id!(
+    /// Position of an input in the chain.
+    InputNum(u64)
+);
+dense_id!(
+    /// Position of an output in the chain.
+    OutputNum(u64)
+);
+dense_id!(
+    /// Number of an address, in order of first appearance.
+    AddrId(u32)
+);
+
+/// One block: `blocks.col`, indexed by [`Height`].
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct BlockRec {
+    /// Block hash, internal byte order.
+    pub hash: [u8; 32],
+    /// Header timestamp.
+    pub time: u32,
+    /// First transaction of the block.
+    pub first_tx: u32,
+    /// Serialized size in bytes.
+    pub size: u32,
+    /// Addresses indexed before this block: where a reorg cuts the address column.
+    pub first_addr: u32,
+}
+
+/// One transaction: `txs.col`, indexed by [`TxNum`].
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct TxRec {
+    /// Txid, internal byte order.
+    pub txid: [u8; 32],
+    /// First input of the transaction.
+    pub first_input: u64,
+    /// First output of the transaction.
+    pub first_output: u64,
+}
+
+/// One output: `outputs.col`, indexed by [`OutputNum`].
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct OutputRec {
+    /// Value in satoshis.
+    pub value: u64,
+    /// The previous output paying the same address ([`NONE64`] for its first): the address
+    /// index is a linked list threaded through the outputs, headed in `addr_heads.col`.
+    pub prev_same_addr: u64,
+    /// The input that spends this output, or [`NONE64`]. Written in place when the spender
+    /// is ingested; trusted only if that input is committed and points back here.
+    pub spent_by: u64,
+    /// Address paid, or [`NONE32`].
+    pub addr: u32,
+    /// [`sleuth_chain::ScriptKind`] as a byte.
+    pub kind: u8,
+    /// Padding.
+    pub _pad: [u8; 3],
+}
+
+/// Key bytes of one address: `addr_keys.col`, indexed by [`AddrId`].
+pub type AddrKeyRec = [u8; sleuth_chain::script::ADDRESS_KEY_LEN];

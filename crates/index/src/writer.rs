@@ -1,0 +1,194 @@
+//! Appending blocks to the index in batches, and committing them.
+
+use bitcoin::hashes::Hash;
+use sleuth_chain::decode::ParsedBlock;
+
+use crate::error::IndexError;
+use crate::hashtable::{hash_bytes, hash_random_key};
+use crate::schema::{BlockRec, OutputRec, TxRec, NONE32, NONE64};
+use crate::store::Index;
+
+/// Counts of what one block added.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Appended {
+    /// Transactions.
+    pub transactions: u64,
+    /// Inputs.
+    pub inputs: u64,
+    /// Outputs.
+    pub outputs: u64,
+}
+
+impl Index {
+    /// Starts a batch: marks the index dirty, because appending changes committed address
+    /// lists in place; [`Index::commit`] ends it.
+    ///
+    /// # Errors
+    /// I/O errors writing the meta file.
+    pub fn begin_batch(&mut self) -> Result<(), IndexError> {
+        if !self.meta.dirty {
+            self.meta.dirty = true;
+            self.meta.store(&self.dir)?;
+        }
+        Ok(())
+    }
+
+    /// Number of blocks in the index, committed or in the open batch.
+    pub fn height_count(&self) -> u64 {
+        self.blocks.len()
+    }
+
+    /// Appends the next block of the best chain. Its inputs must spend outputs already in
+    /// the index or earlier in the same block.
+    ///
+    /// # Errors
+    /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
+    pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
+        let Index { blocks, txs, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, .. } = self;
+        let height = blocks.len();
+        let n_tx = txs.len();
+        txid_idx.reserve(n_tx, n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
+        let n_addr = addr_keys.len();
+        addr_idx.reserve(n_addr, n_addr + b.outputs.len() as u64, |i| hash_bytes(&addr_keys.get(i)))?;
+        block_idx.reserve(height, height + 1, |i| hash_random_key(&blocks.get(i).hash))?;
+        inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
+        outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
+
+        let first_tx = txs.len();
+        let first_addr = addr_keys.len();
+        let mut in_iter = b.inputs.iter();
+        let mut out_iter = b.outputs.iter();
+        for ptx in &b.txs {
+            let t = txs.len();
+            let txid = ptx.txid.to_byte_array();
+            txs.push(TxRec { txid, first_input: inputs.len(), first_output: outputs.len() })?;
+            txid_idx.insert(hash_random_key(&txid), t);
+            for vin in 0..ptx.n_inputs {
+                let pin = in_iter.next().expect("block has as many inputs as its txs count");
+                let i = inputs.len();
+                if pin.is_null() {
+                    inputs.push(NONE64)?;
+                    continue;
+                }
+                let prev = pin.prev_txid.to_byte_array();
+                let live = txs.len();
+                let found = txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev);
+                let o = found.and_then(|pt| {
+                    let start = txs.get(pt).first_output;
+                    let end = if pt + 1 < live { txs.get(pt + 1).first_output } else { outputs.len() };
+                    let o = start + pin.prev_vout as u64;
+                    (o < end).then_some(o)
+                });
+                let Some(o) = o else {
+                    return Err(IndexError::MissingPrevout {
+                        height: height as u32,
+                        hash: b.hash.to_string(),
+                        txid: ptx.txid.to_string(),
+                        vin,
+                        prev_txid: pin.prev_txid.to_string(),
+                        prev_vout: pin.prev_vout,
+                    });
+                };
+                let mut rec = outputs.get(o);
+                rec.spent_by = i;
+                outputs.set(o, rec);
+                inputs.push(o)?;
+            }
+            for _ in 0..ptx.n_outputs {
+                let pout = out_iter.next().expect("block has as many outputs as its txs count");
+                let o = outputs.len();
+                let (addr, prev_same_addr) = match &pout.address {
+                    None => (NONE32, NONE64),
+                    Some(key) => {
+                        let kb = key.as_bytes();
+                        let h = hash_bytes(kb);
+                        let live = addr_keys.len();
+                        let a = match addr_idx.get(h, live, |id| addr_keys.get(id) == *kb) {
+                            Some(a) => a,
+                            None => {
+                                addr_keys.push(*kb)?;
+                                addr_heads.push(NONE64)?;
+                                addr_idx.insert(h, live);
+                                live
+                            }
+                        };
+                        let prev = addr_heads.get(a);
+                        addr_heads.set(a, o);
+                        (a as u32, prev)
+                    }
+                };
+                outputs.push(OutputRec { value: pout.value, prev_same_addr, spent_by: NONE64, addr, kind: pout.kind as u8, _pad: [0; 3] })?;
+            }
+        }
+        blocks.push(BlockRec {
+            hash: b.hash.to_byte_array(),
+            time: b.header.time,
+            first_tx: first_tx as u32,
+            size: b.size as u32,
+            first_addr: first_addr as u32,
+        })?;
+        block_idx.insert(hash_random_key(&b.hash.to_byte_array()), height);
+        Ok(Appended { transactions: b.txs.len() as u64, inputs: b.inputs.len() as u64, outputs: b.outputs.len() as u64 })
+    }
+
+    /// Makes everything appended since the last commit durable: flushes the columns and
+    /// tables, then replaces the meta file with the new counts. A crash before the rename
+    /// leaves the previous commit in force.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn commit(&mut self) -> Result<(), IndexError> {
+        self.flush()?;
+        self.meta.blocks = self.blocks.len();
+        self.meta.transactions = self.txs.len();
+        self.meta.inputs = self.inputs.len();
+        self.meta.outputs = self.outputs.len();
+        self.meta.addresses = self.addr_keys.len();
+        self.meta.dirty = false;
+        self.meta.store(&self.dir)
+    }
+
+    /// Removes blocks from height `keep` on (a reorg): the counts are lowered and committed
+    /// first, then the address lists and spent markers of what was removed are put back, so
+    /// that a crash in between is repaired like an interrupted batch.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn unwind_to(&mut self, keep: u64) -> Result<(), IndexError> {
+        if keep >= self.blocks.len() {
+            return Ok(());
+        }
+        let b = self.blocks.get(keep);
+        let t = self.txs.get(b.first_tx as u64);
+        let (n_tx, n_in, n_out, n_addr) = (b.first_tx as u64, t.first_input, t.first_output, b.first_addr as u64);
+        let (old_in, old_out) = (self.inputs.len(), self.outputs.len());
+        self.meta.blocks = keep;
+        self.meta.transactions = n_tx;
+        self.meta.inputs = n_in;
+        self.meta.outputs = n_out;
+        self.meta.addresses = n_addr;
+        self.meta.dirty = true;
+        self.meta.store(&self.dir)?;
+        for o in (n_out..old_out).rev() {
+            let rec = self.outputs.get(o);
+            if rec.addr != NONE32 && (rec.addr as u64) < n_addr {
+                self.addr_heads.set(rec.addr as u64, rec.prev_same_addr);
+            }
+        }
+        for i in n_in..old_in {
+            let o = self.inputs.get(i);
+            if o != NONE64 && o < n_out {
+                let mut rec = self.outputs.get(o);
+                rec.spent_by = NONE64;
+                self.outputs.set(o, rec);
+            }
+        }
+        self.blocks.truncate(keep);
+        self.txs.truncate(n_tx);
+        self.inputs.truncate(n_in);
+        self.outputs.truncate(n_out);
+        self.addr_keys.truncate(n_addr);
+        self.addr_heads.truncate(n_addr);
+        self.commit()
+    }
+}
