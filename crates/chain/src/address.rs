@@ -62,8 +62,7 @@ pub fn decode(address: &str, chain: Chain) -> Result<AddressKey, AddressError> {
     let p = chain.prefixes();
     let lower = address.to_ascii_lowercase();
     if lower.starts_with(&format!("{}1", p.hrp)) {
-        let (hrp, version, program) =
-            bech32::segwit::decode(address).map_err(|e| invalid(e.to_string()))?;
+        let (hrp, version, program) = bech32::segwit::decode(address).map_err(|e| invalid(e.to_string()))?;
         if hrp.to_lowercase() != p.hrp {
             return Err(wrong());
         }

@@ -89,12 +89,8 @@ impl Chain {
             Chain::Signet => "00000008819873e925422c1ff0f99f7cc9bbb232af63a077a480a3633bee1ef6",
             Chain::Regtest => "0f9188f13cb7b2c71f2a335e3a4fc328bf5beb436012afca590b1a11466e2206",
             Chain::Litecoin => "12a765e31ffd4059bada1e25190f6e98c99d9714d334efa41a195a7e7e04bfe2",
-            Chain::LitecoinTestnet => {
-                "4966625a4b2851d9fdee139e56211a0d88575f59ed816ff5e6a63deb4e3e29a0"
-            }
-            Chain::LitecoinRegtest => {
-                "530827f38f93b43ed12af0b3ad25a288dc02ed74d6d7857862df51fc56c416f9"
-            }
+            Chain::LitecoinTestnet => "4966625a4b2851d9fdee139e56211a0d88575f59ed816ff5e6a63deb4e3e29a0",
+            Chain::LitecoinRegtest => "530827f38f93b43ed12af0b3ad25a288dc02ed74d6d7857862df51fc56c416f9",
         };
         BlockHash::from_str(hex).expect("genesis hashes above are valid hex")
     }
@@ -103,9 +99,7 @@ impl Chain {
     pub fn prefixes(self) -> AddressPrefixes {
         match self {
             Chain::Bitcoin => AddressPrefixes { p2pkh: 0x00, p2sh: 0x05, hrp: "bc" },
-            Chain::Testnet | Chain::Testnet4 | Chain::Signet => {
-                AddressPrefixes { p2pkh: 0x6f, p2sh: 0xc4, hrp: "tb" }
-            }
+            Chain::Testnet | Chain::Testnet4 | Chain::Signet => AddressPrefixes { p2pkh: 0x6f, p2sh: 0xc4, hrp: "tb" },
             Chain::Regtest => AddressPrefixes { p2pkh: 0x6f, p2sh: 0xc4, hrp: "bcrt" },
             Chain::Litecoin => AddressPrefixes { p2pkh: 0x30, p2sh: 0x32, hrp: "ltc" },
             Chain::LitecoinTestnet => AddressPrefixes { p2pkh: 0x6f, p2sh: 0x3a, hrp: "tltc" },
@@ -167,10 +161,7 @@ pub struct UnknownChain(pub String);
 impl FromStr for Chain {
     type Err = UnknownChain;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Chain::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| UnknownChain(s.to_owned()))
+        Chain::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| UnknownChain(s.to_owned()))
     }
 }
 

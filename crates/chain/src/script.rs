@@ -198,7 +198,8 @@ fn p2pk_key(script: &[u8]) -> Option<&[u8]> {
 
 /// `OP_m <pubkey>... OP_n OP_CHECKMULTISIG` with 1 ≤ m ≤ n ≤ 16 and n keys of valid size.
 fn is_bare_multisig(script: &[u8]) -> bool {
-    let (Some(&first), Some(&[n_op, 0xae])) = (script.first(), script.len().checked_sub(2).map(|i| &script[i..])) else {
+    let (Some(&first), Some(&[n_op, 0xae])) = (script.first(), script.len().checked_sub(2).map(|i| &script[i..]))
+    else {
         return false;
     };
     let small = |op: u8| (0x51..=0x60).contains(&op).then(|| op - 0x50);
@@ -255,10 +256,7 @@ mod tests {
         assert_eq!(kind, ScriptKind::P2pk);
         let key = key.unwrap();
         let AddressPayload::PubkeyHash(h) = key.payload() else { panic!() };
-        assert_eq!(
-            h,
-            &hash160::Hash::hash(&script[1..66]).to_byte_array()
-        );
+        assert_eq!(h, &hash160::Hash::hash(&script[1..66]).to_byte_array());
     }
 
     #[test]

@@ -41,21 +41,19 @@ pub struct Context {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_env("SLEUTH_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(if cli.quiet { "error" } else { "sleuth=info,sleuth_index=info,sleuth_chain=info" })
+        tracing_subscriber::EnvFilter::new(if cli.quiet {
+            "error"
+        } else {
+            "sleuth=info,sleuth_index=info,sleuth_chain=info"
+        })
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     let ctx = Context { data_dir: cli.data_dir, json: cli.json, quiet: cli.quiet };
     match cli.command.run(&ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
-            let causes: Vec<_> = err.chain().skip(1).collect();
-            if !causes.is_empty() {
-                eprintln!("because:");
-                for c in causes {
-                    eprintln!("  - {c}");
-                }
-            }
+            // One line, outermost context first: "error: ingesting X into Y: X/blk00001.dat: …".
+            eprintln!("error: {err:#}");
             ExitCode::FAILURE
         }
     }

@@ -20,8 +20,10 @@ impl Bar {
             if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
         );
         bar.set_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} blocks ({per_sec}) {msg} eta {eta}")
-                .expect("template is valid"),
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} blocks ({per_sec}) {msg} eta {eta}",
+            )
+            .expect("template is valid"),
         );
         Bar { bar, txs: 0, started: Instant::now() }
     }
@@ -36,7 +38,7 @@ impl Progress for Bar {
     fn block(&mut self, txs: u64) {
         self.txs += txs;
         self.bar.inc(1);
-        if self.bar.position() % 64 == 0 {
+        if self.bar.position().is_multiple_of(64) {
             let secs = self.started.elapsed().as_secs_f64().max(1e-9);
             self.bar.set_message(format!("{} tx, {:.0} tx/s", self.txs, self.txs as f64 / secs));
         }

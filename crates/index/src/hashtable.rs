@@ -71,7 +71,7 @@ impl IdHashTable {
         let mut i = hash & self.mask;
         loop {
             let s = self.slots.get(i);
-            if s == 0 || (s & ID_MASK) - 1 >= id {
+            if s == 0 || (s & ID_MASK) > id {
                 self.slots.set(i, (hash & !ID_MASK) | (id + 1));
                 return;
             }

@@ -114,7 +114,12 @@ type Decoded = Result<(ParsedBlock, BlockLocation), BlockFileError>;
 /// # Errors
 /// An [`IngestError`] naming the file and offset, or the index file, at fault. Blocks of
 /// the batch in flight are not committed; earlier batches are.
-pub fn ingest(data_dir: &Path, opts: &IngestOptions, progress: &mut dyn Progress, stop: &AtomicBool) -> Result<IngestReport, IngestError> {
+pub fn ingest(
+    data_dir: &Path,
+    opts: &IngestOptions,
+    progress: &mut dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestReport, IngestError> {
     let started = Instant::now();
     let mut reader = BlockFileReader::open(&opts.blocks_dir)?;
     let existing = Index::chain_of(data_dir)?;

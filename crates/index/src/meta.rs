@@ -35,7 +35,16 @@ pub struct Meta {
 impl Meta {
     /// The state of a new, empty index.
     pub fn empty(chain: Chain) -> Meta {
-        Meta { version: FORMAT_VERSION, chain, blocks: 0, transactions: 0, inputs: 0, outputs: 0, addresses: 0, dirty: false }
+        Meta {
+            version: FORMAT_VERSION,
+            chain,
+            blocks: 0,
+            transactions: 0,
+            inputs: 0,
+            outputs: 0,
+            addresses: 0,
+            dirty: false,
+        }
     }
 
     /// Reads `meta.json` from `dir`; `None` if there is none.
@@ -55,9 +64,7 @@ impl Meta {
         if v.version != FORMAT_VERSION {
             return Err(IndexError::Version { path, found: v.version, expected: FORMAT_VERSION });
         }
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| IndexError::Corrupt { path, what: e.to_string() })
+        serde_json::from_slice(&bytes).map(Some).map_err(|e| IndexError::Corrupt { path, what: e.to_string() })
     }
 
     /// Replaces `meta.json` in `dir` atomically: write a temporary file, sync it, rename it

@@ -196,6 +196,11 @@ impl Index {
             .map(|a| AddrId::new(a as u32))
     }
 
+    /// The key of address `a`.
+    pub fn address_key(&self, a: AddrId) -> AddressKey {
+        AddressKey::from_bytes(self.addr_keys.get(a.get() as u64))
+    }
+
     /// Txid of a transaction.
     pub fn txid(&self, t: TxNum) -> Txid {
         Txid::from_byte_array(self.txs.get(t.get() as u64).txid)
@@ -267,7 +272,8 @@ impl Index {
         };
         let n = h.get() as u64;
         let b = self.blocks.get(n);
-        let end = if n + 1 < self.meta.blocks { self.blocks.get(n + 1).first_tx as u64 } else { self.meta.transactions };
+        let end =
+            if n + 1 < self.meta.blocks { self.blocks.get(n + 1).first_tx as u64 } else { self.meta.transactions };
         let txids = (b.first_tx as u64..end).map(|t| self.txid(TxNum::new(t as u32)).to_string()).collect::<Vec<_>>();
         Ok(BlockInfo {
             height: h.get(),
@@ -285,7 +291,8 @@ impl Index {
     /// # Errors
     /// [`IndexError::NotFound`] if the index holds no such transaction.
     pub fn tx(&self, txid: &Txid) -> Result<TxInfo, IndexError> {
-        let t = self.tx_num(txid).ok_or_else(|| IndexError::NotFound(format!("transaction {txid} is not in the index")))?;
+        let t =
+            self.tx_num(txid).ok_or_else(|| IndexError::NotFound(format!("transaction {txid} is not in the index")))?;
         let h = self.height_of_tx(t);
         let (ins, outs) = self.tx_ranges(t);
         let mut inputs = Vec::with_capacity(ins.clone().count());
@@ -348,7 +355,11 @@ impl Index {
     pub fn address_outputs(&self, a: AddrId) -> impl Iterator<Item = OutputNum> + '_ {
         let head = self.addr_heads.get(a.get() as u64);
         // A head past the committed outputs is what an in-flight batch wrote: walk back.
-        let mut next = if head != NONE64 && head >= self.meta.outputs { self.walk_back(a.get(), head).unwrap_or(NONE64) } else { head };
+        let mut next = if head != NONE64 && head >= self.meta.outputs {
+            self.walk_back(a.get(), head).unwrap_or(NONE64)
+        } else {
+            head
+        };
         std::iter::from_fn(move || {
             (next != NONE64).then(|| {
                 let o = next;
@@ -364,7 +375,9 @@ impl Index {
     /// [`IndexError::NotFound`] if no indexed output pays it.
     pub fn address(&self, key: &AddressKey) -> Result<AddressInfo, IndexError> {
         let address = sleuth_chain::address::encode(key, self.meta.chain);
-        let a = self.addr_id(key).ok_or_else(|| IndexError::NotFound(format!("address {address} has no transactions in the index")))?;
+        let a = self
+            .addr_id(key)
+            .ok_or_else(|| IndexError::NotFound(format!("address {address} has no transactions in the index")))?;
         let mut info = AddressInfo {
             address,
             balance_sat: 0,

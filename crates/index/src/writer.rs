@@ -117,7 +117,14 @@ impl Index {
                         (a as u32, prev)
                     }
                 };
-                outputs.push(OutputRec { value: pout.value, prev_same_addr, spent_by: NONE64, addr, kind: pout.kind as u8, _pad: [0; 3] })?;
+                outputs.push(OutputRec {
+                    value: pout.value,
+                    prev_same_addr,
+                    spent_by: NONE64,
+                    addr,
+                    kind: pout.kind as u8,
+                    _pad: [0; 3],
+                })?;
             }
         }
         blocks.push(BlockRec {
@@ -128,7 +135,11 @@ impl Index {
             first_addr: first_addr as u32,
         })?;
         block_idx.insert(hash_random_key(&b.hash.to_byte_array()), height);
-        Ok(Appended { transactions: b.txs.len() as u64, inputs: b.inputs.len() as u64, outputs: b.outputs.len() as u64 })
+        Ok(Appended {
+            transactions: b.txs.len() as u64,
+            inputs: b.inputs.len() as u64,
+            outputs: b.outputs.len() as u64,
+        })
     }
 
     /// Makes everything appended since the last commit durable: flushes the columns and

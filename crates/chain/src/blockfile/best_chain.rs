@@ -12,7 +12,9 @@ use super::HeaderRecord;
 #[non_exhaustive]
 pub enum BestChainError {
     /// The genesis block is not among the headers.
-    #[error("the genesis block {genesis} is not in the block files; point --blocks-dir at a node's complete blocks folder")]
+    #[error(
+        "the genesis block {genesis} is not in the block files; point --blocks-dir at a node's complete blocks folder"
+    )]
     NoGenesis {
         /// The chain's genesis hash.
         genesis: BlockHash,

@@ -65,6 +65,16 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// A found magic in hex, with the chains it belongs to.
+fn describe_magic(m: [u8; 4]) -> String {
+    let chains: Vec<&str> = Chain::with_magic(m).map(Chain::name).collect();
+    if chains.is_empty() {
+        hex(&m)
+    } else {
+        format!("{} (the magic of {})", hex(&m), chains.join(" or "))
+    }
+}
+
 impl BlockFileReader {
     /// Lists the block files of `dir` in order of file number and loads its XOR key.
     ///
@@ -111,8 +121,7 @@ impl BlockFileReader {
     }
 
     fn read_at(&self, file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<(), BlockFileError> {
-        file.read_exact_at(buf, offset)
-            .map_err(|source| BlockFileError::Io { path: path.to_owned(), source })?;
+        file.read_exact_at(buf, offset).map_err(|source| BlockFileError::Io { path: path.to_owned(), source })?;
         self.xor.apply(offset, buf);
         Ok(())
     }
@@ -124,7 +133,8 @@ impl BlockFileReader {
     /// A [`BlockFileError`] naming the file and byte offset of a bad magic, an implausible size
     /// or a truncated record in a file other than the newest.
     pub fn scan_headers(&self, magic: Option<[u8; 4]>) -> Result<HeaderScan, BlockFileError> {
-        let mut scan = HeaderScan { magic: magic.unwrap_or_default(), records: Vec::new(), bytes: 0, partial_tail: None };
+        let mut scan =
+            HeaderScan { magic: magic.unwrap_or_default(), records: Vec::new(), bytes: 0, partial_tail: None };
         let mut magic = magic;
         let last = self.files.len() - 1;
         for (i, (n, path)) in self.files.iter().enumerate() {
@@ -168,7 +178,7 @@ impl BlockFileReader {
                     return Err(BlockFileError::BadMagic {
                         path: path.clone(),
                         offset: off,
-                        found: hex(&m),
+                        found: describe_magic(m),
                         expected: hex(&expected),
                         chain: Chain::with_magic(expected).next(),
                     });
@@ -200,7 +210,12 @@ impl BlockFileReader {
                 off += 8 + size as u64;
             }
             if off < len && off + 8 > len && i != last && self.next_nonzero(&file, path, off, len)?.is_some() {
-                return Err(BlockFileError::Truncated { path: path.clone(), offset: off, size: 0, available: len - off });
+                return Err(BlockFileError::Truncated {
+                    path: path.clone(),
+                    offset: off,
+                    size: 0,
+                    available: len - off,
+                });
             }
         }
         Ok(scan)

@@ -106,8 +106,7 @@ pub fn parse_block(raw: &[u8], litecoin: bool, out: &mut ParsedBlock) -> Result<
     let n_tx = c.count("transaction count", 60)?;
     let mut last_mweb = false;
     for i in 0..n_tx {
-        last_mweb =
-            parse_tx(&mut c, i, litecoin, &mut out.txs, &mut out.inputs, &mut out.outputs)?.mweb;
+        last_mweb = parse_tx(&mut c, i, litecoin, &mut out.txs, &mut out.inputs, &mut out.outputs)?.mweb;
     }
     if c.remaining() > 0 {
         // Litecoin: a block whose last transaction is the HogEx carries the MWEB extension

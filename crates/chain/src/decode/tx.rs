@@ -80,11 +80,6 @@ pub(crate) fn parse_tx(
     engine.input(&c.buf[body_start..body_end]);
     engine.input(locktime);
     let txid = Txid::from_raw_hash(sha256d::Hash::from_engine(engine));
-    txs.push(ParsedTx {
-        txid,
-        n_inputs: n_in as u32,
-        n_outputs: n_out as u32,
-        segwit: flag & FLAG_WITNESS != 0,
-    });
+    txs.push(ParsedTx { txid, n_inputs: n_in as u32, n_outputs: n_out as u32, segwit: flag & FLAG_WITNESS != 0 });
     Ok(TxTail { mweb: flag & FLAG_MWEB != 0 })
 }

@@ -75,7 +75,10 @@ impl Human for IngestReport {
             s += &format!("{} stale blocks in the files left out\n", self.stale_blocks);
         }
         if self.mweb_bytes_skipped > 0 {
-            s += &format!("{} bytes of MWEB extension data skipped (confidential)\n", thousands(self.mweb_bytes_skipped));
+            s += &format!(
+                "{} bytes of MWEB extension data skipped (confidential)\n",
+                thousands(self.mweb_bytes_skipped)
+            );
         }
         if self.partial_tail {
             s += "the newest block file ends in a block still being written; it is left for the next run\n";

@@ -40,7 +40,11 @@ impl Human for TxInfo {
         for i in &self.inputs {
             match (&i.prev_txid, i.prev_vout) {
                 (Some(t), Some(v)) => {
-                    s += &format!("  {t}:{v}  {}  {}\n", i.address.as_deref().unwrap_or("(no address)"), sat(i.value_sat))
+                    s += &format!(
+                        "  {t}:{v}  {}  {}\n",
+                        i.address.as_deref().unwrap_or("(no address)"),
+                        sat(i.value_sat)
+                    )
                 }
                 _ => s += "  coinbase\n",
             }

@@ -1,0 +1,61 @@
+//! Helpers shared by the integration tests.
+
+use std::path::Path;
+
+use sleuth_index::{AddressInfo, Status, TxInfo};
+use sleuth_testkit::Sleuth;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_sleuth");
+
+/// `sleuth --data-dir <d> <args…>`.
+pub fn sleuth<I, S>(data_dir: &Path, args: I) -> Sleuth
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    Sleuth::new(BIN, args).data_dir(data_dir)
+}
+
+/// Ingests `blocks` into `data_dir` and returns the JSON report.
+pub fn ingest(data_dir: &Path, blocks: &Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["ingest", "--json", "-q", "--blocks-dir", blocks.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    sleuth(data_dir, args).run_json()
+}
+
+/// `status --json`.
+pub fn status(data_dir: &Path) -> Status {
+    sleuth(data_dir, ["status", "--json"]).run_json()
+}
+
+/// `tx <txid> --json`.
+pub fn tx(data_dir: &Path, txid: &str) -> TxInfo {
+    sleuth(data_dir, ["tx", txid, "--json"]).run_json()
+}
+
+/// `address <a> --json`.
+pub fn address(data_dir: &Path, a: &str) -> AddressInfo {
+    sleuth(data_dir, ["address", a, "--json"]).run_json()
+}
+
+/// A digest of everything an index answers: every block, every transaction (with spenders)
+/// and every address, through the library. Two indexes with equal digests answer alike.
+pub fn digest(data_dir: &Path) -> Vec<String> {
+    let index = sleuth_index::Index::open(data_dir).unwrap();
+    let mut out = vec![serde_json::to_string(&index.status()).unwrap()];
+    let blocks = index.status().blocks;
+    for h in 0..blocks {
+        let b = index.block(sleuth_index::BlockRef::Height(h as u32)).unwrap();
+        for t in &b.txids {
+            let info = index.tx(&t.parse().unwrap()).unwrap();
+            out.push(serde_json::to_string(&info).unwrap());
+        }
+        out.push(serde_json::to_string(&b).unwrap());
+    }
+    for a in 0..index.status().addresses {
+        let key = index.address_key(sleuth_index::AddrId::new(a as u32));
+        out.push(serde_json::to_string(&index.address(&key).unwrap()).unwrap());
+    }
+    out
+}

@@ -1,0 +1,71 @@
+//! `kill -9` during ingest, at several points: the next ingest must end with the same index
+//! as an uninterrupted run.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sleuth_testkit::shared_data;
+
+use crate::common::{digest, ingest, BIN};
+
+fn blocks_dir(tmp: &Path) -> std::path::PathBuf {
+    let b = tmp.join("blocks");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(shared_data("blocks/blk00000_heights0-4521.dat"), b.join("blk00000.dat")).unwrap();
+    b
+}
+
+#[test]
+fn kill_9_at_any_point_then_resume_gives_the_uninterrupted_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = blocks_dir(tmp.path());
+    let clean = tmp.path().join("clean");
+    ingest(&clean, &blocks, &[]);
+    let expected = digest(&clean);
+
+    // Small batches make many commits, so the kills land before, between and inside them.
+    for (round, delay_ms) in [5u64, 40, 90, 160, 260, 400].into_iter().enumerate() {
+        let d = tmp.path().join(format!("crash{round}"));
+        let mut child = Command::new(BIN)
+            .args([
+                "--data-dir",
+                d.to_str().unwrap(),
+                "-q",
+                "ingest",
+                "--batch-txs",
+                "50",
+                "--blocks-dir",
+                blocks.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // A second kill while resuming, then a full run.
+        let mut again = Command::new(BIN)
+            .args([
+                "--data-dir",
+                d.to_str().unwrap(),
+                "-q",
+                "ingest",
+                "--batch-txs",
+                "50",
+                "--blocks-dir",
+                blocks.to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms / 2));
+        again.kill().unwrap();
+        again.wait().unwrap();
+        let r = ingest(&d, &blocks, &[]);
+        assert_eq!(r["height"], 4521, "round {round}");
+        assert_eq!(digest(&d), expected, "round {round}: killed after {delay_ms} ms");
+    }
+}

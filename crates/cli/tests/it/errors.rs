@@ -1,0 +1,86 @@
+//! Bad input: a one-line error naming the file and offset or the value, a non-zero exit and
+//! an index left as it was.
+
+use sleuth_testkit::shared_data;
+
+use crate::common::{digest, ingest, sleuth, BIN};
+
+fn dir_with(tmp: &std::path::Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+    let b = tmp.join(name);
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::write(b.join("blk00000.dat"), bytes).unwrap();
+    b
+}
+
+#[test]
+fn bad_block_files_are_named_and_leave_the_index_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = std::fs::read(shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    let d = tmp.path().join("idx");
+    ingest(&d, &dir_with(tmp.path(), "good", &good[..59_024]), &[]); // heights 0..255
+    let before = digest(&d);
+
+    // Wrong magic at a record in the middle.
+    let mut bad = good.clone();
+    bad[59_024..59_028].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    let b = dir_with(tmp.path(), "badmagic", &bad);
+    let (_, err) = sleuth(&d, ["ingest", "-q", "--blocks-dir", b.to_str().unwrap()]).run_fail();
+    assert!(err.contains("bad magic deadbeef at byte 59024") && err.contains("blk00000.dat"), "{err}");
+
+    // A corrupt block: one byte of block 1000's coinbase output script flipped.
+    let csv = std::fs::read_to_string(shared_data("blocks/blk00000_heights0-4521.index.csv")).unwrap();
+    let row = csv.lines().find(|l| l.starts_with("1000,")).unwrap();
+    let offset: usize = row.rsplit(',').next().unwrap().parse().unwrap();
+    let mut bad = good.clone();
+    bad[offset + 8 + 80 + 1 + 100] ^= 0x55;
+    let b = dir_with(tmp.path(), "corrupt", &bad);
+    let (_, err) = sleuth(&d, ["ingest", "-q", "--blocks-dir", b.to_str().unwrap()]).run_fail();
+    assert!(err.contains("blk00000.dat") && err.contains("is corrupt"), "{err}");
+
+    // A truncated file that is not the newest one.
+    let b = dir_with(tmp.path(), "trunc", &good[..1_000_000]);
+    std::fs::write(b.join("blk00001.dat"), &good[..293]).unwrap();
+    let (_, err) = sleuth(&d, ["ingest", "-q", "--blocks-dir", b.to_str().unwrap()]).run_fail();
+    assert!(err.contains("truncated") && err.contains("blk00000.dat"), "{err}");
+
+    // Litecoin files into a Bitcoin index.
+    let ltc = std::fs::read(shared_data("blocks/litecoin/litecoin_mainnet_framed.dat")).unwrap();
+    let b = dir_with(tmp.path(), "ltc", &ltc);
+    let (_, err) = sleuth(&d, ["ingest", "-q", "--blocks-dir", b.to_str().unwrap()]).run_fail();
+    assert!(err.contains("bitcoin") && err.contains("litecoin"), "{err}");
+
+    assert_eq!(digest(&d), before, "failed ingests changed the index");
+
+    // A Litecoin index cannot be opened as Bitcoin either way round.
+    let (_, err) =
+        sleuth(&tmp.path().join("l"), ["ingest", "-q", "--chain", "bitcoin", "--blocks-dir", b.to_str().unwrap()])
+            .run_fail();
+    assert!(err.contains("litecoin"), "{err}");
+}
+
+#[test]
+fn unknown_values_get_one_line_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = std::fs::read(shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    let d = tmp.path().join("idx");
+    ingest(&d, &dir_with(tmp.path(), "good", &good), &[]);
+    let missing = "0000000000000000000000000000000000000000000000000000000000000001";
+    let key = sleuth_chain::script::AddressKey::witness(0, &[7; 20]).unwrap();
+    let ltc = sleuth_chain::address::encode(&key, sleuth_chain::Chain::Litecoin);
+    for (args, needle) in [
+        (vec!["tx", missing], missing),
+        (vec!["tx", "xyz"], "not a txid"),
+        (vec!["address", "1BoatSLRHtKNngkdXEeobR76b53LETtpyT"], "no transactions"),
+        (vec!["address", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb"], "not a valid address"),
+        (vec!["address", ltc.as_str()], "not a bitcoin address"),
+        (vec!["block", "9999"], "no block at height 9999"),
+    ] {
+        let (code, err) = sleuth(&d, &args).run_fail();
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.starts_with("error: ") && err.contains(needle), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+    // No index at all.
+    let (_, err) = sleuth_testkit::Sleuth::new(BIN, ["status"]).data_dir(&tmp.path().join("none")).run_fail();
+    assert!(err.contains("no index here"), "{err}");
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the `sleuth` binary: real block files, a real `litecoind` node.
+
+mod common;
+mod crash;
+mod errors;
+mod mainnet;
+mod regtest;

@@ -1,0 +1,106 @@
+//! Real Bitcoin mainnet blocks 0–4521 from `../shared/data`, checked against the facts its
+//! README and index CSV state.
+
+use std::path::PathBuf;
+
+use sleuth_testkit::shared_data;
+
+use crate::common::{address, ingest, sleuth, status, tx};
+
+fn blocks(tmp: &std::path::Path, file: &str) -> PathBuf {
+    let b = tmp.join("blocks");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(shared_data(file), b.join("blk00000.dat")).unwrap();
+    b
+}
+
+#[test]
+fn first_4522_mainnet_blocks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = blocks(tmp.path(), "blocks/blk00000_first1MiB.dat");
+    let d = tmp.path().join("idx");
+    let r = ingest(&d, &b, &[]);
+    assert_eq!(r["chain"], "bitcoin");
+    assert_eq!(r["partial_tail"], true, "the file ends in a truncated record");
+
+    let st = status(&d);
+    assert_eq!(st.blocks, 4522);
+    assert_eq!(st.transactions, 4583);
+    assert_eq!(st.height, Some(4521));
+    assert_eq!(st.tip_hash.as_deref(), Some("00000000ac08f7d984f6b36027395e654a5f1e3bb006cd9df9c60b9897ea4c40"));
+    assert_eq!(st.inputs, 4522 + 260, "one coinbase input a block plus the 260 spends");
+
+    // Every height's hash, as the index CSV lists them.
+    let csv = std::fs::read_to_string(shared_data("blocks/blk00000_heights0-4521.index.csv")).unwrap();
+    let index = sleuth_index::Index::open(&d).unwrap();
+    let mut rows = 0;
+    for line in csv.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let h: u32 = f[0].parse().unwrap();
+        let info = index.block(sleuth_index::BlockRef::Height(h)).unwrap();
+        assert_eq!(info.hash, f[1], "height {h}");
+        assert_eq!(info.tx_count.to_string(), f[4], "height {h} ntx");
+        rows += 1;
+    }
+    assert_eq!(rows, 4522);
+
+    // Satoshi to Hal Finney, block 170.
+    let t = tx(&d, "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16");
+    assert_eq!(t.block_height, 170);
+    assert_eq!(
+        t.inputs[0].prev_txid.as_deref(),
+        Some("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9")
+    );
+    assert_eq!(t.inputs[0].prev_vout, Some(0));
+    assert_eq!(t.inputs[0].value_sat, 5_000_000_000);
+    assert_eq!(t.outputs[0].address.as_deref(), Some("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"));
+    assert_eq!(t.outputs[0].value_sat, 1_000_000_000);
+    assert_eq!(t.outputs[1].address.as_deref(), Some("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"));
+    assert_eq!(t.outputs[1].value_sat, 4_000_000_000);
+    assert_eq!(t.fee_sat, 0);
+    // The block 9 coinbase it spends points forward to it.
+    let cb = tx(&d, "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9");
+    assert!(cb.coinbase);
+    assert_eq!(cb.block_height, 9);
+    let spent = cb.outputs[0].spent_by.as_ref().unwrap();
+    assert_eq!((spent.txid.as_str(), spent.vin, spent.height), (t.txid.as_str(), 0, 170));
+
+    // Genesis pays Satoshi's P2PK key, shown as its P2PKH address.
+    let g = address(&d, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
+    assert_eq!((g.received_sat, g.first_seen_height, g.tx_count), (5_000_000_000, 0, 1));
+
+    // Flow facts: total fees 2.01 BTC, and the unspent set of 4,348 outputs worth 4521 × 50 BTC
+    // (the README leaves the unspendable genesis output out; the index keeps it).
+    let mut fees = 0;
+    let mut unspent = (0u64, 0u64);
+    for h in 0..4522 {
+        for txid in index.block(sleuth_index::BlockRef::Height(h)).unwrap().txids {
+            let info = index.tx(&txid.parse().unwrap()).unwrap();
+            fees += info.fee_sat;
+            for o in info.outputs.iter().filter(|o| o.spent_by.is_none()) {
+                unspent.0 += 1;
+                unspent.1 += o.value_sat;
+            }
+        }
+    }
+    assert_eq!(fees, 201_000_000);
+    assert_eq!(unspent, (4_348 + 1, 22_605_000_000_000 + 5_000_000_000));
+}
+
+#[test]
+fn block_queries_by_height_and_hash_agree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");
+    let d = tmp.path().join("idx");
+    let r = ingest(&d, &b, &["--chain", "bitcoin"]);
+    assert_eq!(r["partial_tail"], false);
+    let by_height: serde_json::Value = sleuth(&d, ["block", "170", "--json"]).run_json();
+    let by_hash: serde_json::Value =
+        sleuth(&d, ["block", "00000000d1145790a8694403d4063f323d499e655c83426834d4ce2f8dd4a2ee", "--json"]).run_json();
+    assert_eq!(by_height, by_hash);
+    assert_eq!(by_height["tx_count"], 2);
+    assert_eq!(by_height["txids"][1], "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16");
+    // Human output carries the same facts.
+    let text = sleuth(&d, ["tx", "f4184fc596403b9d638783cf57adfe4c75c605f6356fbc91338530e9831e9e16"]).run();
+    assert!(text.contains("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3") && text.contains("1,000,000,000 sat"), "{text}");
+}
