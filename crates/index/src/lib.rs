@@ -10,6 +10,7 @@
 
 mod column;
 mod error;
+mod graph;
 mod hashtable;
 pub mod ingest;
 mod meta;
@@ -19,6 +20,7 @@ mod store;
 mod writer;
 
 pub use error::IndexError;
+pub use graph::{OutputView, TxFingerprint};
 pub use meta::Meta;
 pub use query::{AddressInfo, BlockInfo, BlockRef, SpentBy, Status, TxInfo, TxInput, TxOutput};
 pub use schema::{AddrId, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};

@@ -106,6 +106,10 @@ pub struct TxInfo {
     pub block_time: u32,
     /// Whether it is its block's coinbase.
     pub coinbase: bool,
+    /// Transaction version.
+    pub version: u8,
+    /// Lock time.
+    pub locktime: u32,
     /// Inputs minus outputs in satoshis (0 for a coinbase).
     pub fee_sat: u64,
     /// Sum of inputs.
@@ -226,18 +230,6 @@ impl Index {
         TxNum::new(self.txs_slice().partition_point(|t| t.first_input <= i.get()) as u32 - 1)
     }
 
-    fn tx_ranges(&self, t: TxNum) -> (std::ops::Range<u64>, std::ops::Range<u64>) {
-        let n = t.get() as u64;
-        let r = self.txs.get(n);
-        let (in_end, out_end) = if n + 1 < self.meta.transactions {
-            let next = self.txs.get(n + 1);
-            (next.first_input, next.first_output)
-        } else {
-            (self.meta.inputs, self.meta.outputs)
-        };
-        (r.first_input..in_end, r.first_output..out_end)
-    }
-
     /// The input spending output `o`, if a committed one does.
     pub fn spender(&self, o: OutputNum) -> Option<InputNum> {
         let s = self.outputs.get(o.get()).spent_by;
@@ -294,7 +286,7 @@ impl Index {
         let t =
             self.tx_num(txid).ok_or_else(|| IndexError::NotFound(format!("transaction {txid} is not in the index")))?;
         let h = self.height_of_tx(t);
-        let (ins, outs) = self.tx_ranges(t);
+        let (ins, outs) = (self.tx_input_range(t), self.tx_output_range(t));
         let mut inputs = Vec::with_capacity(ins.clone().count());
         let mut coinbase = false;
         for i in ins {
@@ -343,6 +335,8 @@ impl Index {
             block_hash: self.block_hash(h).to_string(),
             block_time: b.time,
             coinbase,
+            version: self.tx_fingerprint(t).version,
+            locktime: self.tx_fingerprint(t).locktime,
             fee_sat: if coinbase { 0 } else { input_sat.saturating_sub(output_sat) },
             input_sat,
             output_sat,

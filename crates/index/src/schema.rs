@@ -74,6 +74,22 @@ pub struct TxRec {
     pub first_output: u64,
 }
 
+/// Wallet-fingerprint fields of a transaction: `tx_meta.col`, indexed by [`TxNum`].
+#[derive(Debug, Clone, Copy, Pod, Zeroable)]
+#[repr(C)]
+pub struct TxMetaRec {
+    /// Lock time.
+    pub locktime: u32,
+    /// Version, clamped to 0..=255.
+    pub version: u8,
+    /// [`sleuth_chain::decode::SequenceKind`] as a byte.
+    pub sequences: u8,
+    /// 1 if serialized with witness data.
+    pub segwit: u8,
+    /// Padding.
+    pub _pad: u8,
+}
+
 /// One output: `outputs.col`, indexed by [`OutputNum`].
 #[derive(Debug, Clone, Copy, Pod, Zeroable)]
 #[repr(C)]

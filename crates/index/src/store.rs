@@ -10,7 +10,7 @@ use crate::column::Column;
 use crate::error::IndexError;
 use crate::hashtable::IdHashTable;
 use crate::meta::Meta;
-use crate::schema::{AddrKeyRec, BlockRec, OutputRec, TxRec, NONE64};
+use crate::schema::{AddrKeyRec, BlockRec, OutputRec, TxMetaRec, TxRec, NONE64};
 
 /// The index of one chain in one data dir.
 pub struct Index {
@@ -18,6 +18,7 @@ pub struct Index {
     pub(crate) meta: Meta,
     pub(crate) blocks: Column<BlockRec>,
     pub(crate) txs: Column<TxRec>,
+    pub(crate) tx_meta: Column<TxMetaRec>,
     pub(crate) inputs: Column<u64>,
     pub(crate) outputs: Column<OutputRec>,
     pub(crate) addr_keys: Column<AddrKeyRec>,
@@ -83,6 +84,7 @@ impl Index {
         Ok(Index {
             blocks: Column::open(&p("blocks.col"), meta.blocks)?,
             txs: Column::open(&p("txs.col"), meta.transactions)?,
+            tx_meta: Column::open(&p("tx_meta.col"), meta.transactions)?,
             inputs: Column::open(&p("inputs.col"), meta.inputs)?,
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
@@ -154,6 +156,7 @@ impl Index {
     pub(crate) fn flush(&self) -> Result<(), IndexError> {
         self.blocks.flush()?;
         self.txs.flush()?;
+        self.tx_meta.flush()?;
         self.inputs.flush()?;
         self.outputs.flush()?;
         self.addr_keys.flush()?;

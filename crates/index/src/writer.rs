@@ -5,7 +5,7 @@ use sleuth_chain::decode::ParsedBlock;
 
 use crate::error::IndexError;
 use crate::hashtable::{hash_bytes, hash_random_key};
-use crate::schema::{BlockRec, OutputRec, TxRec, NONE32, NONE64};
+use crate::schema::{BlockRec, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::Index;
 
 /// Counts of what one block added.
@@ -44,7 +44,7 @@ impl Index {
     /// # Errors
     /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
-        let Index { blocks, txs, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, .. } = self;
+        let Index { blocks, txs, tx_meta, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, .. } = self;
         let height = blocks.len();
         let n_tx = txs.len();
         txid_idx.reserve(n_tx, n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
@@ -63,6 +63,13 @@ impl Index {
             let txid = ptx.txid.to_byte_array();
             txs.push(TxRec { txid, first_input: inputs.len(), first_output: outputs.len() })?;
             txid_idx.insert(hash_random_key(&txid), t);
+            tx_meta.push(TxMetaRec {
+                locktime: ptx.locktime,
+                version: ptx.version.clamp(0, 255) as u8,
+                sequences: ptx.sequences as u8,
+                segwit: ptx.segwit as u8,
+                _pad: 0,
+            })?;
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
@@ -196,6 +203,7 @@ impl Index {
         }
         self.blocks.truncate(keep);
         self.txs.truncate(n_tx);
+        self.tx_meta.truncate(n_tx);
         self.inputs.truncate(n_in);
         self.outputs.truncate(n_out);
         self.addr_keys.truncate(n_addr);

@@ -65,6 +65,25 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+fn read_raw_at(file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<(), BlockFileError> {
+    file.read_exact_at(buf, offset).map_err(|source| BlockFileError::Io { path: path.to_owned(), source })
+}
+
+/// Offset of the first non-zero byte on disk at or after `from`, or `None` at the end of the file.
+fn next_nonzero(file: &File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, BlockFileError> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut off = from;
+    while off < len {
+        let n = ((len - off) as usize).min(buf.len());
+        read_raw_at(file, path, off, &mut buf[..n])?;
+        if let Some(p) = buf[..n].iter().position(|&b| b != 0) {
+            return Ok(Some(off + p as u64));
+        }
+        off += n as u64;
+    }
+    Ok(None)
+}
+
 /// A found magic in hex, with the chains it belongs to.
 fn describe_magic(m: [u8; 4]) -> String {
     let chains: Vec<&str> = Chain::with_magic(m).map(Chain::name).collect();
@@ -121,7 +140,7 @@ impl BlockFileReader {
     }
 
     fn read_at(&self, file: &File, path: &Path, offset: u64, buf: &mut [u8]) -> Result<(), BlockFileError> {
-        file.read_exact_at(buf, offset).map_err(|source| BlockFileError::Io { path: path.to_owned(), source })?;
+        read_raw_at(file, path, offset, buf)?;
         self.xor.apply(offset, buf);
         Ok(())
     }
@@ -145,11 +164,11 @@ impl BlockFileReader {
             let mut off = 0u64;
             while off + 8 <= len {
                 let mut head = [0u8; 8];
-                self.read_at(&file, path, off, &mut head)?;
-                let m: [u8; 4] = head[..4].try_into().expect("4 bytes");
-                if m == [0; 4] {
-                    // Preallocated, zero-filled space: skip to the next record, if any.
-                    match self.next_nonzero(&file, path, off, len)? {
+                read_raw_at(&file, path, off, &mut head)?;
+                if head[..4] == [0; 4] {
+                    // Preallocated space: the node writes plain zeros, bypassing the XOR key,
+                    // so it is recognised before de-obfuscating. Skip to the next record.
+                    match next_nonzero(&file, path, off, len)? {
                         Some(next) => {
                             off = next;
                             continue;
@@ -157,6 +176,8 @@ impl BlockFileReader {
                         None => break,
                     }
                 }
+                self.xor.apply(off, &mut head);
+                let m: [u8; 4] = head[..4].try_into().expect("4 bytes");
                 let expected = match magic {
                     Some(e) => e,
                     None if Chain::with_magic(m).next().is_some() => {
@@ -209,7 +230,7 @@ impl BlockFileReader {
                 });
                 off += 8 + size as u64;
             }
-            if off < len && off + 8 > len && i != last && self.next_nonzero(&file, path, off, len)?.is_some() {
+            if off < len && off + 8 > len && i != last && next_nonzero(&file, path, off, len)?.is_some() {
                 return Err(BlockFileError::Truncated {
                     path: path.clone(),
                     offset: off,
@@ -219,21 +240,6 @@ impl BlockFileReader {
             }
         }
         Ok(scan)
-    }
-
-    /// Offset of the first non-zero byte at or after `from`, or `None` at the end of the file.
-    fn next_nonzero(&self, file: &File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, BlockFileError> {
-        let mut buf = vec![0u8; 1 << 16];
-        let mut off = from;
-        while off < len {
-            let n = ((len - off) as usize).min(buf.len());
-            self.read_at(file, path, off, &mut buf[..n])?;
-            if let Some(p) = buf[..n].iter().position(|&b| b != 0) {
-                return Ok(Some(off + p as u64));
-            }
-            off += n as u64;
-        }
-        Ok(None)
     }
 
     /// Reads the serialized block at `loc` into `buf`, de-obfuscated.

@@ -22,6 +22,57 @@ pub struct ParsedTx {
     pub n_outputs: u32,
     /// Serialized with witness data.
     pub segwit: bool,
+    /// Transaction version.
+    pub version: i32,
+    /// Lock time.
+    pub locktime: u32,
+    /// Summary of the inputs' sequence numbers: wallets set them differently, so they are
+    /// part of a wallet's fingerprint.
+    pub sequences: SequenceKind,
+}
+
+/// How a transaction sets its inputs' sequence numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum SequenceKind {
+    /// All `0xffffffff` (final: no locktime, no RBF).
+    Final = 0,
+    /// All `0xfffffffe` (locktime enabled, no RBF signal), as Bitcoin Core without RBF sets.
+    LocktimeNoRbf = 1,
+    /// All below `0xfffffffe` (BIP125 replace-by-fee signalled by every input).
+    Rbf = 2,
+    /// Inputs disagree.
+    Mixed = 3,
+}
+
+impl SequenceKind {
+    /// The kind stored as byte `b`.
+    pub fn from_u8(b: u8) -> SequenceKind {
+        match b {
+            0 => SequenceKind::Final,
+            1 => SequenceKind::LocktimeNoRbf,
+            2 => SequenceKind::Rbf,
+            _ => SequenceKind::Mixed,
+        }
+    }
+
+    fn of(seq: u32) -> SequenceKind {
+        match seq {
+            0xffff_ffff => SequenceKind::Final,
+            0xffff_fffe => SequenceKind::LocktimeNoRbf,
+            _ => SequenceKind::Rbf,
+        }
+    }
+
+    /// Folds the next input's sequence into the summary.
+    pub(crate) fn fold(acc: Option<SequenceKind>, seq: u32) -> Option<SequenceKind> {
+        let k = SequenceKind::of(seq);
+        Some(match acc {
+            None => k,
+            Some(a) if a == k => a,
+            Some(_) => SequenceKind::Mixed,
+        })
+    }
 }
 
 /// An input: the outpoint it spends. A coinbase input has the null outpoint.

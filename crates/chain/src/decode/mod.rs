@@ -8,7 +8,7 @@ mod block;
 mod cursor;
 mod tx;
 
-pub use block::{parse_block, ParsedBlock, ParsedInput, ParsedOutput, ParsedTx};
+pub use block::{parse_block, ParsedBlock, ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
 
 /// Bytes that are not a valid block or transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

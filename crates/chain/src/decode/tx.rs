@@ -3,7 +3,7 @@
 use bitcoin::hashes::{sha256d, Hash, HashEngine};
 use bitcoin::Txid;
 
-use super::block::{ParsedInput, ParsedOutput, ParsedTx};
+use super::block::{ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
 use super::cursor::Cursor;
 use super::DecodeError;
 use crate::script::classify;
@@ -42,10 +42,11 @@ pub(crate) fn parse_tx(
     // The txid covers version | inputs | outputs | locktime: no marker, flag or witness.
     let body_start = c.pos;
     let n_in = c.count("input count", 41)?;
+    let mut sequences = None;
     for _ in 0..n_in {
         let prev = c.take(36, "outpoint")?;
         c.bytes("input script")?;
-        c.take(4, "sequence")?;
+        sequences = SequenceKind::fold(sequences, c.u32("sequence")?);
         inputs.push(ParsedInput {
             prev_txid: Txid::from_byte_array(prev[..32].try_into().expect("32 bytes")),
             prev_vout: u32::from_le_bytes(prev[32..36].try_into().expect("4 bytes")),
@@ -80,6 +81,14 @@ pub(crate) fn parse_tx(
     engine.input(&c.buf[body_start..body_end]);
     engine.input(locktime);
     let txid = Txid::from_raw_hash(sha256d::Hash::from_engine(engine));
-    txs.push(ParsedTx { txid, n_inputs: n_in as u32, n_outputs: n_out as u32, segwit: flag & FLAG_WITNESS != 0 });
+    txs.push(ParsedTx {
+        txid,
+        n_inputs: n_in as u32,
+        n_outputs: n_out as u32,
+        segwit: flag & FLAG_WITNESS != 0,
+        version: i32::from_le_bytes(version.try_into().expect("4 bytes")),
+        locktime: u32::from_le_bytes(locktime.try_into().expect("4 bytes")),
+        sequences: sequences.unwrap_or(SequenceKind::Final),
+    });
     Ok(TxTail { mweb: flag & FLAG_MWEB != 0 })
 }

@@ -3,7 +3,9 @@
 
 mod address;
 mod block;
+mod demo;
 mod ingest;
+mod simulate;
 mod status;
 mod tx;
 
@@ -22,6 +24,10 @@ pub enum Command {
     Tx(tx::TxCmd),
     /// An address: balance, received, sent, activity.
     Address(address::AddressCmd),
+    /// Write a simulated chain with a known truth (owners, heists, laundering).
+    Simulate(simulate::Simulate),
+    /// Simulate a small heist, ingest it and show what the index knows of it.
+    Demo(demo::Demo),
 }
 
 impl Command {
@@ -33,6 +39,8 @@ impl Command {
             Command::Block(c) => c.run(ctx),
             Command::Tx(c) => c.run(ctx),
             Command::Address(c) => c.run(ctx),
+            Command::Simulate(c) => c.run(ctx),
+            Command::Demo(c) => c.run(ctx),
         }
     }
 }
