@@ -63,6 +63,13 @@ impl IdHashTable {
         }
     }
 
+    /// Hints the CPU to load the slot where `hash` starts probing: the writer prefetches a
+    /// whole block's lookups before doing them, so that the cache misses overlap.
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.slots.prefetch(hash & self.mask);
+    }
+
     /// Records `id` (which must equal `live`, the count before it) under `hash`. Call
     /// [`IdHashTable::reserve`] first so that the table has room.
     #[inline]

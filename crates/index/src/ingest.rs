@@ -164,6 +164,9 @@ pub fn ingest(
         seconds: 0.0,
     };
     progress.start(todo.len() as u64);
+    // About 250 bytes a transaction on today's chains; an overestimate only costs table slots.
+    let todo_bytes: u64 = todo.iter().map(|l| l.size as u64).sum();
+    index.reserve_for(todo_bytes / 250)?;
 
     let litecoin = chain.is_litecoin();
     let (tx, rx) = mpsc::sync_channel::<Decoded>(64);

@@ -33,6 +33,18 @@ impl Index {
         Ok(())
     }
 
+    /// Sizes the hash tables for `more_txs` more transactions (and twice as many addresses)
+    /// up front, so that they are not rebuilt as they fill.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn reserve_for(&mut self, more_txs: u64) -> Result<(), IndexError> {
+        let Index { txs, addr_keys, txid_idx, addr_idx, .. } = self;
+        let (n_tx, n_addr) = (txs.len(), addr_keys.len());
+        txid_idx.reserve(n_tx, n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
+        addr_idx.reserve(n_addr, n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))
+    }
+
     /// Number of blocks in the index, committed or in the open batch.
     pub fn height_count(&self) -> u64 {
         self.blocks.len()
@@ -54,6 +66,15 @@ impl Index {
         inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
 
+        // Start every hash-table probe of the block at once so the misses overlap.
+        for pin in &b.inputs {
+            txid_idx.prefetch(hash_random_key(pin.prev_txid.as_byte_array()));
+        }
+        for pout in &b.outputs {
+            if let Some(key) = &pout.address {
+                addr_idx.prefetch(hash_bytes(key.as_bytes()));
+            }
+        }
         let first_tx = txs.len();
         let first_addr = addr_keys.len();
         let mut in_iter = b.inputs.iter();
