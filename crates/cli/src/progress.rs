@@ -48,3 +48,18 @@ impl Progress for Bar {
         self.bar.finish_and_clear();
     }
 }
+
+/// A bar counting `unit`s, hidden off a terminal or when not `visible`.
+pub fn count_bar(visible: bool, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(
+        Some(0),
+        if visible { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() },
+    );
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit} ({{per_sec}}) eta {{eta}}"
+        ))
+        .expect("template is valid"),
+    );
+    bar
+}

@@ -56,7 +56,9 @@ impl Index {
     /// # Errors
     /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
-        let Index { blocks, txs, tx_meta, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, .. } = self;
+        let Index {
+            blocks, txs, tx_meta, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, ..
+        } = self;
         let height = blocks.len();
         let n_tx = txs.len();
         txid_idx.reserve(n_tx, n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;

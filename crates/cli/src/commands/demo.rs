@@ -32,7 +32,12 @@ impl Demo {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let tmp = tempfile::tempdir().context("creating a temporary folder")?;
         let root = self.keep.clone().unwrap_or_else(|| tmp.path().to_owned());
-        let cfg = SimConfig { out: root.join("sim"), transactions: self.transactions, seed: self.seed, chain: Chain::Regtest };
+        let cfg = SimConfig {
+            out: root.join("sim"),
+            transactions: self.transactions,
+            seed: self.seed,
+            chain: Chain::Regtest,
+        };
         println!("1. simulating {} transactions of an economy with heists (seed {}) ...", self.transactions, self.seed);
         let sim = super::simulate::run_simulation(ctx, &cfg)?;
         print!("{}", sim.human());

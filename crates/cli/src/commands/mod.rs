@@ -3,6 +3,7 @@
 
 mod address;
 mod block;
+mod cluster;
 mod demo;
 mod ingest;
 mod simulate;
@@ -24,6 +25,8 @@ pub enum Command {
     Tx(tx::TxCmd),
     /// An address: balance, received, sent, activity.
     Address(address::AddressCmd),
+    /// Cluster addresses into entities; show, explain and export clusters.
+    Cluster(cluster::ClusterCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
     /// Simulate a small heist, ingest it and show what the index knows of it.
@@ -39,6 +42,7 @@ impl Command {
             Command::Block(c) => c.run(ctx),
             Command::Tx(c) => c.run(ctx),
             Command::Address(c) => c.run(ctx),
+            Command::Cluster(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),
         }

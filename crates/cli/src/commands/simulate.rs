@@ -30,7 +30,10 @@ pub struct Simulate {
 
 impl Simulate {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let summary = run_simulation(ctx, &SimConfig { out: self.out, transactions: self.transactions, seed: self.seed, chain: self.chain })?;
+        let summary = run_simulation(
+            ctx,
+            &SimConfig { out: self.out, transactions: self.transactions, seed: self.seed, chain: self.chain },
+        )?;
         print(ctx, &summary);
         Ok(())
     }
@@ -46,7 +49,8 @@ pub(crate) fn run_simulation(ctx: &Context, cfg: &SimConfig) -> anyhow::Result<S
         ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} tx ({per_sec}) eta {eta}")
             .expect("template is valid"),
     );
-    let summary = simulate(cfg, &mut |n| bar.set_position(n)).with_context(|| format!("simulating into {}", cfg.out.display()))?;
+    let summary = simulate(cfg, &mut |n| bar.set_position(n))
+        .with_context(|| format!("simulating into {}", cfg.out.display()))?;
     bar.finish_and_clear();
     Ok(summary)
 }

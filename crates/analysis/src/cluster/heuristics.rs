@@ -1,0 +1,102 @@
+//! [`HeuristicSet`]: which heuristics a clustering uses, by name.
+
+use std::fmt;
+use std::str::FromStr;
+
+use super::change::ChangeHeuristic;
+
+/// A set of clustering heuristics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HeuristicSet {
+    /// Multi-input: all inputs of a (non-CoinJoin) transaction have one owner.
+    pub multi_input: bool,
+    /// The change heuristics in use; a change output is merged only when every one of them
+    /// that votes names the same output.
+    pub change: [bool; 6],
+}
+
+/// Bit in [`MergeRec::heuristic`](super::store::MergeRec) for multi-input merges; change
+/// heuristic `i` of [`ChangeHeuristic::ALL`] is bit `i + 1`.
+pub const MULTI_INPUT_BIT: u8 = 1;
+
+/// The change heuristics `--heuristics change` stands for: the set that scored best on the
+/// simulator's truth with precision first (see README).
+pub const DEFAULT_CHANGE: [ChangeHeuristic; 1] = [ChangeHeuristic::Fresh];
+
+impl HeuristicSet {
+    /// Multi-input only.
+    pub fn multi_input_only() -> HeuristicSet {
+        HeuristicSet { multi_input: true, change: [false; 6] }
+    }
+
+    /// The default: multi-input plus [`DEFAULT_CHANGE`].
+    pub fn default_set() -> HeuristicSet {
+        let mut s = HeuristicSet::multi_input_only();
+        for h in DEFAULT_CHANGE {
+            s.change[h as usize] = true;
+        }
+        s
+    }
+
+    /// The change heuristics in use.
+    pub fn change_heuristics(&self) -> impl Iterator<Item = ChangeHeuristic> + '_ {
+        ChangeHeuristic::ALL.into_iter().filter(|h| self.change[*h as usize])
+    }
+
+    /// Names of the heuristics in use.
+    pub fn names(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.multi_input {
+            v.push("multi-input".to_owned());
+        }
+        v.extend(self.change_heuristics().map(|h| h.name().to_owned()));
+        v
+    }
+}
+
+/// Names of the heuristics a merge record's bits stand for.
+pub fn bit_names(bits: u8) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if bits & MULTI_INPUT_BIT != 0 {
+        v.push("multi-input");
+    }
+    for h in ChangeHeuristic::ALL {
+        if bits & (1 << (h as u8 + 1)) != 0 {
+            v.push(h.name());
+        }
+    }
+    v
+}
+
+/// An unknown heuristic name.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown heuristic {0:?}; expected multi-input, change, change-fresh, change-type, change-optimal, change-round, change-fingerprint or change-peel")]
+pub struct UnknownHeuristic(pub String);
+
+impl FromStr for HeuristicSet {
+    type Err = UnknownHeuristic;
+    /// Comma-separated names; `change` adds the default change heuristics.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut set = HeuristicSet { multi_input: false, change: [false; 6] };
+        for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            match name {
+                "multi-input" => set.multi_input = true,
+                "change" => DEFAULT_CHANGE.iter().for_each(|h| set.change[*h as usize] = true),
+                _ => {
+                    let h = ChangeHeuristic::ALL
+                        .into_iter()
+                        .find(|h| h.name() == name)
+                        .ok_or_else(|| UnknownHeuristic(name.to_owned()))?;
+                    set.change[h as usize] = true;
+                }
+            }
+        }
+        Ok(set)
+    }
+}
+
+impl fmt::Display for HeuristicSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.names().join(","))
+    }
+}

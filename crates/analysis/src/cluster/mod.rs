@@ -1,0 +1,219 @@
+//! Address clustering: which addresses one entity controls.
+//!
+//! [`build`] walks every transaction in chain order. CoinJoins ([`coinjoin`]) are skipped;
+//! otherwise all input addresses are merged (multi-input) and, if the enabled change
+//! heuristics ([`change`]) agree on an output, its address is merged with the inputs'. Every
+//! union that joins two clusters is recorded with its transaction and heuristic, so
+//! [`Clustering::why`] can show the chain of evidence between any two addresses of a cluster.
+//! New blocks extend a saved clustering without starting over.
+
+pub mod accuracy;
+pub mod change;
+pub mod coinjoin;
+mod facts;
+mod heuristics;
+mod store;
+mod txview;
+mod union_find;
+mod why;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sleuth_index::{AddrId, Index, TxNum};
+
+pub use facts::ClusterInfo;
+pub use heuristics::{bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, MULTI_INPUT_BIT};
+pub use store::{ClusterError, ClusterMeta, MergeRec};
+pub use txview::TxView;
+pub use union_find::UnionFind;
+pub use why::{MergeStep, WhyAnswer};
+
+/// What a build did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildReport {
+    /// Heuristics used.
+    pub heuristics: Vec<String>,
+    /// Continued a saved clustering rather than starting over.
+    pub incremental: bool,
+    /// Transactions processed in this run.
+    pub transactions: u64,
+    /// Addresses covered.
+    pub addresses: u64,
+    /// Clusters (singletons included).
+    pub clusters: u64,
+    /// Clusters of more than one address.
+    pub multi_address_clusters: u64,
+    /// Addresses in the largest cluster.
+    pub largest_cluster: u64,
+    /// Unions recorded, by heuristic names.
+    pub merges: BTreeMap<String, u64>,
+    /// CoinJoins recognised (and not merged), by kind.
+    pub coinjoins: BTreeMap<String, u64>,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// A clustering, loaded for queries.
+pub struct Clustering {
+    dir: PathBuf,
+    meta: ClusterMeta,
+    roots: Vec<u32>,
+    merges: Vec<MergeRec>,
+}
+
+/// The clustering folder of an index data dir.
+pub fn cluster_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("cluster")
+}
+
+/// Builds (or extends) the clustering of `index` with `set`, saving it under the data dir.
+/// A saved clustering is extended when it used the same heuristics and the chain below its
+/// last transaction is unchanged; otherwise it is rebuilt from the start.
+///
+/// # Errors
+/// I/O errors writing the clustering.
+pub fn build(
+    index: &Index,
+    set: HeuristicSet,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<BuildReport, ClusterError> {
+    let started = Instant::now();
+    let dir = cluster_dir(index.dir());
+    let n_tx = index.tx_count();
+    let n_addr = index.address_count() as usize;
+    let saved = store::load(&dir).ok().flatten().filter(|(m, roots, _)| {
+        m.heuristics == set.names()
+            && m.upto_tx <= n_tx
+            && roots.len() as u64 == m.addresses
+            && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
+    });
+    let incremental = saved.is_some();
+    let (start, mut uf, mut merges) = match saved {
+        Some((m, roots, merges)) => (m.upto_tx, UnionFind::from_parents(roots), merges),
+        None => (0, UnionFind::new(0), Vec::new()),
+    };
+    uf.grow(n_addr);
+    let mut merge_counts: BTreeMap<String, u64> = BTreeMap::new();
+    let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
+    let mut view = TxView::default();
+    let mut counts = HashMap::new();
+    let change: Vec<_> = set.change_heuristics().collect();
+    for t in start..n_tx {
+        let t = TxNum::new(t as u32);
+        view.load(index, t);
+        if view.coinbase || view.input_addrs.is_empty() {
+            continue;
+        }
+        if let Some(kind) = coinjoin::detect(&view, &mut counts) {
+            *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
+            continue;
+        }
+        let first = view.input_addrs[0].get();
+        if set.multi_input {
+            for a in &view.input_addrs[1..] {
+                if uf.union(first, a.get()) {
+                    merges.push(MergeRec {
+                        tx: t.get(),
+                        a: first,
+                        b: a.get(),
+                        heuristic: MULTI_INPUT_BIT,
+                        _pad: [0; 3],
+                    });
+                    *merge_counts.entry("multi-input".into()).or_default() += 1;
+                }
+            }
+        }
+        if !change.is_empty() && change::is_candidate(&view) {
+            let mut pick = None;
+            let mut bits = 0u8;
+            let mut agree = true;
+            for &h in &change {
+                if let Some(k) = change::vote(h, &view, index) {
+                    agree &= pick.is_none_or(|p| p == k);
+                    pick = Some(k);
+                    bits |= 1 << (h as u8 + 1);
+                }
+            }
+            if let (true, Some(k)) = (agree, pick) {
+                let b = view.outputs[k].addr.expect("candidates pay addresses").get();
+                if uf.union(first, b) {
+                    merges.push(MergeRec { tx: t.get(), a: first, b, heuristic: bits, _pad: [0; 3] });
+                    *merge_counts.entry(bit_names(bits).join("+")).or_default() += 1;
+                }
+            }
+        }
+        if t.get() % 65_536 == 0 {
+            progress(t.get() as u64 - start, n_tx - start);
+        }
+    }
+    let roots = uf.into_roots();
+    let mut sizes: HashMap<u32, u64> = HashMap::new();
+    for &r in &roots {
+        *sizes.entry(r).or_default() += 1;
+    }
+    let meta = ClusterMeta {
+        version: store::CLUSTER_FORMAT,
+        heuristics: set.names(),
+        upto_tx: n_tx,
+        last_txid: n_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string()),
+        addresses: roots.len() as u64,
+    };
+    store::save(&dir, &meta, &roots, &merges)?;
+    Ok(BuildReport {
+        heuristics: set.names(),
+        incremental,
+        transactions: n_tx - start,
+        addresses: roots.len() as u64,
+        clusters: sizes.len() as u64,
+        multi_address_clusters: sizes.values().filter(|&&s| s > 1).count() as u64,
+        largest_cluster: sizes.values().copied().max().unwrap_or(0),
+        merges: merge_counts,
+        coinjoins,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+impl Clustering {
+    /// Loads the clustering saved under `data_dir`.
+    ///
+    /// # Errors
+    /// [`ClusterError::NotBuilt`] if there is none; I/O and format errors.
+    pub fn load(data_dir: &Path) -> Result<Clustering, ClusterError> {
+        let dir = cluster_dir(data_dir);
+        let (meta, roots, merges) = store::load(&dir)?.ok_or_else(|| ClusterError::NotBuilt { path: dir.clone() })?;
+        Ok(Clustering { dir, meta, roots, merges })
+    }
+
+    /// What the saved clustering covers.
+    pub fn meta(&self) -> &ClusterMeta {
+        &self.meta
+    }
+
+    /// The folder it is saved in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The cluster of `a` (its representative address id), if the clustering covers it.
+    pub fn cluster_of(&self, a: AddrId) -> Option<u32> {
+        self.roots.get(a.get() as usize).copied()
+    }
+
+    /// The addresses of cluster `root`, in id order.
+    pub fn members(&self, root: u32) -> Vec<AddrId> {
+        self.roots.iter().enumerate().filter(|(_, &r)| r == root).map(|(a, _)| AddrId::new(a as u32)).collect()
+    }
+
+    /// Every address's cluster, by address id.
+    pub fn roots(&self) -> &[u32] {
+        &self.roots
+    }
+
+    /// Every recorded union.
+    pub fn merges(&self) -> &[MergeRec] {
+        &self.merges
+    }
+}

@@ -1,0 +1,96 @@
+//! [`TxView`]: one transaction's inputs and outputs as the heuristics need them, loaded
+//! into reused buffers.
+
+use sleuth_chain::ScriptKind;
+use sleuth_index::{AddrId, Index, InputNum, OutputNum, TxFingerprint, TxNum};
+
+/// A spent output, seen from the input spending it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputInfo {
+    /// Address of the spent output.
+    pub addr: Option<AddrId>,
+    /// Its value.
+    pub value: u64,
+    /// Its script kind.
+    pub kind: ScriptKind,
+}
+
+/// An output of the transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputInfo {
+    /// Its number in the index.
+    pub out: OutputNum,
+    /// Address paid.
+    pub addr: Option<AddrId>,
+    /// Value.
+    pub value: u64,
+    /// Script kind.
+    pub kind: ScriptKind,
+    /// First output ever to pay this address.
+    pub first_use: bool,
+}
+
+/// A transaction, loaded for the clustering heuristics.
+#[derive(Debug, Clone, Default)]
+pub struct TxView {
+    /// The transaction.
+    pub tx: Option<TxNum>,
+    /// Whether it is a coinbase.
+    pub coinbase: bool,
+    /// Its inputs.
+    pub inputs: Vec<InputInfo>,
+    /// Its outputs.
+    pub outputs: Vec<OutputInfo>,
+    /// Distinct input addresses, in input order.
+    pub input_addrs: Vec<AddrId>,
+}
+
+impl TxView {
+    /// Loads transaction `t` from `index`, reusing the buffers.
+    pub fn load(&mut self, index: &Index, t: TxNum) {
+        self.tx = Some(t);
+        self.coinbase = false;
+        self.inputs.clear();
+        self.outputs.clear();
+        self.input_addrs.clear();
+        for i in index.tx_input_range(t) {
+            let Some(o) = index.spent_output(InputNum::new(i)) else {
+                self.coinbase = true;
+                continue;
+            };
+            let v = index.output(o);
+            self.inputs.push(InputInfo { addr: v.addr, value: v.value, kind: v.kind });
+            if let Some(a) = v.addr {
+                if !self.input_addrs.contains(&a) {
+                    self.input_addrs.push(a);
+                }
+            }
+        }
+        for o in index.tx_output_range(t) {
+            let o = OutputNum::new(o);
+            let v = index.output(o);
+            self.outputs.push(OutputInfo {
+                out: o,
+                addr: v.addr,
+                value: v.value,
+                kind: v.kind,
+                first_use: v.first_use,
+            });
+        }
+    }
+
+    /// The transaction's number.
+    pub fn tx_num(&self) -> TxNum {
+        self.tx.expect("a transaction is loaded")
+    }
+
+    /// The transaction spending output `k` of this one, if any.
+    pub fn spender_of(&self, index: &Index, k: usize) -> Option<TxNum> {
+        index.spender(self.outputs[k].out).map(|i| index.tx_of_input(i))
+    }
+
+    /// Fingerprint of this transaction.
+    pub fn fingerprint(&self, index: &Index) -> TxFingerprint {
+        index.tx_fingerprint(self.tx_num())
+    }
+}

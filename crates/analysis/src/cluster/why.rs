@@ -1,0 +1,89 @@
+//! `cluster why`: the chain of recorded unions that joins two addresses.
+
+use std::collections::{HashMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+use sleuth_index::{AddrId, Index, TxNum};
+
+use super::{bit_names, Clustering};
+
+/// One union on the way from one address to the other.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeStep {
+    /// The transaction that is the evidence.
+    pub txid: String,
+    /// The heuristics that fired on it.
+    pub heuristics: Vec<String>,
+    /// The address this step starts from.
+    pub from: String,
+    /// The address it reaches.
+    pub to: String,
+}
+
+/// The answer to "why are these two addresses one entity?".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhyAnswer {
+    /// First address asked about.
+    pub address_a: String,
+    /// Second address asked about.
+    pub address_b: String,
+    /// Whether they are in one cluster.
+    pub linked: bool,
+    /// Their cluster, if linked.
+    pub cluster_id: Option<u32>,
+    /// The shortest chain of recorded unions from `address_a` to `address_b`.
+    pub steps: Vec<MergeStep>,
+}
+
+impl Clustering {
+    /// The shortest chain of unions joining `a` and `b` (the unions form a spanning forest,
+    /// so it is the one path between them).
+    pub fn why(&self, index: &Index, a: AddrId, b: AddrId) -> WhyAnswer {
+        let name = |x: u32| sleuth_chain::address::encode(&index.address_key(AddrId::new(x)), index.chain());
+        let (ra, rb) = (self.cluster_of(a), self.cluster_of(b));
+        let mut answer = WhyAnswer {
+            address_a: name(a.get()),
+            address_b: name(b.get()),
+            linked: ra.is_some() && ra == rb,
+            cluster_id: ra.filter(|_| ra == rb),
+            steps: Vec::new(),
+        };
+        let Some(root) = answer.cluster_id else { return answer };
+        let roots = self.roots();
+        let mut adjacent: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
+        for (i, m) in self.merges().iter().enumerate() {
+            if roots.get(m.a as usize) == Some(&root) {
+                adjacent.entry(m.a).or_default().push((m.b, i));
+                adjacent.entry(m.b).or_default().push((m.a, i));
+            }
+        }
+        let mut came_from: HashMap<u32, (u32, usize)> = HashMap::new();
+        let mut queue = VecDeque::from([a.get()]);
+        came_from.insert(a.get(), (a.get(), usize::MAX));
+        while let Some(x) = queue.pop_front() {
+            if x == b.get() {
+                break;
+            }
+            for &(y, m) in adjacent.get(&x).map(Vec::as_slice).unwrap_or_default() {
+                if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(y) {
+                    e.insert((x, m));
+                    queue.push_back(y);
+                }
+            }
+        }
+        let mut x = b.get();
+        while x != a.get() {
+            let Some(&(prev, m)) = came_from.get(&x) else { break };
+            let rec = self.merges()[m];
+            answer.steps.push(MergeStep {
+                txid: index.txid(TxNum::new(rec.tx)).to_string(),
+                heuristics: bit_names(rec.heuristic).into_iter().map(str::to_owned).collect(),
+                from: name(prev),
+                to: name(x),
+            });
+            x = prev;
+        }
+        answer.steps.reverse();
+        answer
+    }
+}

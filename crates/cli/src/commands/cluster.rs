@@ -1,0 +1,176 @@
+//! `sleuth cluster`: build the address clustering, show a cluster, explain a link, export.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use sleuth_analysis::cluster::accuracy::{evaluate, Accuracy};
+use sleuth_analysis::cluster::{build, BuildReport, ClusterInfo, Clustering, HeuristicSet, WhyAnswer};
+use sleuth_index::{AddrId, Index};
+
+use crate::output::{print, sat, thousands, Human};
+use crate::Context;
+
+/// Group addresses into the entities that control them.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ClusterCmd {
+    #[command(subcommand)]
+    pub cmd: Option<ClusterSub>,
+    /// Show the cluster of this address.
+    pub address: Option<String>,
+}
+
+/// `cluster` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ClusterSub {
+    /// Build (or extend after new blocks) the clustering of the index.
+    Build {
+        /// Comma-separated: multi-input, change (the default change set), change-fresh,
+        /// change-type, change-optimal, change-round, change-fingerprint, change-peel.
+        #[arg(long, default_value = "multi-input,change")]
+        heuristics: HeuristicSet,
+    },
+    /// The chain of merges (txid, heuristic) that joins two addresses, or "not linked".
+    Why {
+        /// First address.
+        a: String,
+        /// Second address.
+        b: String,
+    },
+    /// Every address with its cluster id, as CSV (header `address,cluster_id`).
+    Export {
+        /// CSV output (the only format).
+        #[arg(long)]
+        csv: bool,
+    },
+    /// Score the clustering against a simulator's truth folder (pairwise precision, recall).
+    Evaluate {
+        /// The simulation's `truth/` folder.
+        #[arg(long)]
+        truth: PathBuf,
+    },
+}
+
+fn addr_id(index: &Index, s: &str) -> anyhow::Result<AddrId> {
+    let key = sleuth_chain::address::decode(s.trim(), index.chain())?;
+    index.addr_id(&key).with_context(|| format!("address {s} has no transactions in the index"))
+}
+
+impl ClusterCmd {
+    pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let index = super::open_index(ctx)?;
+        match (self.cmd, self.address) {
+            (Some(ClusterSub::Build { heuristics }), _) => {
+                let bar = crate::progress::count_bar(!ctx.quiet, "tx");
+                let report = build(&index, heuristics, &mut |done, total| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                })?;
+                bar.finish_and_clear();
+                print(ctx, &report);
+            }
+            (Some(ClusterSub::Why { a, b }), _) => {
+                let c = Clustering::load(&ctx.data_dir)?;
+                print(ctx, &c.why(&index, addr_id(&index, &a)?, addr_id(&index, &b)?));
+            }
+            (Some(ClusterSub::Export { .. }), _) => {
+                let c = Clustering::load(&ctx.data_dir)?;
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                writeln!(out, "address,cluster_id")?;
+                for (a, root) in c.roots().iter().enumerate() {
+                    let key = index.address_key(AddrId::new(a as u32));
+                    writeln!(out, "{},{root}", sleuth_chain::address::encode(&key, index.chain()))?;
+                }
+                out.flush()?;
+            }
+            (Some(ClusterSub::Evaluate { truth }), _) => {
+                let c = Clustering::load(&ctx.data_dir)?;
+                let path = truth.join("addresses.csv");
+                let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                let rows = text.lines().skip(1).filter_map(|l| l.split_once(','));
+                print(ctx, &evaluate(&index, &c, rows));
+            }
+            (None, Some(address)) => {
+                let c = Clustering::load(&ctx.data_dir)?;
+                print(ctx, &c.info(&index, addr_id(&index, &address)?)?);
+            }
+            (None, None) => anyhow::bail!("name an address, or one of build, why, export, evaluate"),
+        }
+        Ok(())
+    }
+}
+
+impl Human for BuildReport {
+    fn human(&self) -> String {
+        let mut s = format!(
+            "{} clustering ({}): {} transactions in {:.2}s\n{} addresses in {} clusters; {} with more than one address; largest {}\n",
+            if self.incremental { "extended" } else { "built" },
+            self.heuristics.join(","),
+            thousands(self.transactions),
+            self.seconds,
+            thousands(self.addresses),
+            thousands(self.clusters),
+            thousands(self.multi_address_clusters),
+            thousands(self.largest_cluster)
+        );
+        for (h, n) in &self.merges {
+            s += &format!("  merges by {h}: {}\n", thousands(*n));
+        }
+        for (k, n) in &self.coinjoins {
+            s += &format!("  coinjoins ({k}) left unmerged: {}\n", thousands(*n));
+        }
+        s
+    }
+}
+
+impl Human for WhyAnswer {
+    fn human(&self) -> String {
+        if !self.linked {
+            return format!("{} and {} are not linked\n", self.address_a, self.address_b);
+        }
+        let mut s =
+            format!("{} and {} are one cluster ({}):\n", self.address_a, self.address_b, self.cluster_id.unwrap_or(0));
+        for st in &self.steps {
+            s += &format!("  {} -> {}  by {} in tx {}\n", st.from, st.to, st.heuristics.join("+"), st.txid);
+        }
+        s
+    }
+}
+
+impl Human for ClusterInfo {
+    fn human(&self) -> String {
+        let mut s = format!(
+            "cluster {}: {} addresses\nreceived {}\nbalance  {}\nseen     heights {}..{}\n",
+            self.cluster_id,
+            thousands(self.size),
+            sat(self.received_sat),
+            sat(self.balance_sat),
+            self.first_seen_height,
+            self.last_seen_height
+        );
+        for a in self.addresses.iter().take(20) {
+            s += &format!("  {a}\n");
+        }
+        if self.size > 20 {
+            s += &format!("  … and {} more (--json lists up to 1,000)\n", self.size - 20);
+        }
+        s
+    }
+}
+
+impl Human for Accuracy {
+    fn human(&self) -> String {
+        format!(
+            "heuristics {}: precision {:.4}, recall {:.4} over {} truth addresses ({} predicted pairs, {} true pairs, {} correct); {} clusters mix entities\n",
+            self.heuristics.join(","),
+            self.precision,
+            self.recall,
+            thousands(self.addresses),
+            thousands(self.predicted_pairs),
+            thousands(self.true_pairs),
+            thousands(self.correct_pairs),
+            self.mixed_clusters
+        )
+    }
+}
