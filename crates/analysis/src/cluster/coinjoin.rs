@@ -33,15 +33,15 @@ fn is_wabisabi_denomination(v: u64) -> bool {
         return false;
     }
     let power_of = |mut x: u64, b: u64| {
-        while x % b == 0 {
+        while x.is_multiple_of(b) {
             x /= b;
         }
         x == 1
     };
     v.is_power_of_two()
         || power_of(v, 3)
-        || (v % 2 == 0 && power_of(v / 2, 3))
-        || [1, 2, 5].iter().any(|m| v % m == 0 && power_of(v / m, 10))
+        || (v.is_multiple_of(2) && power_of(v / 2, 3))
+        || [1, 2, 5].iter().any(|&m| v.is_multiple_of(m) && power_of(v / m, 10))
 }
 
 /// The most common output value and how many outputs carry it.

@@ -98,8 +98,11 @@ pub fn save(dir: &Path, meta: &ClusterMeta, roots: &[u32], merges: &[MergeRec]) 
     write_atomic(&dir.join("meta.json"), &serde_json::to_vec_pretty(meta).expect("meta serializes"))
 }
 
+/// A saved clustering: its meta, every address's root, and the unions.
+pub type Saved = (ClusterMeta, Vec<u32>, Vec<MergeRec>);
+
 /// Loads a clustering; `None` if none was built.
-pub fn load(dir: &Path) -> Result<Option<(ClusterMeta, Vec<u32>, Vec<MergeRec>)>, ClusterError> {
+pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
     let meta_path = dir.join("meta.json");
     let meta: ClusterMeta = match std::fs::read(&meta_path) {
         Ok(b) => serde_json::from_slice(&b)
