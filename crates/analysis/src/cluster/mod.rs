@@ -145,7 +145,7 @@ pub fn build(
                 }
             }
         }
-        if t.get() % 65_536 == 0 {
+        if t.get().is_multiple_of(65_536) {
             progress(t.get() as u64 - start, n_tx - start);
         }
     }
