@@ -1,12 +1,15 @@
 //! `sleuth cluster`: build the address clustering, show a cluster, explain a link, export.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
 use sleuth_analysis::cluster::accuracy::{evaluate, Accuracy};
 use sleuth_analysis::cluster::{build, BuildReport, ClusterInfo, Clustering, HeuristicSet, WhyAnswer};
+use serde::{Deserialize, Serialize};
 use sleuth_index::{AddrId, Index};
+use sleuth_tags::Tag;
 
 use crate::output::{print, sat, thousands, Human};
 use crate::Context;
@@ -93,7 +96,14 @@ impl ClusterCmd {
             }
             (None, Some(address)) => {
                 let c = Clustering::load(&ctx.data_dir)?;
-                print(ctx, &c.info(&index, addr_id(&index, &address)?)?);
+                let info = c.info(&index, addr_id(&index, &address)?)?;
+                let store = super::tags::tag_store(&ctx.data_dir)?;
+                let mut tags = Vec::new();
+                for m in c.members(info.cluster_id) {
+                    let a = sleuth_chain::address::encode(&index.address_key(m), index.chain());
+                    tags.extend(store.tags_for(&a).iter().cloned());
+                }
+                print(ctx, &ClusterView::new(info, tags));
             }
             (None, None) => anyhow::bail!("name an address, or one of build, why, export, evaluate"),
         }
@@ -133,6 +143,46 @@ impl Human for WhyAnswer {
             format!("{} and {} are one cluster ({}):\n", self.address_a, self.address_b, self.cluster_id.unwrap_or(0));
         for st in &self.steps {
             s += &format!("  {} -> {}  by {} in tx {}\n", st.from, st.to, st.heuristics.join("+"), st.txid);
+        }
+        s
+    }
+}
+
+/// A cluster with the tags of its members and the entity they name.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClusterView {
+    /// Size, value, activity, members.
+    #[serde(flatten)]
+    pub info: ClusterInfo,
+    /// Tags on its members.
+    pub tags: Vec<Tag>,
+    /// The entity's label, when all tags agree on one.
+    pub label: Option<String>,
+    /// Every distinct label among the tags: more than one is a conflict, shown, not hidden.
+    pub labels: Vec<String>,
+}
+
+impl ClusterView {
+    fn new(info: ClusterInfo, tags: Vec<Tag>) -> ClusterView {
+        let labels: Vec<String> =
+            tags.iter().map(|t| t.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let label = (labels.len() == 1).then(|| labels[0].clone());
+        ClusterView { info, tags, label, labels }
+    }
+}
+
+impl Human for ClusterView {
+    fn human(&self) -> String {
+        let mut s = self.info.human();
+        match (&self.label, self.labels.len()) {
+            (Some(l), _) => s += &format!("entity   {l}
+"),
+            (None, 0) => {}
+            (None, _) => s += &format!("conflicting labels: {}
+", self.labels.join(" | ")),
+        }
+        if !self.tags.is_empty() {
+            s += &format!("tags:\n{}", super::tags::tag_lines(&self.tags));
         }
         s
     }

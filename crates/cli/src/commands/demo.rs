@@ -77,7 +77,9 @@ impl Demo {
         if let Some(a) = drain.outputs.iter().find_map(|o| o.address.clone()) {
             let key = sleuth_chain::address::decode(&a, index.chain())?;
             println!("\n5. a thief address:");
-            print!("{}", index.address(&key)?.human());
+            let info = index.address(&key)?;
+            let view = super::address::AddressView { info, cluster_id: None, tags: Vec::new(), cluster_tags: Vec::new() };
+            print!("{}", view.human());
         }
         println!("\nground truth of the simulation: {}", cfg.out.join("truth").display());
         if self.keep.is_none() {

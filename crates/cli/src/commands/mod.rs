@@ -8,6 +8,7 @@ mod demo;
 mod ingest;
 mod simulate;
 mod status;
+mod tags;
 mod tx;
 
 use crate::Context;
@@ -27,6 +28,8 @@ pub enum Command {
     Address(address::AddressCmd),
     /// Cluster addresses into entities; show, explain and export clusters.
     Cluster(cluster::ClusterCmd),
+    /// Import tags (GraphSense TagPacks, OFAC lists, CSV) and look them up.
+    Tags(tags::TagsCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
     /// Simulate a small heist, ingest it and show what the index knows of it.
@@ -43,6 +46,7 @@ impl Command {
             Command::Tx(c) => c.run(ctx),
             Command::Address(c) => c.run(ctx),
             Command::Cluster(c) => c.run(ctx),
+            Command::Tags(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),
         }

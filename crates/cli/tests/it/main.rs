@@ -6,3 +6,4 @@ mod crash;
 mod errors;
 mod mainnet;
 mod regtest;
+mod tags;

@@ -88,6 +88,26 @@ fn first_4522_mainnet_blocks() {
 }
 
 #[test]
+fn multi_input_clusters_of_the_first_blocks_match_the_reference_counts() {
+    // The data README: common-input clustering (P2PK keyed by HASH160) of blocks 0..4521
+    // gives 28 clusters of more than one address, covering 224 addresses, the largest 44.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");
+    let d = tmp.path().join("idx");
+    ingest(&d, &b, &[]);
+    sleuth(&d, ["-q", "cluster", "build", "--heuristics", "multi-input"]).run();
+    let csv = sleuth(&d, ["cluster", "export", "--csv"]).run();
+    let mut sizes = std::collections::HashMap::<&str, u64>::new();
+    for line in csv.lines().skip(1) {
+        *sizes.entry(line.split_once(',').unwrap().1).or_default() += 1;
+    }
+    let multi: Vec<u64> = sizes.values().copied().filter(|&s| s > 1).collect();
+    assert_eq!(multi.len(), 28);
+    assert_eq!(multi.iter().sum::<u64>(), 224);
+    assert_eq!(multi.iter().max(), Some(&44));
+}
+
+#[test]
 fn block_queries_by_height_and_hash_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");

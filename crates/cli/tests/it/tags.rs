@@ -1,0 +1,92 @@
+//! Tags: the real OFAC lists and TagPacks, idempotent imports, and a tag lighting up a cluster.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sleuth_testkit::shared_data;
+
+use crate::common::{ingest, sleuth};
+
+#[test]
+fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    let xbt = shared_data("sanctions/sanctioned_addresses_XBT.txt");
+    let listed: Vec<String> = std::fs::read_to_string(&xbt).unwrap().lines().map(str::to_owned).collect();
+    let first: Value = sleuth(&d, ["tags", "import", xbt.to_str().unwrap(), "--json"]).run_json();
+    assert_eq!(first["tags"], listed.len());
+    let again: Value = sleuth(&d, ["tags", "import", xbt.to_str().unwrap(), "--format", "ofac", "--json"]).run_json();
+    assert_eq!((again["tags"].clone(), again["replaced"].clone()), (first["tags"].clone(), Value::Bool(true)));
+    let lazarus = shared_data("tagpacks/packs/lazarus.yaml");
+    sleuth(&d, ["tags", "import", lazarus.to_str().unwrap()]).run();
+
+    // Every listed address carries exactly one OFAC tag after two imports.
+    for a in listed.iter().take(50) {
+        let t: Value = sleuth(&d, ["tags", "show", a, "--json"]).run_json();
+        let ofac = t["tags"].as_array().unwrap().iter().filter(|t| t["import"].as_str().unwrap().contains("ofac")).count();
+        assert_eq!(ofac, 1, "{a}: {t}");
+    }
+    // A Lazarus address from the attribution table has both the OFAC and the TagPack tag.
+    let attributed = std::fs::read_to_string(shared_data("attribution/attributed_addresses.csv")).unwrap();
+    let row = attributed.lines().find(|l| l.contains("lazarus.yaml") && l.contains(",BTC,")).unwrap();
+    let addr = row.split(',').next().unwrap();
+    let t: Value = sleuth(&d, ["tags", "show", addr, "--json"]).run_json();
+    let tags = t["tags"].as_array().unwrap();
+    assert!(tags.iter().any(|t| t["actor"] == "lazarusgroup"), "{t}");
+    assert!(tags.iter().any(|t| t["label"].as_str().unwrap().contains("OFAC") || t["import"].as_str().unwrap().contains("ofac")), "{t}");
+
+    // A broken file imports nothing and names its line.
+    let bad = tmp.path().join("bad.csv");
+    std::fs::write(&bad, "address,label,category,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,Satoshi,user,me\nnot,enough\n").unwrap();
+    let (_, err) = sleuth(&d, ["tags", "import", bad.to_str().unwrap()]).run_fail();
+    assert!(err.contains("bad.csv:3:"), "names the file and line: {err}");
+    let t: Value = sleuth(&d, ["tags", "show", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--json"]).run_json();
+    assert!(t["tags"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn a_tagpack_on_one_exchange_address_labels_its_cluster() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    sleuth(tmp.path(), ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "20000", "--seed", "3"]).run();
+    let d = tmp.path().join("idx");
+    ingest(&d, &sim.join("blocks"), &[]);
+    sleuth(&d, ["-q", "cluster", "build"]).run();
+    let clusters: HashMap<String, String> = sleuth(&d, ["cluster", "export", "--csv"])
+        .run()
+        .lines()
+        .skip(1)
+        .map(|l| l.split_once(',').map(|(a, c)| (a.to_owned(), c.to_owned())).unwrap())
+        .collect();
+    // The largest cluster of an exchange, by the truth.
+    let read = |f: &str| std::fs::read_to_string(sim.join("truth").join(f)).unwrap();
+    let entities = read("entities.csv");
+    let exchange = entities.lines().find(|l| l.ends_with(",exchange")).unwrap().split(',').next().unwrap().to_owned();
+    let addresses = read("addresses.csv");
+    let mut members: HashMap<&String, Vec<&str>> = HashMap::new();
+    for (a, e) in addresses.lines().skip(1).filter_map(|l| l.split_once(',')) {
+        if e == exchange {
+            if let Some(c) = clusters.get(a) {
+                members.entry(c).or_default().push(a);
+            }
+        }
+    }
+    let group = members.values().max_by_key(|m| m.len()).unwrap();
+    assert!(group.len() >= 2, "the exchange has a multi-address cluster");
+    let pack = tmp.path().join("exchange.yaml");
+    std::fs::write(
+        &pack,
+        format!(
+            "title: Test exchange\ncreator: sleuth tests\nlastmod: 2026-11-25\ncategory: exchange\nconfidence: ownership\nlabel: Exchange Zeta\nsource: https://example.org/zeta\ncurrency: BTC\nnetwork: BTC\ntags:\n- address: {}\n",
+            group[0]
+        ),
+    )
+    .unwrap();
+    sleuth(&d, ["tags", "import", pack.to_str().unwrap()]).run();
+    let other = group[group.len() - 1];
+    let view: Value = sleuth(&d, ["cluster", other, "--json"]).run_json();
+    assert_eq!(view["label"], "Exchange Zeta", "{view}");
+    let addr: Value = sleuth(&d, ["address", other, "--json"]).run_json();
+    assert!(addr["cluster_tags"].as_array().unwrap().iter().any(|t| t["label"] == "Exchange Zeta"), "{addr}");
+    assert_eq!(addr["cluster_id"].to_string(), clusters[other]);
+}
