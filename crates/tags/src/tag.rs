@@ -1,0 +1,181 @@
+//! The tag model: one attribution of one address, the formats tags come in, and what an
+//! import reports.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::address;
+use crate::error::TagError;
+
+/// One attribution of one address by one source.
+///
+/// Every tag keeps where it came from (`source`, `import`, `file`) so that a finding can be
+/// traced back to the list that made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    /// The address exactly as the source wrote it.
+    pub address: String,
+    /// The currency the source lists the address under, upper-case (`BTC`, `ETH`, `USDT`, …).
+    /// OFAC's `XBT` is stored as `BTC`, the name every other source uses.
+    pub currency: String,
+    /// The network the currency lives on (GraphSense's `network`; the currency where the
+    /// source does not say), upper-case.
+    pub network: String,
+    /// The chain the address string parses as, whatever the source says: a
+    /// [`sleuth_chain::Chain`] name (`bitcoin`, `litecoin`, `testnet`, …), `evm` for `0x`
+    /// addresses, `tron`, or `unknown`. See [`crate::address::chain_of`].
+    pub chain: String,
+    /// What the address is, e.g. `Lazarus group` or the sanctioned party's name.
+    pub label: String,
+    /// The kind of entity, a concept id of the GraphSense taxonomy (`exchange`, `user`, …).
+    pub category: Option<String>,
+    /// The actor id (GraphSense actor pack ids such as `lazarusgroup`).
+    pub actor: Option<String>,
+    /// The abuse, a concept id of the GraphSense taxonomy (`sanction`, `ransomware`, …).
+    pub abuse: Option<String>,
+    /// The confidence id of the GraphSense taxonomy (`authority_data`, `forensic`, …).
+    pub confidence: Option<String>,
+    /// The confidence's level from 0 to 100 (`authority_data` is 60, `forensic` 50).
+    pub confidence_level: Option<u8>,
+    /// The source the tag cites: a URL or a reference.
+    pub source: String,
+    /// The id of the import this tag belongs to (see [`crate::TagStore::import`]); importing
+    /// the same source again replaces every tag with this id.
+    pub import: String,
+    /// The file the tag was imported from, as the path was given.
+    pub file: String,
+    /// Whether the tag describes the whole cluster of the address, not just the address.
+    pub is_cluster_definer: bool,
+}
+
+/// A tag file format [`crate::TagStore::import`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TagFormat {
+    /// A GraphSense TagPack (YAML). Name `tagpack`.
+    #[serde(rename = "tagpack")]
+    TagPack,
+    /// One of OFAC's per-asset lists, `sanctioned_addresses_<ASSET>.txt` (or `.json`). Name `ofac`.
+    #[serde(rename = "ofac")]
+    Ofac,
+    /// OFAC's SDN list in the advanced XML schema, `sdn_advanced.xml`. Name `ofac-sdn`.
+    #[serde(rename = "ofac-sdn")]
+    OfacSdn,
+    /// CSV with the header `address,label,category,source`. Name `csv`.
+    #[serde(rename = "csv")]
+    Csv,
+}
+
+impl TagFormat {
+    /// Every format, in the order the help text lists them.
+    pub const ALL: [TagFormat; 4] = [TagFormat::TagPack, TagFormat::Ofac, TagFormat::OfacSdn, TagFormat::Csv];
+
+    /// The name `FromStr` takes and errors print.
+    pub fn name(self) -> &'static str {
+        match self {
+            TagFormat::TagPack => "tagpack",
+            TagFormat::Ofac => "ofac",
+            TagFormat::OfacSdn => "ofac-sdn",
+            TagFormat::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for TagFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for TagFormat {
+    type Err = TagError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TagFormat::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| TagError::UnknownFormat(s.to_owned()))
+    }
+}
+
+/// What one import did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportReport {
+    /// The import id (the TagPack's creator and title, or the format and file name).
+    pub source: String,
+    /// The format read.
+    pub format: TagFormat,
+    /// The file read, as the path was given.
+    pub file: String,
+    /// Tags imported.
+    pub tags: usize,
+    /// Distinct addresses among them (bech32 and `0x` addresses compared case-insensitively).
+    pub addresses: usize,
+    /// Whether an earlier import of the same source was replaced.
+    pub replaced: bool,
+    /// Tags per currency.
+    pub by_currency: BTreeMap<String, usize>,
+    /// Tags per chain the address parses as (`tron` under `BTC` flags a mislisted address).
+    pub by_chain: BTreeMap<String, usize>,
+}
+
+impl ImportReport {
+    pub(crate) fn new(source: &str, format: TagFormat, file: &str, tags: &[Tag], replaced: bool) -> ImportReport {
+        let mut by_currency = BTreeMap::new();
+        let mut by_chain = BTreeMap::new();
+        let mut keys = std::collections::HashSet::new();
+        for tag in tags {
+            *by_currency.entry(tag.currency.clone()).or_insert(0) += 1;
+            *by_chain.entry(tag.chain.clone()).or_insert(0) += 1;
+            keys.insert(address::lookup_key(&tag.address));
+        }
+        ImportReport {
+            source: source.to_owned(),
+            format,
+            file: file.to_owned(),
+            tags: tags.len(),
+            addresses: keys.len(),
+            replaced,
+            by_currency,
+            by_chain,
+        }
+    }
+}
+
+/// The tags one file yields, under the import id they are stored by.
+#[derive(Debug)]
+pub(crate) struct Parsed {
+    /// The import id.
+    pub(crate) source: String,
+    /// Every tag, in file order.
+    pub(crate) tags: Vec<Tag>,
+}
+
+/// The currency name Sleuth stores: upper-case, with OFAC's ISO-4217-style `XBT` as `BTC`.
+pub fn normalize_currency(currency: &str) -> String {
+    let upper = currency.trim().to_ascii_uppercase();
+    if upper == "XBT" {
+        "BTC".to_owned()
+    } else {
+        upper
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for f in TagFormat::ALL {
+            assert_eq!(f.name().parse::<TagFormat>().unwrap(), f);
+            assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.name()));
+        }
+        let err = "yaml".parse::<TagFormat>().unwrap_err();
+        assert!(err.to_string().contains("tagpack, ofac, ofac-sdn, csv"), "{err}");
+    }
+
+    #[test]
+    fn xbt_is_btc() {
+        assert_eq!(normalize_currency("XBT"), "BTC");
+        assert_eq!(normalize_currency("eth"), "ETH");
+    }
+}
