@@ -6,4 +6,5 @@ mod crash;
 mod errors;
 mod mainnet;
 mod regtest;
+mod simulated;
 mod tags;

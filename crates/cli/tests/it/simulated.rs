@@ -1,0 +1,90 @@
+//! A simulated chain ingested like a node's files must agree with the simulator's truth:
+//! transaction count, every entity's received and unspent value, heists and deposits.
+
+use std::collections::HashMap;
+
+use sleuth_index::{BlockRef, Index};
+
+use crate::common::{ingest, sleuth, status, tx};
+
+fn rows(text: &str) -> Vec<HashMap<&str, &str>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines.map(|l| header.iter().copied().zip(l.split(',')).collect()).collect()
+}
+
+#[test]
+fn simulated_chain_ingests_to_its_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let summary: serde_json::Value = sleuth(
+        tmp.path(),
+        ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "40000", "--seed", "11", "--json"],
+    )
+    .run_json();
+    let d = tmp.path().join("idx");
+    let r = ingest(&d, &sim.join("blocks"), &[]);
+    assert_eq!(r["chain"], "regtest");
+    let st = status(&d);
+    assert_eq!(st.transactions, summary["transactions"].as_u64().unwrap());
+    assert_eq!(st.blocks, summary["blocks"].as_u64().unwrap());
+    assert_eq!(st.inputs, summary["inputs"].as_u64().unwrap());
+    assert_eq!(st.outputs, summary["outputs"].as_u64().unwrap());
+
+    let truth = |f: &str| std::fs::read_to_string(sim.join("truth").join(f)).unwrap();
+    // Every entity's received and unspent value, summed over its addresses in the index.
+    let index = Index::open(&d).unwrap();
+    let mut got: HashMap<String, (u64, u64)> = HashMap::new();
+    let addresses = truth("addresses.csv");
+    for row in rows(&addresses) {
+        let key = sleuth_chain::address::decode(row["address"], index.chain()).unwrap();
+        let Ok(info) = index.address(&key) else { continue }; // generated but never paid
+        let e = got.entry(row["entity_id"].to_owned()).or_default();
+        e.0 += info.received_sat;
+        e.1 += info.balance_sat;
+    }
+    let balances = truth("balances.csv");
+    let expected = rows(&balances);
+    assert!(expected.len() > 100);
+    for row in &expected {
+        let (received, balance) = got.get(row["entity_id"]).copied().unwrap_or_default();
+        assert_eq!(received.to_string(), row["received"], "entity {} received", row["entity_id"]);
+        assert_eq!(balance.to_string(), row["balance"], "entity {} balance", row["entity_id"]);
+    }
+
+    // Heists: each drain is in the index and pays the thief the stated amount.
+    let owner: HashMap<&str, &str> = rows(&addresses).into_iter().map(|r| (r["address"], r["entity_id"])).collect();
+    let entities = truth("entities.csv");
+    let name_of: HashMap<&str, &str> = rows(&entities).into_iter().map(|r| (r["entity_id"], r["name"])).collect();
+    let heists = truth("heists.csv");
+    let heists = rows(&heists);
+    assert!(!heists.is_empty(), "the simulation has heists");
+    assert_eq!(heists.len(), summary["heists"].as_array().unwrap().len());
+    for h in &heists {
+        let t = tx(&d, h["txid"]);
+        let to_thief: u64 = t
+            .outputs
+            .iter()
+            .filter(|o| o.address.as_deref().and_then(|a| owner.get(a)).map(|e| name_of[e]) == Some(h["thief"]))
+            .map(|o| o.value_sat)
+            .sum();
+        assert_eq!(to_thief.to_string(), h["amount"], "heist {}", h["txid"]);
+        let victim_inputs =
+            t.inputs.iter().filter(|i| i.address.as_deref().and_then(|a| owner.get(a)).map(|e| name_of[e]) == Some(h["victim"]));
+        assert!(victim_inputs.count() > 0, "heist {} spends the victim's coins", h["txid"]);
+    }
+
+    // Deposits: each stated output exists with its address and amount.
+    let deposits = truth("deposits.csv");
+    for dep in rows(&deposits).iter().take(200) {
+        let t = tx(&d, dep["txid"]);
+        let o = &t.outputs[dep["vout"].parse::<usize>().unwrap()];
+        assert_eq!(o.address.as_deref(), Some(dep["address"]));
+        assert_eq!(o.value_sat.to_string(), dep["amount"]);
+    }
+    // Block heights are consecutive and every block holds a coinbase first.
+    for h in [0u32, 1, st.height.unwrap()] {
+        let b = index.block(BlockRef::Height(h)).unwrap();
+        assert!(tx(&d, &b.txids[0]).coinbase);
+    }
+}
