@@ -7,6 +7,8 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context as _;
 use sleuth_chain::Chain;
 use sleuth_index::ingest::{ingest, IngestOptions};
+use sleuth_analysis::cluster::accuracy::evaluate;
+use sleuth_analysis::cluster::{build, Clustering, HeuristicSet};
 use sleuth_index::Index;
 use sleuth_simulator::SimConfig;
 
@@ -74,13 +76,42 @@ impl Demo {
                 None => println!("  output {} ({}) is still unspent", o.n, o.address.as_deref().unwrap_or("?")),
             }
         }
-        if let Some(a) = drain.outputs.iter().find_map(|o| o.address.clone()) {
+        println!("\n5. clustering the addresses into entities ...");
+        let report = build(&index, HeuristicSet::default_set(), &mut |_, _| {})?;
+        print!("{}", report.human());
+        let clustering = Clustering::load(&data_dir)?;
+        // The simulator's truth says which outputs are the thief's.
+        let read = |f: &str| std::fs::read_to_string(cfg.out.join("truth").join(f));
+        let (addresses, entities) = (read("addresses.csv")?, read("entities.csv")?);
+        let thief_id = entities
+            .lines()
+            .filter_map(|l| l.split(',').collect::<Vec<_>>().get(..2).map(|f| (f[0].to_owned(), f[1].to_owned())))
+            .find(|(_, name)| *name == heist.thief)
+            .map(|(id, _)| id);
+        let thief_addrs: std::collections::HashSet<&str> = addresses
+            .lines()
+            .filter_map(|l| l.split_once(','))
+            .filter(|(_, e)| Some(*e) == thief_id.as_deref())
+            .map(|(a, _)| a)
+            .collect();
+        if let Some(a) = drain.outputs.iter().filter_map(|o| o.address.clone()).find(|a| thief_addrs.contains(a.as_str())) {
             let key = sleuth_chain::address::decode(&a, index.chain())?;
-            println!("\n5. a thief address:");
+            let id = index.addr_id(&key).expect("a paid address is indexed");
             let info = index.address(&key)?;
-            let view = super::address::AddressView { info, cluster_id: None, tags: Vec::new(), cluster_tags: Vec::new() };
+            let view = super::address::AddressView {
+                info,
+                cluster_id: clustering.cluster_of(id),
+                tags: Vec::new(),
+                cluster_tags: Vec::new(),
+            };
+            println!("\n6. an address the truth says is {}'s, and its cluster:", heist.thief);
             print!("{}", view.human());
+            let cluster = clustering.info(&index, id)?;
+            println!("cluster size {}, received {} sat, balance {} sat", cluster.size, cluster.received_sat, cluster.balance_sat);
         }
+        let acc = evaluate(&index, &clustering, addresses.lines().skip(1).filter_map(|l| l.split_once(',')));
+        println!("\n7. clustering against the simulation's truth:");
+        print!("{}", acc.human());
         println!("\nground truth of the simulation: {}", cfg.out.join("truth").display());
         if self.keep.is_none() {
             println!("(temporary; pass --keep DIR to keep the chain and index)");
