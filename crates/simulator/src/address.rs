@@ -74,11 +74,6 @@ impl AddrKind {
             AddrKind::P2tr | AddrKind::P2wsh => 330,
         }
     }
-
-    /// Whether spending this type needs witness data.
-    pub fn is_segwit(self) -> bool {
-        !matches!(self, AddrKind::P2pkh)
-    }
 }
 
 /// An address: the `index`-th key of `entity`'s wallet, of script type `kind`.
@@ -179,48 +174,45 @@ impl Keys {
 
     /// The output script paying `addr`.
     pub fn script_pubkey(&self, addr: &Addr) -> ScriptBuf {
-        let (p, len) = self.payload(addr);
-        let p = &p[..len];
-        let mut s = Vec::with_capacity(addr.kind.script_len());
-        match addr.kind {
-            AddrKind::P2pkh => {
-                s.extend_from_slice(&[0x76, 0xa9, 20]);
-                s.extend_from_slice(p);
-                s.extend_from_slice(&[0x88, 0xac]);
-            }
-            AddrKind::P2shP2wpkh => {
-                s.extend_from_slice(&[0xa9, 20]);
-                s.extend_from_slice(p);
-                s.push(0x87);
-            }
-            AddrKind::P2wpkh => {
-                s.extend_from_slice(&[0x00, 20]);
-                s.extend_from_slice(p);
-            }
-            AddrKind::P2tr => {
-                s.extend_from_slice(&[0x51, 32]);
-                s.extend_from_slice(p);
-            }
-            AddrKind::P2wsh => {
-                s.extend_from_slice(&[0x00, 32]);
-                s.extend_from_slice(p);
-            }
-        }
-        ScriptBuf::from_bytes(s)
+        self.output(addr).0
     }
 
     /// The chain-independent key of `addr`, as `sleuth_chain::script::classify` derives it.
     pub fn address_key(&self, addr: &Addr) -> AddressKey {
+        self.output(addr).1
+    }
+
+    /// The output script paying `addr` and its address key, hashing the key once.
+    pub fn output(&self, addr: &Addr) -> (ScriptBuf, AddressKey) {
         let (p, len) = self.payload(addr);
+        let program = &p[..len];
         let h20: &[u8; 20] = p[..20].try_into().expect("20 bytes");
-        match addr.kind {
-            AddrKind::P2pkh => AddressKey::pubkey_hash(h20),
-            AddrKind::P2shP2wpkh => AddressKey::script_hash(h20),
-            AddrKind::P2wpkh | AddrKind::P2wsh => {
-                AddressKey::witness(0, &p[..len]).expect("v0 programs of 20 or 32 bytes")
+        let mut s = Vec::with_capacity(addr.kind.script_len());
+        let key = match addr.kind {
+            AddrKind::P2pkh => {
+                s.extend_from_slice(&[0x76, 0xa9, 20]);
+                s.extend_from_slice(program);
+                s.extend_from_slice(&[0x88, 0xac]);
+                AddressKey::pubkey_hash(h20)
             }
-            AddrKind::P2tr => AddressKey::witness(1, &p[..len]).expect("v1 program of 32 bytes"),
-        }
+            AddrKind::P2shP2wpkh => {
+                s.extend_from_slice(&[0xa9, 20]);
+                s.extend_from_slice(program);
+                s.push(0x87);
+                AddressKey::script_hash(h20)
+            }
+            AddrKind::P2wpkh | AddrKind::P2wsh => {
+                s.extend_from_slice(&[0x00, len as u8]);
+                s.extend_from_slice(program);
+                AddressKey::witness(0, program).expect("v0 programs of 20 or 32 bytes")
+            }
+            AddrKind::P2tr => {
+                s.extend_from_slice(&[0x51, 32]);
+                s.extend_from_slice(program);
+                AddressKey::witness(1, program).expect("v1 program of 32 bytes")
+            }
+        };
+        (ScriptBuf::from_bytes(s), key)
     }
 
     /// The script signature and witness that spend an output of `addr`. `low_r` gives the
@@ -329,7 +321,10 @@ mod tests {
         assert_eq!(&keys.script_pubkey(&a).as_bytes()[2..], hash160::Hash::hash(pk).as_byte_array());
         let a = Addr { kind: AddrKind::P2pkh, ..a };
         let (sig, _) = keys.spend(&a, true, &mut rng);
-        assert_eq!(&keys.script_pubkey(&a).as_bytes()[3..23], hash160::Hash::hash(&sig.as_bytes()[73..]).as_byte_array());
+        assert_eq!(
+            &keys.script_pubkey(&a).as_bytes()[3..23],
+            hash160::Hash::hash(&sig.as_bytes()[73..]).as_byte_array()
+        );
     }
 
     #[test]

@@ -13,8 +13,8 @@ use bitcoin::consensus::Encodable;
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin::transaction::Version;
 use bitcoin::{
-    absolute, Amount, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Target, Transaction, TxIn,
-    TxMerkleNode, TxOut, Txid, Witness, Wtxid,
+    absolute, Amount, BlockHash, CompactTarget, OutPoint, ScriptBuf, Sequence, Target, Transaction, TxIn, TxMerkleNode,
+    TxOut, Txid, Witness, Wtxid,
 };
 
 use crate::SimError;
@@ -114,7 +114,14 @@ impl BlockBuilder {
 
 /// The coinbase of a block at `height` paying `value` to `payout`, with the pool's `tag` in
 /// its script and the witness commitment of the block's other transactions.
-pub(crate) fn coinbase(height: u32, value: u64, payout: ScriptBuf, tag: &[u8], extranonce: u64, commitment: [u8; 32]) -> Transaction {
+pub(crate) fn coinbase(
+    height: u32,
+    value: u64,
+    payout: ScriptBuf,
+    tag: &[u8],
+    extranonce: u64,
+    commitment: [u8; 32],
+) -> Transaction {
     let mut tag_push = bitcoin::script::PushBytesBuf::new();
     tag_push.extend_from_slice(tag).expect("pool tags are short");
     let script_sig = bitcoin::script::Builder::new()
@@ -333,9 +340,6 @@ mod tests {
             parse_block(&buf, false, &mut parsed).unwrap();
         }
         assert_eq!(parsed.hash, prev);
-        assert!(matches!(
-            BlockWriter::create(dir.path(), magic, limit),
-            Err(SimError::OutputNotEmpty { .. })
-        ));
+        assert!(matches!(BlockWriter::create(dir.path(), magic, limit), Err(SimError::OutputNotEmpty { .. })));
     }
 }

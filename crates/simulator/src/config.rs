@@ -27,8 +27,6 @@ pub(crate) const BLOCKS_PER_DAY: u32 = 144;
 /// and a ten-million-transaction benchmark have the same shape.
 #[derive(Debug, Clone)]
 pub(crate) struct Scale {
-    /// Economy transactions to write.
-    pub transactions: u64,
     /// Mean economy transactions per block.
     pub tx_per_block: f64,
     /// Blocks holding only a coinbase before the economy starts, so that the first coinbases
@@ -63,10 +61,9 @@ impl Scale {
         let merchants = (users / 100).clamp(5, 5_000);
         let batch = ((tx_per_block / 8.0) as u32).clamp(3, 250);
         let wasabi_participants = ((tx_per_block / 4.0) as u32).clamp(8, 150);
-        let heists = (3 + transactions / 2_000_000).min(8) as u32;
+        let heists = (3 + transactions / 1_000_000).min(8) as u32;
         let laundering_txs = (transactions / 400).clamp(30, 8_000) as u32;
         Scale {
-            transactions,
             tx_per_block,
             bootstrap_blocks,
             expected_blocks,

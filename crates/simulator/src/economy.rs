@@ -18,8 +18,9 @@ use crate::address::Keys;
 use crate::blockwriter::{self, BlockBuilder, BlockWriter, SUBSIDY};
 use crate::config::{Scale, SimConfig, COINBASE_MATURITY};
 use crate::entity::Entity;
-use crate::heist::Heist;
-use crate::truth::Truth;
+use crate::heist::{Heist, Thief};
+use crate::sink::Sink;
+use crate::truth::TruthFiles;
 use crate::wallet::Utxo;
 use crate::{HeistSummary, SimError, SimSummary};
 
@@ -65,9 +66,8 @@ pub(crate) struct World {
     pub block: BlockBuilder,
     /// Pool that mines the block being built.
     pub block_pool: usize,
-    writer: BlockWriter,
-    /// Ground truth writers.
-    pub truth: Truth,
+    /// The writer thread's end: block records and ground-truth lines.
+    pub truth: Sink,
     /// Economy transactions still to write.
     pub budget: u64,
     /// Market fee rate (sat/vB) of the current block.
@@ -84,13 +84,14 @@ pub(crate) struct World {
     pub svc: Services,
     /// The thefts' state.
     pub heists: Vec<Heist>,
-    error: Option<SimError>,
+    /// The thieves.
+    pub thieves: Vec<Thief>,
 }
 
 impl World {
     fn new(cfg: &SimConfig, max_file: u64) -> Result<World, SimError> {
         let writer = BlockWriter::create(&cfg.out.join("blocks"), cfg.chain.magic(), max_file)?;
-        let truth = Truth::create(&cfg.out.join("truth"), cfg.chain)?;
+        let truth = Sink::start(writer, TruthFiles::create(&cfg.out.join("truth"), cfg.chain)?);
         let scale = Scale::new(cfg.transactions);
         let mut w = World {
             rng: StdRng::seed_from_u64(cfg.seed),
@@ -105,7 +106,6 @@ impl World {
             funded: Vec::new(),
             block: BlockBuilder::default(),
             block_pool: 0,
-            writer,
             truth,
             budget: cfg.transactions,
             feerate: 5.0,
@@ -115,7 +115,7 @@ impl World {
             heist_summaries: Vec::new(),
             svc: Services::default(),
             heists: Vec::new(),
-            error: None,
+            thieves: Vec::new(),
         };
         w.populate();
         Ok(w)
@@ -147,17 +147,15 @@ impl World {
         self.entities.len() as u32 - self.first_user
     }
 
-    fn write_genesis(&mut self, chain: Chain) -> Result<(), SimError> {
+    fn write_genesis(&mut self, chain: Chain) {
         let genesis = crate::genesis_block(chain);
-        let raw = bitcoin::consensus::serialize(&genesis);
-        self.writer.write_block(&raw)?;
+        self.truth.block(bitcoin::consensus::serialize(&genesis));
         self.prev = genesis.block_hash();
         self.stats.blocks += 1;
         self.stats.transactions += 1;
         self.stats.inputs += 1;
         self.stats.outputs += 1;
         self.truth.transaction(&genesis.txdata[0].compute_txid(), 0, "coinbase", None, 0, None, None);
-        Ok(())
     }
 
     /// Starts the next block: its time, the fee market, the pool that mines it.
@@ -211,14 +209,13 @@ impl World {
             extranonce,
             self.block.witness_commitment(),
         );
-        let version = if self.rng.gen_bool(0.8) { 0x2000_0000 } else { 0x2000_0000 | (self.rng.gen::<i32>() & 0x1fff_e000) };
+        let version =
+            if self.rng.gen_bool(0.8) { 0x2000_0000 } else { 0x2000_0000 | (self.rng.gen::<i32>() & 0x1fff_e000) };
         let mut header = blockwriter::header(self.prev, self.time, version);
         let (n, inputs, outputs) = (self.block.len() as u64, self.block.inputs, self.block.outputs);
         let (raw, hash) = self.block.finish(&cb, &mut header);
         self.time = header.time;
-        if let Err(e) = self.writer.write_block(&raw) {
-            self.error.get_or_insert(e);
-        }
+        self.truth.block(raw);
         self.prev = hash;
         self.stats.blocks += 1;
         self.stats.transactions += n + 1;
@@ -252,10 +249,9 @@ impl World {
             self.truth.balance(id as u32, r, s);
         }
         let tip_height = self.height as u64 - 1;
-        let World { writer, truth, stats: s, heist_summaries, prev, entities, .. } = self;
-        let bytes = writer.bytes;
-        let block_files = writer.finish()?;
-        truth.finish()?;
+        let block_files = self.truth.finish()?;
+        let World { truth, stats: s, heist_summaries, prev, entities, .. } = self;
+        let bytes = truth.bytes;
         Ok(SimSummary {
             blocks: s.blocks,
             transactions: s.transactions,
@@ -278,16 +274,11 @@ impl World {
 /// Runs a simulation, writing files of at most `max_file` bytes.
 pub(crate) fn run(cfg: &SimConfig, max_file: u64, progress: &mut dyn FnMut(u64)) -> Result<SimSummary, SimError> {
     let mut w = World::new(cfg, max_file)?;
-    w.write_genesis(cfg.chain)?;
+    w.write_genesis(cfg.chain);
     w.open_block();
     let bootstrap = w.scale.bootstrap_blocks;
-    loop {
-        if w.budget == 0 && w.block.len() == 0 && w.height > 1 {
-            break;
-        }
-        if cfg.transactions == 0 {
-            break;
-        }
+    // Until every transaction is written and no block is left half-built.
+    while w.budget > 0 || w.block.len() > 0 {
         let h = w.height;
         if h > bootstrap && w.budget > 0 {
             let target = w.block_target();
@@ -299,11 +290,41 @@ pub(crate) fn run(cfg: &SimConfig, max_file: u64, progress: &mut dyn FnMut(u64))
         if w.height == h {
             w.close_block();
         }
-        if let Some(e) = w.error.take() {
-            return Err(e);
-        }
         w.truth.check()?;
-        progress(w.stats.transactions);
+        progress(cfg.transactions - w.budget);
     }
     w.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sleuth_chain::blockfile::{best_chain, BlockFileReader};
+
+    #[test]
+    fn a_chain_spread_over_many_small_files_reads_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SimConfig { out: dir.path().to_owned(), transactions: 2_000, seed: 5, chain: Chain::Regtest };
+        let limit = 64 << 10;
+        let summary = run(&cfg, limit, &mut |_| {}).unwrap();
+        assert!(summary.block_files > 5, "{} files", summary.block_files);
+        let reader = BlockFileReader::open(&dir.path().join("blocks")).unwrap();
+        let scan = reader.scan_headers(Some(Chain::Regtest.magic())).unwrap();
+        assert_eq!(scan.bytes, summary.bytes);
+        let chain = best_chain(&scan.records, Chain::Regtest.genesis_hash()).unwrap();
+        assert_eq!(chain.len() as u64, summary.blocks);
+        for n in 0..summary.block_files {
+            let len = std::fs::metadata(dir.path().join(format!("blocks/blk{n:05}.dat"))).unwrap().len();
+            assert!(len <= limit, "blk{n:05}.dat has {len} bytes");
+        }
+    }
+
+    #[test]
+    fn no_transactions_writes_the_genesis_block_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = SimConfig { out: dir.path().to_owned(), transactions: 0, seed: 1, chain: Chain::LitecoinRegtest };
+        let summary = run(&cfg, blockwriter::MAX_BLOCKFILE_SIZE, &mut |_| {}).unwrap();
+        assert_eq!((summary.blocks, summary.transactions, summary.tip_height), (1, 1, 0));
+        assert_eq!(summary.tip_hash, Chain::LitecoinRegtest.genesis_hash());
+    }
 }

@@ -108,10 +108,18 @@ impl Software {
     /// How this software builds transactions.
     pub fn style(self) -> Style {
         match self {
-            Software::Core => Style { version: 2, lock: Lock::AntiSnipe, sequence: 0xffff_fffd, order: Order::Shuffle, low_r: true },
-            Software::Electrum => Style { version: 2, lock: Lock::Tip, sequence: 0xffff_fffd, order: Order::Bip69, low_r: true },
-            Software::Mobile => Style { version: 2, lock: Lock::Zero, sequence: 0xffff_ffff, order: Order::ChangeLast, low_r: false },
-            Software::Reuser => Style { version: 1, lock: Lock::Zero, sequence: 0xffff_ffff, order: Order::ChangeLast, low_r: false },
+            Software::Core => {
+                Style { version: 2, lock: Lock::AntiSnipe, sequence: 0xffff_fffd, order: Order::Shuffle, low_r: true }
+            }
+            Software::Electrum => {
+                Style { version: 2, lock: Lock::Tip, sequence: 0xffff_fffd, order: Order::Bip69, low_r: true }
+            }
+            Software::Mobile => {
+                Style { version: 2, lock: Lock::Zero, sequence: 0xffff_ffff, order: Order::ChangeLast, low_r: false }
+            }
+            Software::Reuser => {
+                Style { version: 1, lock: Lock::Zero, sequence: 0xffff_ffff, order: Order::ChangeLast, low_r: false }
+            }
             Software::Service(s) => Style {
                 version: s.version,
                 lock: Lock::Zero,
@@ -230,11 +238,6 @@ impl Entity {
         let i = self.next_index;
         self.next_index += 1;
         i
-    }
-
-    /// The account this entity holds at `service`, if any.
-    pub fn account_at(&mut self, service: u32) -> Option<&mut Account> {
-        self.accounts.iter_mut().flatten().find(|a| a.service == service)
     }
 }
 

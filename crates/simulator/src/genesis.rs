@@ -34,8 +34,10 @@ pub fn genesis_block(chain: Chain) -> Block {
     let mut script_sig = vec![0x04, 0xff, 0xff, 0x00, 0x1d, 0x01, 0x04, text.len() as u8];
     script_sig.extend_from_slice(text);
     let script_sig = ScriptBuf::from_bytes(script_sig);
-    let pubkey: Vec<u8> =
-        (0..LITECOIN_GENESIS_PUBKEY.len()).step_by(2).map(|i| u8::from_str_radix(&LITECOIN_GENESIS_PUBKEY[i..i + 2], 16).expect("hex")).collect();
+    let pubkey: Vec<u8> = (0..LITECOIN_GENESIS_PUBKEY.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&LITECOIN_GENESIS_PUBKEY[i..i + 2], 16).expect("hex"))
+        .collect();
     let mut out = vec![65u8];
     out.extend_from_slice(&pubkey);
     out.push(OP_CHECKSIG.to_u8());

@@ -6,14 +6,18 @@
 //! witness commitments, headers ground to the regtest target) and `OUT/truth/*.csv`
 //! ([`truth`] lists the files and their columns). The same seed always gives the same bytes.
 //!
-//! The economy is driven block by block: users with HD-wallet-like habits pay
-//! each other, merchants and payment processors; exchanges take deposits, sweep them, batch
-//! withdrawals and move coins to and from cold storage; mining pools pay their miners;
-//! gambling sites take bets; CoinJoin coordinators run Wasabi-, Whirlpool- and
+//! The economy is driven block by block: users with HD-wallet-like habits pay each other,
+//! merchants and payment processors; exchanges take deposits, sweep them, batch withdrawals
+//! and move coins to and from cold storage; mining pools pay their miners; gambling sites
+//! take bets; OTC desks buy and sell; CoinJoin coordinators run Wasabi-, Whirlpool- and
 //! JoinMarket-like rounds. Thieves drain exchange hot wallets and launder the loot through
 //! splits, peel chains, CoinJoins and consolidations into deposits at other exchanges and OTC
-//! desks. `docs/simulator.md` describes each pattern and the
-//! public reports that motivate it.
+//! desks. `docs/simulator.md` describes each pattern and the public reports that motivate it.
+//!
+//! Layout: `config` (sizes), `address` and `wallet` (keys, coins, coin selection), `entity`
+//! (owners and wallet software), `txbuild` (a wallet's decision into a transaction),
+//! `actors/*` and `heist` (who does what), `economy` (the block loop), `blockwriter` (coinbase,
+//! header grinding, `blk*.dat` framing), `truth` and `sink` (CSV lines, the writer thread).
 //!
 //! Nothing verifies scripts here: signatures are random bytes of realistic sizes, but each
 //! address has one public key, so reused addresses look reused.
@@ -26,8 +30,10 @@ mod economy;
 mod entity;
 mod genesis;
 mod heist;
+mod sink;
 pub mod truth;
 mod txbuild;
+mod txkind;
 mod wallet;
 
 use std::path::PathBuf;
@@ -113,8 +119,9 @@ pub enum SimError {
 /// Simulates `cfg.transactions` economy transactions on `cfg.chain` and writes the block files
 /// and the ground truth below `cfg.out`.
 ///
-/// `progress` is called after each block with the number of transactions written so far
-/// (coinbases included). Memory stays bounded: a block is written as soon as it is full,
+/// `progress` is called after each block with the number of economy transactions written so
+/// far, which ends at `cfg.transactions` (coinbases are not counted, as in `cfg.transactions`;
+/// [`SimSummary::transactions`] counts them). Memory stays bounded: a block is written as soon as it is full,
 /// and only unspent outputs are kept, 56 bytes each.
 ///
 /// # Errors

@@ -54,19 +54,55 @@ pub const FILES: [(&str, &str); 8] = [
     ("balances.csv", BALANCES),
 ];
 
+/// One line of a truth file, with the data it is formatted from. Lines are formatted and
+/// written on the writer thread (see `sink`), so they carry owned data.
+#[derive(Debug, Clone)]
+pub(crate) enum Line {
+    /// `entities.csv`; the name is also remembered for `deposits.csv`.
+    Entity { id: u32, name: String, kind: &'static str },
+    /// `addresses.csv`.
+    Address { key: AddressKey, entity: u32 },
+    /// `heists.csv`.
+    Heist { txid: Txid, victim: String, thief: String, amount: u64 },
+    /// `deposits.csv`.
+    Deposit { txid: Txid, vout: u32, key: AddressKey, exchange: u32, amount: u64, from: u32 },
+    /// `transactions.csv`.
+    Transaction {
+        txid: Txid,
+        height: u32,
+        kind: &'static str,
+        spender: Option<u32>,
+        fee: u64,
+        change_vout: Option<u32>,
+        heist: Option<Txid>,
+    },
+    /// `taint.csv`.
+    Taint { txid: Txid, vout: u32, key: AddressKey, heist: Txid, to: u32, amount: u64, direct: bool },
+    /// `coinjoins.csv`.
+    Coinjoin {
+        txid: Txid,
+        style: &'static str,
+        participants: u32,
+        inputs: u32,
+        outputs: u32,
+        equal: u32,
+        denomination: u64,
+    },
+    /// `balances.csv`.
+    Balance { entity: u32, received: u64, spent: u64 },
+}
+
 /// A CSV file being written.
 struct Csv {
     path: PathBuf,
     w: BufWriter<File>,
 }
 
-/// The writers of `truth/`. Write errors are kept (the first one) rather than returned, so
-/// that the economy does not thread them through every transaction; [`Truth::finish`] and
-/// [`Truth::check`] report them.
-pub(crate) struct Truth {
+/// The open truth files.
+pub(crate) struct TruthFiles {
     chain: Chain,
     files: Vec<Csv>,
-    error: Option<SimError>,
+    names: Vec<String>,
 }
 
 const ENT: usize = 0;
@@ -78,9 +114,9 @@ const TAINTED: usize = 5;
 const CJ: usize = 6;
 const BAL: usize = 7;
 
-impl Truth {
+impl TruthFiles {
     /// Creates `dir` and the files with their headers.
-    pub fn create(dir: &Path, chain: Chain) -> Result<Truth, SimError> {
+    pub fn create(dir: &Path, chain: Chain) -> Result<TruthFiles, SimError> {
         std::fs::create_dir_all(dir).map_err(|source| SimError::Io { path: dir.to_owned(), source })?;
         let mut files = Vec::new();
         for (name, header) in FILES {
@@ -90,89 +126,51 @@ impl Truth {
             writeln!(w, "{header}").map_err(|source| SimError::Io { path: path.clone(), source })?;
             files.push(Csv { path, w });
         }
-        Ok(Truth { chain, files, error: None })
+        Ok(TruthFiles { chain, files, names: Vec::new() })
     }
 
-    fn write(&mut self, file: usize, args: std::fmt::Arguments<'_>) {
-        let f = &mut self.files[file];
-        if let Err(source) = f.w.write_fmt(args) {
-            if self.error.is_none() {
-                self.error = Some(SimError::Io { path: f.path.clone(), source });
+    /// Formats and writes one line.
+    pub fn write(&mut self, line: &Line) -> Result<(), SimError> {
+        let enc = |key: &AddressKey| sleuth_chain::address::encode(key, self.chain);
+        let (file, r) = match line {
+            Line::Entity { id, name, kind } => {
+                if *kind != "user" {
+                    self.names.resize(*id as usize + 1, String::new());
+                    self.names[*id as usize] = name.clone();
+                }
+                (ENT, writeln!(self.files[ENT].w, "{id},{name},{kind}"))
             }
-        }
-    }
-
-    /// A line of `entities.csv`.
-    pub fn entity(&mut self, id: u32, name: &str, kind: &str) {
-        self.write(ENT, format_args!("{id},{name},{kind}\n"));
-    }
-
-    /// A line of `addresses.csv`.
-    pub fn address(&mut self, key: &AddressKey, entity: u32) {
-        let a = sleuth_chain::address::encode(key, self.chain);
-        self.write(ADDR, format_args!("{a},{entity}\n"));
-    }
-
-    /// A line of `heists.csv`.
-    pub fn heist(&mut self, txid: &Txid, victim: &str, thief: &str, amount: u64) {
-        self.write(HEIST, format_args!("{txid},{victim},{thief},{amount}\n"));
-    }
-
-    /// A line of `deposits.csv`.
-    pub fn deposit(&mut self, txid: &Txid, vout: u32, key: &AddressKey, exchange: &str, amount: u64, from: u32) {
-        let a = sleuth_chain::address::encode(key, self.chain);
-        self.write(DEP, format_args!("{txid},{vout},{a},{exchange},{amount},{from}\n"));
-    }
-
-    /// A line of `transactions.csv`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn transaction(
-        &mut self,
-        txid: &Txid,
-        height: u32,
-        kind: &str,
-        spender: Option<u32>,
-        fee: u64,
-        change_vout: Option<u32>,
-        heist: Option<&Txid>,
-    ) {
-        let spender = Opt(spender);
-        let change = Opt(change_vout);
-        let heist = Opt(heist);
-        self.write(TX, format_args!("{txid},{height},{kind},{spender},{fee},{change},{heist}\n"));
-    }
-
-    /// A line of `taint.csv`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn taint(&mut self, txid: &Txid, vout: u32, key: &AddressKey, heist: &Txid, to: u32, amount: u64, direct: bool) {
-        let a = sleuth_chain::address::encode(key, self.chain);
-        let direct = direct as u8;
-        self.write(TAINTED, format_args!("{txid},{vout},{a},{heist},{to},{amount},{direct}\n"));
-    }
-
-    /// A line of `coinjoins.csv`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn coinjoin(&mut self, txid: &Txid, style: &str, participants: usize, inputs: usize, outputs: usize, equal: usize, denomination: u64) {
-        self.write(CJ, format_args!("{txid},{style},{participants},{inputs},{outputs},{equal},{denomination}\n"));
-    }
-
-    /// A line of `balances.csv`.
-    pub fn balance(&mut self, entity: u32, received: u64, spent: u64) {
-        let balance = received - spent;
-        self.write(BAL, format_args!("{entity},{received},{spent},{balance}\n"));
-    }
-
-    /// The first write error so far, if any.
-    pub fn check(&mut self) -> Result<(), SimError> {
-        match self.error.take() {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+            Line::Address { key, entity } => (ADDR, writeln!(self.files[ADDR].w, "{},{entity}", enc(key))),
+            Line::Heist { txid, victim, thief, amount } => {
+                (HEIST, writeln!(self.files[HEIST].w, "{txid},{victim},{thief},{amount}"))
+            }
+            Line::Deposit { txid, vout, key, exchange, amount, from } => {
+                let a = enc(key);
+                let name = &self.names[*exchange as usize];
+                (DEP, writeln!(self.files[DEP].w, "{txid},{vout},{a},{name},{amount},{from}"))
+            }
+            Line::Transaction { txid, height, kind, spender, fee, change_vout, heist } => {
+                let (spender, change, heist) = (Opt(*spender), Opt(*change_vout), Opt(heist.as_ref()));
+                (TX, writeln!(self.files[TX].w, "{txid},{height},{kind},{spender},{fee},{change},{heist}"))
+            }
+            Line::Taint { txid, vout, key, heist, to, amount, direct } => {
+                let (a, d) = (enc(key), *direct as u8);
+                (TAINTED, writeln!(self.files[TAINTED].w, "{txid},{vout},{a},{heist},{to},{amount},{d}"))
+            }
+            Line::Coinjoin { txid, style, participants, inputs, outputs, equal, denomination } => (
+                CJ,
+                writeln!(self.files[CJ].w, "{txid},{style},{participants},{inputs},{outputs},{equal},{denomination}"),
+            ),
+            Line::Balance { entity, received, spent } => {
+                let balance = received - spent;
+                (BAL, writeln!(self.files[BAL].w, "{entity},{received},{spent},{balance}"))
+            }
+        };
+        r.map_err(|source| SimError::Io { path: self.files[file].path.clone(), source })
     }
 
     /// Flushes every file.
     pub fn finish(mut self) -> Result<(), SimError> {
-        self.check()?;
         for f in &mut self.files {
             f.w.flush().map_err(|source| SimError::Io { path: f.path.clone(), source })?;
         }

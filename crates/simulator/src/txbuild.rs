@@ -15,6 +15,9 @@ use crate::economy::World;
 use crate::entity::{Handout, Kind};
 use crate::wallet::Utxo;
 
+pub(crate) use crate::txkind::TxKind;
+use sleuth_chain::AddressKey;
+
 /// How a wallet orders outputs (and inputs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Order {
@@ -54,73 +57,6 @@ pub(crate) struct Style {
     pub order: Order,
     /// Signatures ground to a low R (71 bytes).
     pub low_r: bool,
-}
-
-/// What a transaction is for, the `kind` column of `transactions.csv`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TxKind {
-    Coinbase,
-    Payment,
-    MerchantPayment,
-    Consolidation,
-    Deposit,
-    Withdrawal,
-    WithdrawalBatch,
-    Sweep,
-    ColdStorage,
-    HotRefill,
-    PoolPayout,
-    Settlement,
-    Bet,
-    GamblingPayout,
-    OtcTrade,
-    CoinjoinWasabi,
-    WhirlpoolTx0,
-    CoinjoinWhirlpool,
-    CoinjoinJoinmarket,
-    HeistDrain,
-    LaunderSplit,
-    LaunderPeel,
-    LaunderConsolidate,
-    LaunderCashout,
-}
-
-impl TxKind {
-    /// The name written to `transactions.csv`.
-    pub fn name(self) -> &'static str {
-        use TxKind::*;
-        match self {
-            Coinbase => "coinbase",
-            Payment => "payment",
-            MerchantPayment => "merchant_payment",
-            Consolidation => "consolidation",
-            Deposit => "deposit",
-            Withdrawal => "withdrawal",
-            WithdrawalBatch => "withdrawal_batch",
-            Sweep => "sweep",
-            ColdStorage => "cold_storage",
-            HotRefill => "hot_refill",
-            PoolPayout => "pool_payout",
-            Settlement => "settlement",
-            Bet => "bet",
-            GamblingPayout => "gambling_payout",
-            OtcTrade => "otc_trade",
-            CoinjoinWasabi => "coinjoin_wasabi",
-            WhirlpoolTx0 => "whirlpool_tx0",
-            CoinjoinWhirlpool => "coinjoin_whirlpool",
-            CoinjoinJoinmarket => "coinjoin_joinmarket",
-            HeistDrain => "heist_drain",
-            LaunderSplit => "launder_split",
-            LaunderPeel => "launder_peel",
-            LaunderConsolidate => "launder_consolidate",
-            LaunderCashout => "launder_cashout",
-        }
-    }
-
-    /// Whether this is a CoinJoin.
-    pub fn is_coinjoin(self) -> bool {
-        matches!(self, TxKind::CoinjoinWasabi | TxKind::CoinjoinWhirlpool | TxKind::CoinjoinJoinmarket)
-    }
 }
 
 /// An input: an output of `owner`'s, taken out of its pocket.
@@ -217,7 +153,12 @@ impl Plan {
 
     /// Fee at the plan's rate for the estimated weight.
     pub fn fee_estimate(&self) -> u64 {
-        (self.weight_estimate() as f64 / 4.0 * self.feerate).ceil() as u64
+        self.fee_estimate_plus(0)
+    }
+
+    /// Fee at the plan's rate with room for `extra` more outputs of the widest type.
+    pub fn fee_estimate_plus(&self, extra: usize) -> u64 {
+        ((self.weight_estimate() + 172 * extra as u64) as f64 / 4.0 * self.feerate).ceil() as u64
     }
 }
 
@@ -230,8 +171,8 @@ pub(crate) struct Committed {
     pub outputs: Vec<Utxo>,
     /// The change output, if one was made.
     pub change: Option<Utxo>,
-    /// Fee paid.
-    pub fee: u64,
+    /// Address spent by the first input, in transaction order.
+    pub first_input: Addr,
 }
 
 /// Where each planned output went: payment `i`, change, or the data output.
@@ -246,7 +187,7 @@ impl World {
     /// Builds the transaction of `plan`, appends it to the block, records the ground truth and
     /// delivers the new outputs. Gives the plan back, untouched, if its inputs do not pay its
     /// outputs and at least 1 sat/vB.
-    pub(crate) fn commit(&mut self, mut plan: Plan) -> Result<Committed, Plan> {
+    pub(crate) fn commit(&mut self, mut plan: Plan) -> Result<Committed, Box<Plan>> {
         let in_value = plan.input_value();
         let pay: u64 = plan.outputs.iter().map(|o| o.value).sum();
         let lock_time = match plan.style.lock {
@@ -284,11 +225,17 @@ impl World {
             })
             .collect();
         let mut slots: Vec<(Slot, TxOut)> = Vec::with_capacity(plan.outputs.len() + 2);
+        // Address keys by plan index, the change's last.
+        let mut keys = Vec::with_capacity(plan.outputs.len() + 1);
         for (i, o) in plan.outputs.iter().enumerate() {
-            slots.push((Slot::Pay(i), TxOut { value: Amount::from_sat(o.value), script_pubkey: self.keys.script_pubkey(&o.to) }));
+            let (script_pubkey, key) = self.keys.output(&o.to);
+            keys.push(key);
+            slots.push((Slot::Pay(i), TxOut { value: Amount::from_sat(o.value), script_pubkey }));
         }
         if let Some(c) = &plan.change {
-            slots.push((Slot::Change, TxOut { value: Amount::ZERO, script_pubkey: self.keys.script_pubkey(&c.to) }));
+            let (script_pubkey, key) = self.keys.output(&c.to);
+            keys.push(key);
+            slots.push((Slot::Change, TxOut { value: Amount::ZERO, script_pubkey }));
         }
         if let Some(d) = &plan.op_return {
             let push = bitcoin::script::PushBytesBuf::try_from(d.clone()).expect("OP_RETURN data under 520 bytes");
@@ -306,7 +253,7 @@ impl World {
         let mut fee = ((vsize as f64) * plan.feerate).ceil() as u64;
         let mut change_value = None;
         if let Some(c) = &plan.change {
-            let left = in_value.checked_sub(pay + fee).unwrap_or(0);
+            let left = in_value.saturating_sub(pay + fee);
             if left >= c.to.kind.dust() {
                 change_value = Some(left);
             } else {
@@ -319,7 +266,7 @@ impl World {
             }
             None => {
                 if in_value < pay + min_fee || slots.is_empty() {
-                    return Err(plan);
+                    return Err(Box::new(plan));
                 }
                 fee = in_value - pay;
             }
@@ -355,7 +302,11 @@ impl World {
         let heist_tag = if plan.heist != 0 {
             plan.heist
         } else {
-            plan.inputs.iter().find(|s| s.utxo.tag != 0 && self.entities[s.owner as usize].kind == Kind::Thief).map(|s| s.utxo.tag).unwrap_or(0)
+            plan.inputs
+                .iter()
+                .find(|s| s.utxo.tag != 0 && self.entities[s.owner as usize].kind == Kind::Thief)
+                .map(|s| s.utxo.tag)
+                .unwrap_or(0)
         };
         if plan.kind == TxKind::HeistDrain {
             self.heist_txids[plan.heist as usize - 1] = Some(txid);
@@ -368,22 +319,15 @@ impl World {
         let mut change = None;
         let mut change_vout = None;
         for (vout, (slot, txout)) in slots.iter().enumerate() {
-            let o = match slot {
-                Slot::Pay(i) => &plan.outputs[*i],
-                Slot::Change => plan.change.as_ref().expect("change planned"),
+            let (o, key) = match slot {
+                Slot::Pay(i) => (&plan.outputs[*i], &keys[*i]),
+                Slot::Change => (plan.change.as_ref().expect("change planned"), &keys[plan.outputs.len()]),
                 Slot::Data => continue,
             };
             let value = txout.value.to_sat();
-            let utxo = Utxo {
-                txid,
-                value,
-                vout: vout as u32,
-                index: o.to.index,
-                ready: o.ready,
-                kind: o.to.kind,
-                tag: o.tag,
-            };
-            self.record_output(&plan, o, txid, vout as u32, value, spender, heist_tag, thief_inputs);
+            let utxo =
+                Utxo { txid, value, vout: vout as u32, index: o.to.index, ready: o.ready, kind: o.to.kind, tag: o.tag };
+            self.record_output(&plan, o, key, txid, vout as u32, value, spender, heist_tag, thief_inputs);
             match slot {
                 Slot::Pay(i) => outputs[*i] = Some(utxo),
                 _ => {
@@ -398,7 +342,13 @@ impl World {
         if plan.kind.is_coinjoin() {
             self.stats.coinjoins += 1;
         }
-        Ok(Committed { txid, outputs: outputs.into_iter().map(|o| o.expect("every payment has a slot")).collect(), change, fee })
+        let first_input = plan.inputs[0].utxo.addr(plan.inputs[0].owner);
+        Ok(Committed {
+            txid,
+            outputs: outputs.into_iter().map(|o| o.expect("every payment has a slot")).collect(),
+            change,
+            first_input,
+        })
     }
 
     /// Records one new output in the ground truth and the entity's totals.
@@ -407,6 +357,7 @@ impl World {
         &mut self,
         plan: &Plan,
         o: &Out,
+        key: &AddressKey,
         txid: Txid,
         vout: u32,
         value: u64,
@@ -417,22 +368,19 @@ impl World {
         let to = o.to.entity;
         let kind = self.entities[to as usize].kind;
         self.entities[to as usize].received += value;
-        let key = (o.fresh || (matches!(kind, Kind::Exchange | Kind::Otc) && o.pocket == crate::actors::pockets::DEPOSIT) || heist_tag != 0)
-            .then(|| self.keys.address_key(&o.to));
         if o.fresh {
-            self.truth.address(key.as_ref().expect("computed above"), to);
+            self.truth.address(key, to);
             self.stats.addresses += 1;
         }
         if matches!(kind, Kind::Exchange | Kind::Otc) && o.pocket == crate::actors::pockets::DEPOSIT {
             let from = spender.unwrap_or(plan.inputs[0].owner);
-            let name = &self.names[to as usize];
-            self.truth.deposit(&txid, vout, key.as_ref().expect("computed above"), name, value, from);
+            self.truth.deposit(&txid, vout, key, to, value, from);
             self.stats.deposits += 1;
         }
         if heist_tag != 0 && thief_inputs > 0 && kind != Kind::Thief {
             let heist = self.heist_txids[heist_tag as usize - 1].expect("the drain comes first");
             let direct = thief_inputs == plan.inputs.len();
-            self.truth.taint(&txid, vout, key.as_ref().expect("computed above"), &heist, to, value, direct);
+            self.truth.taint(&txid, vout, key, &heist, to, value, direct);
         }
     }
 
@@ -459,11 +407,15 @@ impl World {
 
     /// Commits `plan`, or puts its inputs back if it cannot pay for itself.
     pub(crate) fn commit_or_restore(&mut self, plan: Plan) -> Option<Committed> {
+        if self.budget == 0 {
+            self.restore(plan);
+            return None;
+        }
         match self.commit(plan) {
             Ok(c) => Some(c),
             Err(plan) => {
                 debug_assert!(false, "a plan that cannot pay its fee: {plan:?}");
-                self.restore(plan);
+                self.restore(*plan);
                 None
             }
         }

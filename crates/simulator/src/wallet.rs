@@ -86,7 +86,14 @@ pub(crate) fn select(
             order.shuffle(rng);
         }
         Selection::Oldest => {}
-        Selection::Largest => order.sort_by_key(|&i| std::cmp::Reverse(pocket[i].value)),
+        Selection::Largest => {
+            // Only the `max_inputs` largest can be picked: partition them out, then sort them.
+            if order.len() > max_inputs {
+                order.select_nth_unstable_by_key(max_inputs, |&i| std::cmp::Reverse((pocket[i].value, i)));
+                order.truncate(max_inputs);
+            }
+            order.sort_by_key(|&i| std::cmp::Reverse((pocket[i].value, i)));
+        }
     }
     let mut sum = 0u64;
     let mut picked = Vec::new();
@@ -115,8 +122,11 @@ pub(crate) fn spendable(pocket: &[Utxo], height: u32) -> u64 {
 /// Takes up to `max` spendable outputs, smallest first (consolidation of dust-like coins).
 pub(crate) fn take_smallest(pocket: &mut Vec<Utxo>, height: u32, max: usize) -> Vec<Utxo> {
     let mut order: Vec<usize> = (0..pocket.len()).filter(|&i| pocket[i].ready <= height).collect();
-    order.sort_by_key(|&i| pocket[i].value);
-    order.truncate(max);
+    if order.len() > max {
+        order.select_nth_unstable_by_key(max, |&i| (pocket[i].value, i));
+        order.truncate(max);
+    }
+    order.sort_by_key(|&i| (pocket[i].value, i));
     take_indices(pocket, &mut order)
 }
 

@@ -1,16 +1,32 @@
 //! The actors of the economy: who exists, what they do each block (services' periodic work)
 //! and what fills the rest of a block (users' own transactions).
 
+mod exchange;
+mod gambling;
+mod joinmarket;
+mod merchant;
+mod otc;
 mod pool;
 mod user;
+mod wasabi;
+mod whirlpool;
 
 use rand::Rng;
 
 use crate::address::AddrKind;
 use crate::economy::World;
-use crate::entity::{flags, Entity, Kind, Software};
+use crate::entity::{self, flags, Entity, Kind, Software};
+use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::wallet;
 
+pub(crate) use exchange::Exchange;
+pub(crate) use gambling::Gambling;
+pub(crate) use joinmarket::TakerPockets;
+pub(crate) use merchant::{Merchant, Processor};
+pub(crate) use otc::Otc;
 pub(crate) use pool::Pool;
+pub(crate) use wasabi::{Registration, Wasabi};
+pub(crate) use whirlpool::Whirlpool;
 
 /// Pocket numbers. Their meaning depends on the entity's kind.
 pub(crate) mod pockets {
@@ -31,6 +47,24 @@ pub(crate) mod pockets {
 pub(crate) struct Services {
     /// Mining pools.
     pub pools: Vec<Pool>,
+    /// Exchanges.
+    pub exchanges: Vec<Exchange>,
+    /// Shops.
+    pub merchants: Vec<Merchant>,
+    /// Payment processors.
+    pub processors: Vec<Processor>,
+    /// Gambling sites.
+    pub gambling: Vec<Gambling>,
+    /// OTC desks.
+    pub otc: Vec<Otc>,
+    /// The Wasabi-like coordinator.
+    pub wasabi: Wasabi,
+    /// The Whirlpool-like coordinator.
+    pub whirlpool: Whirlpool,
+    /// JoinMarket makers (users).
+    pub makers: Vec<u32>,
+    /// Users who mix.
+    pub privacy: Vec<u32>,
 }
 
 /// A value drawn log-uniformly between `lo` and `hi`.
@@ -50,7 +84,14 @@ pub(crate) fn round_amount(rng: &mut impl Rng, v: u64) -> u64 {
 impl World {
     /// Creates every entity.
     pub(crate) fn populate(&mut self) {
+        self.create_exchanges();
         self.create_pools();
+        self.create_merchants();
+        self.create_gambling();
+        self.create_otc();
+        self.create_wasabi();
+        self.create_whirlpool();
+        self.create_thieves();
         self.first_user = self.entities.len() as u32;
         for _ in 0..self.scale.users {
             let software = Software::pick_user(&mut self.rng);
@@ -61,12 +102,19 @@ impl World {
                 _ => 0,
             };
             let mut e = Entity::new(Kind::User, software, kind, reuse);
-            if self.rng.gen_bool(0.05) {
+            let privacy = self.rng.gen_bool(0.05);
+            if privacy {
                 e.flags |= flags::PRIVACY;
             }
-            self.add_entity(e, None);
+            let id = self.add_entity(e, None);
+            if privacy {
+                self.svc.privacy.push(id);
+            }
+            self.sign_up(id, 0.55, 0.2);
         }
         self.assign_miners();
+        self.pick_makers();
+        self.plan_heists();
     }
 
     /// A random user.
@@ -89,6 +137,13 @@ impl World {
         None
     }
 
+    /// A count whose mean is `expected`: the whole part, plus one with the probability of
+    /// the fractional part.
+    pub(crate) fn count(&mut self, expected: f64) -> u32 {
+        let whole = expected.floor();
+        whole as u32 + self.rng.gen_bool((expected - whole).clamp(0.0, 1.0)) as u32
+    }
+
     /// The fee rate a wallet of `software` pays now.
     pub(crate) fn wallet_feerate(&mut self, software: Software) -> f64 {
         let f = self.feerate;
@@ -100,17 +155,56 @@ impl World {
         r.max(1.0)
     }
 
+    /// A service whose pocket holds more than `over` coins merges its 150 smallest into one,
+    /// as services do to keep their wallets fast and future fees low.
+    pub(crate) fn service_consolidate(&mut self, e: u32, pocket: u8, over: usize) -> bool {
+        let height = self.height;
+        if self.budget == 0 || self.entities[e as usize].pocket_ref(pocket).len() <= over {
+            return false;
+        }
+        let coins = wallet::take_smallest(self.entities[e as usize].pocket(pocket), height, 150);
+        if coins.len() < 2 {
+            self.entities[e as usize].pocket(pocket).extend(coins);
+            return false;
+        }
+        let software = self.entities[e as usize].software;
+        let feerate = self.wallet_feerate(software).min(self.feerate).max(1.0);
+        let spends = coins.into_iter().map(|utxo| Spend { owner: e, pocket, utxo }).collect();
+        let mut plan = Plan::new(TxKind::Consolidation, software.style(), spends, feerate);
+        let kind = self.entities[e as usize].addr_kind;
+        if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
+            self.restore(plan);
+            return false;
+        }
+        plan.change = Some(Out::new(entity::fresh(&mut self.entities, e, kind), 0, pocket));
+        self.commit_or_restore(plan).is_some()
+    }
+
     /// The services' periodic work for the block being built.
     pub(crate) fn scheduled(&mut self) {
         self.pool_payouts();
+        self.exchange_work();
+        self.merchant_work();
+        self.gambling_work();
+        self.otc_work();
+        if self.budget > 0 {
+            self.wasabi_round();
+        }
+        self.whirlpool_mixes();
+        self.heist_work();
     }
 
     /// One of the users' own transactions (or several tries at one).
     pub(crate) fn organic(&mut self) {
         for _ in 0..8 {
             let done = match self.rng.gen_range(0..100) {
-                0..=89 => self.user_payment(),
-                _ => self.user_consolidation(),
+                0..=39 => self.user_payment(),
+                40..=59 => self.merchant_purchase(),
+                60..=71 => self.user_deposit(),
+                72..=77 => self.user_bet(),
+                78..=81 => self.user_consolidation(),
+                82..=84 => self.user_mix(),
+                _ => self.spend_mixed(),
             };
             if done {
                 return;

@@ -41,7 +41,14 @@ impl World {
             let id = self.add_entity(e, Some((*name).to_owned()));
             let reuse_coinbase = self.rng.gen_bool(0.6);
             let payout_every = self.rng.gen_range(3..12);
-            self.svc.pools.push(Pool { entity: id, share, miners: Vec::new(), coinbase_index: None, reuse_coinbase, payout_every });
+            self.svc.pools.push(Pool {
+                entity: id,
+                share,
+                miners: Vec::new(),
+                coinbase_index: None,
+                reuse_coinbase,
+                payout_every,
+            });
         }
     }
 
@@ -107,7 +114,8 @@ impl World {
         }
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
-        let spends: Vec<Spend> = inputs.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
+        let spends: Vec<Spend> =
+            inputs.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
         let mut plan = Plan::new(TxKind::PoolPayout, software.style(), spends, feerate);
         let total = plan.input_value();
         let k = self.rng.gen_range(3..=self.scale.batch.max(3)) as usize;

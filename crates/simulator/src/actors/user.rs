@@ -3,7 +3,7 @@
 
 use rand::Rng;
 
-use super::{log_uniform, pockets, round_amount};
+use super::{log_uniform, pockets, round_amount, Registration, TakerPockets};
 use crate::economy::World;
 use crate::entity::{self, Handout};
 use crate::txbuild::{Out, Plan, Spend, TxKind};
@@ -49,15 +49,35 @@ impl World {
         kind: TxKind,
         payee: impl FnOnce(&mut World) -> (Handout, u8),
     ) -> Option<crate::txbuild::Committed> {
+        self.pay_from(payer, pockets::MAIN, amount, kind, payee)
+    }
+
+    /// [`World::pay`] with coins of pocket `from`; change goes to the main pocket.
+    pub(crate) fn pay_from(
+        &mut self,
+        payer: u32,
+        from: u8,
+        amount: u64,
+        kind: TxKind,
+        payee: impl FnOnce(&mut World) -> (Handout, u8),
+    ) -> Option<crate::txbuild::Committed> {
         let software = self.entities[payer as usize].software;
         let feerate = self.wallet_feerate(software);
         // Fee of everything but the inputs (whose share `select` adds), with room for two
         // outputs of the widest type.
         let base_fee = ((4 * 14 + 2 + 2 * 172) as f64 / 4.0 * feerate).ceil() as u64;
         let height = self.height;
-        let pocket = self.entities[payer as usize].pocket(pockets::MAIN);
-        let coins = wallet::select(pocket, amount + base_fee, feerate, height, software.selection(), MAX_USER_INPUTS, &mut self.rng)?;
-        let spends: Vec<Spend> = coins.into_iter().map(|utxo| Spend { owner: payer, pocket: pockets::MAIN, utxo }).collect();
+        let pocket = self.entities[payer as usize].pocket(from);
+        let coins = wallet::select(
+            pocket,
+            amount + base_fee,
+            feerate,
+            height,
+            software.selection(),
+            MAX_USER_INPUTS,
+            &mut self.rng,
+        )?;
+        let spends: Vec<Spend> = coins.into_iter().map(|utxo| Spend { owner: payer, pocket: from, utxo }).collect();
         let first = spends[0].utxo.addr(payer);
         let mut plan = Plan::new(kind, software.style(), spends, feerate);
         let (h, pocket) = payee(self);
@@ -91,5 +111,73 @@ impl World {
             return false;
         }
         self.commit_or_restore(plan).is_some()
+    }
+
+    /// A privacy-minded user mixes: registers coins for a Wasabi-like round, makes a
+    /// Whirlpool-like tx0, or takes a JoinMarket-like CoinJoin.
+    pub(super) fn user_mix(&mut self) -> bool {
+        if self.svc.privacy.is_empty() {
+            return false;
+        }
+        let u = self.svc.privacy[self.rng.gen_range(0..self.svc.privacy.len())];
+        let height = self.height;
+        let mut coins = wallet::take_all(self.entities[u as usize].pocket(pockets::MAIN), height, usize::MAX);
+        coins.sort_by_key(|c| std::cmp::Reverse(c.value));
+        let n = self.rng.gen_range(1..=3).min(coins.len());
+        let keep = coins.split_off(n);
+        self.entities[u as usize].pocket(pockets::MAIN).extend(keep);
+        let total: u64 = coins.iter().map(|c| c.value).sum();
+        if total < 200_000 {
+            self.entities[u as usize].pocket(pockets::MAIN).extend(coins);
+            return false;
+        }
+        let reg = |utxo| Registration {
+            owner: u,
+            utxo,
+            out_pocket: pockets::MIXED,
+            change_pocket: pockets::MAIN,
+            tag: 0,
+            delay: 0,
+        };
+        match self.rng.gen_range(0..10) {
+            0..=4 => {
+                for c in coins {
+                    self.wasabi_register(reg(c));
+                }
+                // Registering is not a transaction: let the caller try something else too.
+                false
+            }
+            5..=7 => {
+                let template = reg(coins[0]);
+                self.whirlpool_tx0(u, pockets::MAIN, coins, template)
+            }
+            _ => {
+                let to = TakerPockets { out: pockets::MIXED, change: pockets::MAIN, tag: 0, delay: 0 };
+                self.joinmarket(u, pockets::MAIN, coins, to)
+            }
+        }
+    }
+
+    /// A user spends coins that came out of a CoinJoin, without mixing them with others.
+    pub(super) fn spend_mixed(&mut self) -> bool {
+        if self.svc.privacy.is_empty() {
+            return false;
+        }
+        let u = self.svc.privacy[self.rng.gen_range(0..self.svc.privacy.len())];
+        let height = self.height;
+        let mixed = wallet::spendable(self.entities[u as usize].pocket_ref(pockets::MIXED), height);
+        if mixed < 50_000 {
+            return false;
+        }
+        let amount = log_uniform(&mut self.rng, mixed / 10, mixed * 9 / 10);
+        let to_exchange = self.rng.gen_bool(0.3);
+        let payee = self.random_user();
+        self.pay_from(u, pockets::MIXED, amount, TxKind::Payment, |w| {
+            match if to_exchange { w.deposit_at_any(u) } else { None } {
+                Some(d) => d,
+                None => (entity::receive(&mut w.entities, payee, &mut w.rng), pockets::MAIN),
+            }
+        })
+        .is_some()
     }
 }

@@ -67,9 +67,9 @@ fn every_input_spends_an_existing_unspent_output_once_and_coinbases_pay_subsidy_
                 assert!(!tx.is_coinbase());
                 let mut in_value = 0u64;
                 for input in &tx.input {
-                    let (value, coinbase_height) = utxos
-                        .remove(&input.previous_output)
-                        .unwrap_or_else(|| panic!("{txid} at {height} spends missing or spent {}", input.previous_output));
+                    let (value, coinbase_height) = utxos.remove(&input.previous_output).unwrap_or_else(|| {
+                        panic!("{txid} at {height} spends missing or spent {}", input.previous_output)
+                    });
                     if let Some(h) = coinbase_height {
                         assert!(height - h >= 100, "{txid} spends an immature coinbase");
                     }

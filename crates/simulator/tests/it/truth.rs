@@ -128,7 +128,8 @@ fn transactions_file_lists_every_transaction_with_its_fee() {
     let rows = sim.truth("transactions.csv");
     assert_eq!(rows.len() as u64 - 1, sim.summary.transactions);
     let outputs = sim.outputs();
-    let fee: HashMap<String, (String, String)> = rows.iter().skip(1).map(|r| (r[0].clone(), (r[4].clone(), r[2].clone()))).collect();
+    let fee: HashMap<String, (String, String)> =
+        rows.iter().skip(1).map(|r| (r[0].clone(), (r[4].clone(), r[2].clone()))).collect();
     for (_, tx) in sim.transactions() {
         let (f, kind) = &fee[&tx.compute_txid().to_string()];
         if tx.is_coinbase() {
@@ -139,4 +140,168 @@ fn transactions_file_lists_every_transaction_with_its_fee() {
         let outv: u64 = tx.output.iter().map(|o| o.value.to_sat()).sum();
         assert_eq!((inv - outv).to_string(), *f);
     }
+}
+
+#[test]
+fn every_actor_and_laundering_step_appears() {
+    let sim = shared();
+    let kinds: HashSet<String> = sim.truth("transactions.csv").into_iter().skip(1).map(|r| r[2].clone()).collect();
+    for k in [
+        "coinbase",
+        "payment",
+        "merchant_payment",
+        "deposit",
+        "withdrawal_batch",
+        "sweep",
+        "pool_payout",
+        "bet",
+        "gambling_payout",
+        "otc_trade",
+        "settlement",
+        "coinjoin_wasabi",
+        "whirlpool_tx0",
+        "coinjoin_whirlpool",
+        "coinjoin_joinmarket",
+        "heist_drain",
+        "launder_split",
+        "launder_peel",
+        "launder_consolidate",
+        "launder_cashout",
+    ] {
+        assert!(kinds.contains(k), "no {k} transaction");
+    }
+    let entities = sim.truth("entities.csv");
+    let kind_of: HashMap<String, String> = entities.iter().skip(1).map(|r| (r[0].clone(), r[2].clone())).collect();
+    let entity_kinds: HashSet<&String> = kind_of.values().collect();
+    for k in [
+        "user",
+        "exchange",
+        "merchant",
+        "payment_processor",
+        "mining_pool",
+        "gambling",
+        "coinjoin_coordinator",
+        "otc",
+        "thief",
+    ] {
+        assert!(entity_kinds.contains(&k.to_owned()), "no {k}");
+    }
+    let thieves: HashSet<String> = entities.iter().skip(1).filter(|r| r[2] == "thief").map(|r| r[0].clone()).collect();
+    assert!(thieves.len() >= 2, "more than one thief");
+    let heists: HashSet<String> = sim.truth("heists.csv").into_iter().skip(1).map(|r| r[0].clone()).collect();
+    let heist_thieves: HashSet<String> = sim.truth("heists.csv").into_iter().skip(1).map(|r| r[2].clone()).collect();
+    assert!(heists.len() >= 2 && heist_thieves.len() >= 2, "several thefts by more than one thief");
+    // Cash-out: deposits at exchanges and OTC desks made by thieves.
+    let cashouts = sim.truth("deposits.csv").into_iter().skip(1).filter(|r| thieves.contains(&r[5])).count();
+    assert!(cashouts > 5, "{cashouts} thief deposits");
+    // Innocent users receive stolen coins directly from thieves.
+    let taint = sim.truth("taint.csv");
+    assert!(
+        taint.iter().skip(1).any(|r| kind_of[&r[4]] == "user" && r[6] == "1"),
+        "an innocent user is paid by a thief"
+    );
+    assert!(taint.iter().skip(1).all(|r| heists.contains(&r[3])));
+    // Every laundering step names its theft.
+    for r in sim.truth("transactions.csv").into_iter().skip(1) {
+        if r[2].starts_with("launder_") || r[2] == "heist_drain" {
+            assert!(heists.contains(&r[6]), "{} launders no known theft", r[0]);
+        }
+    }
+}
+
+#[test]
+fn coinjoins_file_matches_the_transactions() {
+    let sim = shared();
+    let txs: HashMap<String, &bitcoin::Transaction> =
+        sim.transactions().map(|(_, t)| (t.compute_txid().to_string(), t)).collect();
+    let rows = sim.truth("coinjoins.csv");
+    let styles: HashSet<&str> = rows.iter().skip(1).map(|r| r[1].as_str()).collect();
+    assert_eq!(styles, HashSet::from(["wasabi", "whirlpool", "joinmarket"]));
+    for r in rows.iter().skip(1) {
+        let tx = txs[&r[0]];
+        assert_eq!(tx.input.len().to_string(), r[3]);
+        assert_eq!(tx.output.len().to_string(), r[4]);
+        let mut counts: HashMap<u64, usize> = HashMap::new();
+        for o in &tx.output {
+            *counts.entry(o.value.to_sat()).or_default() += 1;
+        }
+        let equal = counts.values().max().unwrap();
+        assert_eq!(equal.to_string(), r[5], "{}", r[0]);
+        assert_eq!(counts[&r[6].parse::<u64>().unwrap()], *equal);
+        assert!(*equal >= 2, "a CoinJoin has equal outputs");
+        if r[1] == "whirlpool" {
+            assert_eq!((tx.input.len(), tx.output.len(), *equal), (5, 5, 5));
+        }
+    }
+}
+
+#[test]
+fn change_output_pays_the_spender() {
+    let sim = shared();
+    let owner: HashMap<String, String> =
+        sim.truth("addresses.csv").into_iter().skip(1).map(|r| (r[0].clone(), r[1].clone())).collect();
+    let txs: HashMap<String, &bitcoin::Transaction> =
+        sim.transactions().map(|(_, t)| (t.compute_txid().to_string(), t)).collect();
+    let mut with_change = 0;
+    for r in sim.truth("transactions.csv").into_iter().skip(1) {
+        if r[5].is_empty() || r[3].is_empty() {
+            continue; // no change, or a multi-party CoinJoin (whose change is the taker's)
+        }
+        with_change += 1;
+        let o = &txs[&r[0]].output[r[5].parse::<usize>().unwrap()];
+        let a = address(o.script_pubkey.as_bytes()).unwrap();
+        assert_eq!(owner[&a], r[3], "change of {} goes to its spender", r[0]);
+    }
+    assert!(with_change > 1000);
+}
+
+#[test]
+fn wallets_differ_in_locktime_sequence_ordering_and_script_types() {
+    let sim = shared();
+    let (mut anti_snipe, mut zero_final, mut bip69, mut multi) = (0, 0, 0, 0);
+    let mut kinds = HashSet::new();
+    let mut paid: HashMap<Vec<u8>, usize> = HashMap::new();
+    for (height, tx) in sim.transactions() {
+        if tx.is_coinbase() {
+            continue;
+        }
+        let lock = tx.lock_time.to_consensus_u32();
+        let seq = tx.input[0].sequence.0;
+        if lock + 1 >= height as u32 && lock > 0 && seq == 0xffff_fffd {
+            anti_snipe += 1;
+        }
+        if lock == 0 && seq == 0xffff_ffff {
+            zero_final += 1;
+        }
+        if tx.output.len() >= 3 {
+            multi += 1;
+            let sorted = tx
+                .output
+                .windows(2)
+                .all(|w| (w[0].value, w[0].script_pubkey.as_bytes()) <= (w[1].value, w[1].script_pubkey.as_bytes()));
+            bip69 += sorted as usize;
+        }
+        for o in &tx.output {
+            kinds.insert(classify(o.script_pubkey.as_bytes()).0);
+            *paid.entry(o.script_pubkey.to_bytes()).or_default() += 1;
+        }
+    }
+    assert!(anti_snipe > 500 && zero_final > 500, "{anti_snipe} anti-fee-sniping, {zero_final} locktime 0");
+    assert!(bip69 > 20 && bip69 < multi, "{bip69} of {multi} multi-output transactions are BIP69-ordered");
+    use sleuth_chain::ScriptKind::*;
+    for k in [P2pkh, P2sh, P2wpkh, P2tr, P2wsh, OpReturn] {
+        assert!(kinds.contains(&k), "no {k:?} output");
+    }
+    let reused = paid.values().filter(|&&n| n > 1).count();
+    assert!(reused > 100 && reused * 5 < paid.len(), "{reused} of {} addresses reused", paid.len());
+}
+
+#[test]
+fn summary_serializes_for_the_cli() {
+    let sim = shared();
+    let json = serde_json::to_value(&sim.summary).unwrap();
+    for field in ["blocks", "transactions", "inputs", "outputs", "bytes", "heists"] {
+        assert!(json.get(field).is_some(), "{field}");
+    }
+    assert_eq!(json["heists"][0]["txid"], sim.summary.heists[0].txid.to_string());
 }
