@@ -3,7 +3,7 @@
 //! Every run scans all record headers (88 bytes a block), orders them into the most-work
 //! chain, unwinds indexed blocks that left it (a reorg between runs), then reads, decodes and
 //! appends the new blocks. Decoding runs on a second thread, ahead of the writer, with a
-//! bounded queue and recycled buffers. Batches are committed every `batch_txs` transactions.
+//! bounded queue and recycled buffers. Batches are committed every `batch_txs` transactions or `commit_secs` seconds.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +27,12 @@ pub struct IngestOptions {
     pub blocks_dir: PathBuf,
     /// The chain expected; detected from the files when `None`.
     pub chain: Option<Chain>,
-    /// Commit after about this many transactions.
+    /// Commit after about this many transactions…
     pub batch_txs: u64,
+    /// …or after this many seconds, whichever comes first. Each commit flushes the mapped
+    /// files, after which every page touched again faults once more, so commits are kept
+    /// rare: a crash loses at most this much work.
+    pub commit_secs: u64,
 }
 
 /// Receives progress during an ingest.
@@ -194,6 +198,7 @@ pub fn ingest(
         });
         index.begin_batch()?;
         let mut in_batch = 0u64;
+        let mut batch_started = Instant::now();
         for item in rx.iter() {
             let (block, _loc) = item?;
             let added = index.append_block(&block)?;
@@ -207,10 +212,11 @@ pub fn ingest(
             progress.block(added.transactions);
             let _ = recycle_tx.send(block);
             let stopping = stop.load(Ordering::Relaxed);
-            if in_batch >= opts.batch_txs || stopping {
+            if in_batch >= opts.batch_txs || stopping || batch_started.elapsed().as_secs() >= opts.commit_secs {
                 index.commit()?;
                 progress.committed(index.height_count());
                 in_batch = 0;
+                batch_started = Instant::now();
                 if stopping {
                     report.interrupted = true;
                     break;

@@ -22,9 +22,12 @@ pub struct Ingest {
     /// litecoin-regtest [default: detected from the files' magic and genesis block].
     #[arg(long, env = "SLEUTH_CHAIN")]
     pub chain: Option<Chain>,
-    /// Commit after about this many transactions.
-    #[arg(long, default_value_t = 500_000, hide = true)]
+    /// Commit after about this many transactions…
+    #[arg(long, default_value_t = 20_000_000, hide = true)]
     pub batch_txs: u64,
+    /// …or this many seconds, whichever comes first.
+    #[arg(long, default_value_t = 30, hide = true)]
+    pub commit_secs: u64,
 }
 
 impl Ingest {
@@ -40,7 +43,7 @@ impl Ingest {
         let s = stop.clone();
         // Ctrl-C: finish the block in flight, commit, and exit cleanly.
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
-        let opts = IngestOptions { blocks_dir, chain: self.chain, batch_txs: self.batch_txs.max(1) };
+        let opts = IngestOptions { blocks_dir, chain: self.chain, batch_txs: self.batch_txs.max(1), commit_secs: self.commit_secs };
         let mut bar = Bar::new(!ctx.quiet);
         let report = ingest(&ctx.data_dir, &opts, &mut bar, &stop)
             .with_context(|| format!("ingesting {} into {}", opts.blocks_dir.display(), ctx.data_dir.display()))?;
