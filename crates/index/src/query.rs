@@ -239,10 +239,12 @@ impl Index {
     }
 
     fn address_string(&self, addr: u32) -> Option<String> {
-        (addr != NONE32).then(|| {
-            let key = AddressKey::from_bytes(self.addr_keys.get(addr as u64));
-            sleuth_chain::address::encode(&key, self.meta.chain)
-        })
+        (addr != NONE32).then(|| self.address_of(AddrId::new(addr)))
+    }
+
+    /// Address `a` as the chain writes it.
+    pub fn address_of(&self, a: AddrId) -> String {
+        sleuth_chain::address::encode(&self.address_key(a), self.meta.chain)
     }
 
     /// A block with its txids.

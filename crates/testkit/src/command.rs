@@ -37,10 +37,7 @@ impl Sleuth {
     pub fn new(bin: impl AsRef<Path>, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> Self {
         Sleuth {
             bin: bin.as_ref().to_path_buf(),
-            args: args
-                .into_iter()
-                .map(|arg| arg.as_ref().to_os_string())
-                .collect(),
+            args: args.into_iter().map(|arg| arg.as_ref().to_os_string()).collect(),
             data_dir: None,
             envs: Vec::new(),
         }
@@ -54,8 +51,7 @@ impl Sleuth {
 
     /// Sets environment variable `key` to `value` for the run.
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.envs
-            .push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
+        self.envs.push((key.as_ref().to_os_string(), value.as_ref().to_os_string()));
         self
     }
 
@@ -68,15 +64,9 @@ impl Sleuth {
     pub fn run(&self) -> String {
         let output = self.output();
         if !output.status.success() {
-            panic!(
-                "{} failed with {}{}",
-                self.command_line(),
-                output.status,
-                streams(&output)
-            );
+            panic!("{} failed with {}{}", self.command_line(), output.status, streams(&output));
         }
-        String::from_utf8(output.stdout)
-            .unwrap_or_else(|_| panic!("{}: stdout is not utf-8", self.command_line()))
+        String::from_utf8(output.stdout).unwrap_or_else(|_| panic!("{}: stdout is not utf-8", self.command_line()))
     }
 
     /// Runs the command and deserializes its stdout as JSON; pass `--json` in the arguments.
@@ -87,10 +77,7 @@ impl Sleuth {
     pub fn run_json<T: DeserializeOwned>(&self) -> T {
         let stdout = self.run();
         serde_json::from_str(&stdout).unwrap_or_else(|error| {
-            panic!(
-                "{}: stdout is not the expected json ({error}):\n{stdout}",
-                self.command_line()
-            )
+            panic!("{}: stdout is not the expected json ({error}):\n{stdout}", self.command_line())
         })
     }
 
@@ -108,12 +95,7 @@ impl Sleuth {
             streams(&output)
         );
         let code = output.status.code().unwrap_or_else(|| {
-            panic!(
-                "{} was killed by a signal ({}){}",
-                self.command_line(),
-                output.status,
-                streams(&output)
-            )
+            panic!("{} was killed by a signal ({}){}", self.command_line(), output.status, streams(&output))
         });
         (code, String::from_utf8_lossy(&output.stderr).into_owned())
     }
@@ -137,9 +119,7 @@ impl Sleuth {
             }
         }
         command.envs(self.envs.iter().map(|(k, v)| (k, v)));
-        command
-            .output()
-            .unwrap_or_else(|error| panic!("spawning {}: {error}", self.command_line()))
+        command.output().unwrap_or_else(|error| panic!("spawning {}: {error}", self.command_line()))
     }
 
     /// The command as a shell would show it, for messages.
@@ -168,9 +148,7 @@ mod tests {
 
     #[test]
     fn data_dir_goes_before_the_subcommand() {
-        let out = Sleuth::new("echo", ["tx", "abc", "--json"])
-            .data_dir(Path::new("/tmp/d"))
-            .run();
+        let out = Sleuth::new("echo", ["tx", "abc", "--json"]).data_dir(Path::new("/tmp/d")).run();
         assert_eq!(out, "--data-dir /tmp/d tx abc --json\n");
     }
 
@@ -194,8 +172,7 @@ mod tests {
 
     #[test]
     fn run_fail_returns_code_and_stderr() {
-        let (code, stderr) =
-            Sleuth::new("sh", ["-c", "echo 'error: no index' >&2; exit 3"]).run_fail();
+        let (code, stderr) = Sleuth::new("sh", ["-c", "echo 'error: no index' >&2; exit 3"]).run_fail();
         assert_eq!((code, stderr.as_str()), (3, "error: no index\n"));
     }
 
@@ -207,9 +184,7 @@ mod tests {
 
     #[test]
     fn env_is_passed() {
-        let out = Sleuth::new("sh", ["-c", "echo \"$SLEUTH_CHAIN\""])
-            .env("SLEUTH_CHAIN", "litecoin-regtest")
-            .run();
+        let out = Sleuth::new("sh", ["-c", "echo \"$SLEUTH_CHAIN\""]).env("SLEUTH_CHAIN", "litecoin-regtest").run();
         assert_eq!(out, "litecoin-regtest\n");
     }
 }

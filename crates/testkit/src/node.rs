@@ -61,23 +61,12 @@ impl RegtestNode {
     /// tail of its `debug.log`).
     pub fn start() -> RegtestNode {
         let exe = find_litecoind().unwrap_or_else(|| {
-            panic!(
-                "litecoind not found: run scripts/test, which installs it from Debian's packages"
-            )
+            panic!("litecoind not found: run scripts/test, which installs it from Debian's packages")
         });
-        let datadir = tempfile::Builder::new()
-            .prefix("sleuth-regtest-")
-            .tempdir()
-            .expect("the system temp folder is writable");
+        let datadir =
+            tempfile::Builder::new().prefix("sleuth-regtest-").tempdir().expect("the system temp folder is writable");
         let (p2p_port, rpc_port) = free_ports();
-        let mut node = RegtestNode {
-            child: None,
-            exe,
-            p2p_port,
-            rpc_port,
-            cookie: String::new(),
-            datadir,
-        };
+        let mut node = RegtestNode { child: None, exe, p2p_port, rpc_port, cookie: String::new(), datadir };
         node.launch();
         node
     }
@@ -124,8 +113,7 @@ impl RegtestNode {
     /// If the node answers with an error (naming the method and the error), or cannot be
     /// reached.
     pub fn rpc(&self, method: &str, params: Value) -> Value {
-        self.try_rpc(method, params)
-            .unwrap_or_else(|error| panic!("rpc {method} failed: {error}"))
+        self.try_rpc(method, params).unwrap_or_else(|error| panic!("rpc {method} failed: {error}"))
     }
 
     /// Calls node-level `method` with `params` and returns the result, or the error the node
@@ -163,12 +151,7 @@ impl RegtestNode {
     /// # Panics
     ///
     /// If the node is stopped or cannot be reached.
-    pub fn try_wallet_rpc(
-        &self,
-        wallet: &str,
-        method: &str,
-        params: Value,
-    ) -> Result<Value, RpcError> {
+    pub fn try_wallet_rpc(&self, wallet: &str, method: &str, params: Value) -> Result<Value, RpcError> {
         self.call(&rpc::wallet_path(wallet), method, &params)
     }
 
@@ -179,10 +162,7 @@ impl RegtestNode {
     ///
     /// If the node refuses, e.g. because the wallet exists.
     pub fn create_wallet(&self, name: &str) {
-        self.rpc(
-            "createwallet",
-            json!({"wallet_name": name, "load_on_startup": true}),
-        );
+        self.rpc("createwallet", json!({"wallet_name": name, "load_on_startup": true}));
     }
 
     /// A new address of wallet `wallet`. `address_type` is `legacy`, `p2sh-segwit` or `bech32`
@@ -240,16 +220,9 @@ impl RegtestNode {
     }
 
     fn call(&self, path: &str, method: &str, params: &Value) -> Result<Value, RpcError> {
-        assert!(
-            self.child.is_some(),
-            "rpc {method}: the node is stopped; call restart() first"
-        );
-        rpc::call(self.rpc_port, &self.cookie, path, method, params).unwrap_or_else(|error| {
-            panic!(
-                "rpc {method}: no answer from litecoind: {error}{}",
-                self.log_tail()
-            )
-        })
+        assert!(self.child.is_some(), "rpc {method}: the node is stopped; call restart() first");
+        rpc::call(self.rpc_port, &self.cookie, path, method, params)
+            .unwrap_or_else(|error| panic!("rpc {method}: no answer from litecoind: {error}{}", self.log_tail()))
     }
 
     /// Spawns litecoind and waits until it answers RPC.
@@ -291,22 +264,13 @@ impl RegtestNode {
             let child = self.child.as_mut().expect("launch() set the child");
             if let Some(status) = child.try_wait().expect("waiting on litecoind") {
                 self.child = None;
-                panic!(
-                    "litecoind exited during startup with {status}{}",
-                    self.log_tail()
-                );
+                panic!("litecoind exited during startup with {status}{}", self.log_tail());
             }
             // Read the cookie each round: one left by a killed run is stale until the new
             // process replaces it.
             if let Ok(cookie) = fs::read_to_string(&cookie_file) {
                 self.cookie = cookie.trim().to_owned();
-                match rpc::call(
-                    self.rpc_port,
-                    &self.cookie,
-                    "/",
-                    "getblockchaininfo",
-                    &json!([]),
-                ) {
+                match rpc::call(self.rpc_port, &self.cookie, "/", "getblockchaininfo", &json!([])) {
                     Ok(Ok(_)) => return,
                     // -28 while the node is warming up.
                     Ok(Err(error)) => last_problem = error.to_string(),
@@ -343,10 +307,7 @@ impl RegtestNode {
         }
         let _ = child.kill();
         let status = child.wait().map_err(|e| e.to_string())?;
-        Err(format!(
-            "litecoind did not exit within {} s of rpc stop; killed it ({status})",
-            STOP_TIMEOUT.as_secs()
-        ))
+        Err(format!("litecoind did not exit within {} s of rpc stop; killed it ({status})", STOP_TIMEOUT.as_secs()))
     }
 
     /// The last lines of `debug.log` and any stderr, to append to a panic message.
@@ -354,10 +315,7 @@ impl RegtestNode {
         let mut out = String::new();
         let stderr = fs::read_to_string(self.datadir.path().join("stderr.log")).unwrap_or_default();
         if !stderr.trim().is_empty() {
-            out.push_str(&format!(
-                "\n--- litecoind stderr ---\n{}",
-                stderr.trim_end()
-            ));
+            out.push_str(&format!("\n--- litecoind stderr ---\n{}", stderr.trim_end()));
         }
         let log_path = self.network_dir().join("debug.log");
         match fs::read_to_string(&log_path) {
@@ -395,16 +353,13 @@ fn exit_ok(status: ExitStatus) -> Result<(), String> {
 /// `litecoind` from `PATH`, if it is there.
 fn find_litecoind() -> Option<PathBuf> {
     let path = env::var_os("PATH")?;
-    env::split_paths(&path)
-        .map(|dir| dir.join("litecoind"))
-        .find(|exe| exe.is_file())
+    env::split_paths(&path).map(|dir| dir.join("litecoind")).find(|exe| exe.is_file())
 }
 
 /// Two distinct ports that were free on 127.0.0.1 a moment ago. Both listeners are held
 /// until both ports are known, so the two differ.
 fn free_ports() -> (u16, u16) {
-    let bind =
-        || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free port on 127.0.0.1");
+    let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("binding a free port on 127.0.0.1");
     let (a, b) = (bind(), bind());
     let port = |listener: &TcpListener| listener.local_addr().expect("a bound address").port();
     (port(&a), port(&b))

@@ -27,11 +27,7 @@ pub(crate) enum TransportError {
     #[error("talking to {addr}: {source}")]
     Io { addr: SocketAddr, source: io::Error },
     #[error("http status {status} from {addr}: {body:?}")]
-    Status {
-        addr: SocketAddr,
-        status: u16,
-        body: String,
-    },
+    Status { addr: SocketAddr, status: u16, body: String },
     #[error("malformed http response from {addr}: {reason}")]
     Malformed { addr: SocketAddr, reason: String },
 }
@@ -77,30 +73,20 @@ pub(crate) fn call(
     let mut response = Vec::new();
     stream.read_to_end(&mut response).map_err(io)?;
 
-    let (status, body) =
-        parse_response(&response).map_err(|reason| TransportError::Malformed { addr, reason })?;
+    let (status, body) = parse_response(&response).map_err(|reason| TransportError::Malformed { addr, reason })?;
     // RPC errors come with status 404 or 500 but still carry a JSON-RPC body; auth failures
     // and warm-up oddities come without one.
     let Ok(reply) = serde_json::from_slice::<Value>(&body) else {
-        return Err(TransportError::Status {
-            addr,
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        });
+        return Err(TransportError::Status { addr, status, body: String::from_utf8_lossy(&body).into_owned() });
     };
     match reply.get("error") {
         Some(error) if !error.is_null() => Ok(Err(RpcError {
             code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-            message: error
-                .get("message")
-                .and_then(Value::as_str)
-                .map_or_else(|| error.to_string(), str::to_owned),
+            message: error.get("message").and_then(Value::as_str).map_or_else(|| error.to_string(), str::to_owned),
         })),
-        _ if status != 200 => Err(TransportError::Status {
-            addr,
-            status,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        }),
+        _ if status != 200 => {
+            Err(TransportError::Status { addr, status, body: String::from_utf8_lossy(&body).into_owned() })
+        }
         _ => Ok(Ok(reply.get("result").cloned().unwrap_or(Value::Null))),
     }
 }
@@ -128,20 +114,14 @@ fn parse_response(response: &[u8]) -> Result<(u16, Vec<u8>), String> {
         if name.eq_ignore_ascii_case("transfer-encoding") {
             chunked = value.eq_ignore_ascii_case("chunked");
         } else if name.eq_ignore_ascii_case("content-length") {
-            length = Some(
-                value
-                    .parse::<usize>()
-                    .map_err(|_| format!("bad content-length {value:?}"))?,
-            );
+            length = Some(value.parse::<usize>().map_err(|_| format!("bad content-length {value:?}"))?);
         }
     }
 
     let body = if chunked {
         dechunk(rest)?
     } else if let Some(length) = length {
-        rest.get(..length)
-            .ok_or_else(|| format!("body has {} bytes, expected {length}", rest.len()))?
-            .to_vec()
+        rest.get(..length).ok_or_else(|| format!("body has {} bytes, expected {length}", rest.len()))?.to_vec()
     } else {
         rest.to_vec()
     };
@@ -155,8 +135,7 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
         let end = find(rest, b"\r\n").ok_or("chunk size line has no end")?;
         let size_line = std::str::from_utf8(&rest[..end]).map_err(|_| "chunk size not utf-8")?;
         let size_hex = size_line.split(';').next().unwrap_or_default().trim();
-        let size = usize::from_str_radix(size_hex, 16)
-            .map_err(|_| format!("bad chunk size {size_line:?}"))?;
+        let size = usize::from_str_radix(size_hex, 16).map_err(|_| format!("bad chunk size {size_line:?}"))?;
         rest = &rest[end + 2..];
         if size == 0 {
             return Ok(body);
@@ -168,9 +147,7 @@ fn dechunk(mut rest: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack
-        .windows(needle.len())
-        .position(|window| window == needle)
+    haystack.windows(needle.len()).position(|window| window == needle)
 }
 
 /// Standard base64 with padding, for the `Authorization: Basic` header.
@@ -178,11 +155,7 @@ fn base64(input: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let bytes = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let bytes = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = u32::from(bytes[0]) << 16 | u32::from(bytes[1]) << 8 | u32::from(bytes[2]);
         for i in 0..4 {
             if i <= chunk.len() {

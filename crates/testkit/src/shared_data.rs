@@ -37,11 +37,7 @@ pub fn shared_data(rel: &str) -> PathBuf {
 fn resolve_dir(over: Option<PathBuf>) -> PathBuf {
     match over {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => workspace_root()
-            .parent()
-            .expect("the workspace root has a parent folder")
-            .join("shared")
-            .join("data"),
+        _ => workspace_root().parent().expect("the workspace root has a parent folder").join("shared").join("data"),
     }
 }
 

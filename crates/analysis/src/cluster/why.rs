@@ -39,7 +39,7 @@ impl Clustering {
     /// The shortest chain of unions joining `a` and `b` (the unions form a spanning forest,
     /// so it is the one path between them).
     pub fn why(&self, index: &Index, a: AddrId, b: AddrId) -> WhyAnswer {
-        let name = |x: u32| sleuth_chain::address::encode(&index.address_key(AddrId::new(x)), index.chain());
+        let name = |x: u32| index.address_of(AddrId::new(x));
         let (ra, rb) = (self.cluster_of(a), self.cluster_of(b));
         let mut answer = WhyAnswer {
             address_a: name(a.get()),

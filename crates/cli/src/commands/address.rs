@@ -5,7 +5,7 @@ use sleuth_analysis::cluster::Clustering;
 use sleuth_index::AddressInfo;
 use sleuth_tags::Tag;
 
-use super::tags::{tag_lines, tag_store};
+use super::tags::{cluster_tags, tag_lines, tag_store};
 use crate::output::{print, sat, thousands, Human};
 use crate::Context;
 
@@ -42,12 +42,7 @@ impl AddressCmd {
             let id = index.addr_id(&key).and_then(|a| c.cluster_of(a));
             view.cluster_id = id;
             if let Some(root) = id {
-                for m in c.members(root) {
-                    let a = sleuth_chain::address::encode(&index.address_key(m), index.chain());
-                    if a != view.info.address {
-                        view.cluster_tags.extend(store.tags_for(&a).iter().cloned());
-                    }
-                }
+                view.cluster_tags = cluster_tags(&index, &c, &store, root, Some(&view.info.address));
             }
         }
         print(ctx, &view);
@@ -70,7 +65,10 @@ impl Human for AddressView {
             i.first_seen_height,
             i.last_seen_height
         );
-        s += &format!("cluster   {}\n", self.cluster_id.map_or("- (run `sleuth cluster build`)".into(), |c| c.to_string()));
+        s += &format!(
+            "cluster   {}\n",
+            self.cluster_id.map_or("- (run `sleuth cluster build`)".into(), |c| c.to_string())
+        );
         if !self.tags.is_empty() {
             s += &format!("tags:\n{}", tag_lines(&self.tags));
         }

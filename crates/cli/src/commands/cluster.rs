@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
 use sleuth_analysis::cluster::accuracy::{evaluate, Accuracy};
 use sleuth_analysis::cluster::{build, BuildReport, ClusterInfo, Clustering, HeuristicSet, WhyAnswer};
-use serde::{Deserialize, Serialize};
 use sleuth_index::{AddrId, Index};
 use sleuth_tags::Tag;
 
@@ -82,8 +82,7 @@ impl ClusterCmd {
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
                 writeln!(out, "address,cluster_id")?;
                 for (a, root) in c.roots().iter().enumerate() {
-                    let key = index.address_key(AddrId::new(a as u32));
-                    writeln!(out, "{},{root}", sleuth_chain::address::encode(&key, index.chain()))?;
+                    writeln!(out, "{},{root}", index.address_of(AddrId::new(a as u32)))?;
                 }
                 out.flush()?;
             }
@@ -98,11 +97,7 @@ impl ClusterCmd {
                 let c = Clustering::load(&ctx.data_dir)?;
                 let info = c.info(&index, addr_id(&index, &address)?)?;
                 let store = super::tags::tag_store(&ctx.data_dir)?;
-                let mut tags = Vec::new();
-                for m in c.members(info.cluster_id) {
-                    let a = sleuth_chain::address::encode(&index.address_key(m), index.chain());
-                    tags.extend(store.tags_for(&a).iter().cloned());
-                }
+                let tags = super::tags::cluster_tags(&index, &c, &store, info.cluster_id, None);
                 print(ctx, &ClusterView::new(info, tags));
             }
             (None, None) => anyhow::bail!("name an address, or one of build, why, export, evaluate"),
@@ -164,8 +159,7 @@ pub struct ClusterView {
 
 impl ClusterView {
     fn new(info: ClusterInfo, tags: Vec<Tag>) -> ClusterView {
-        let labels: Vec<String> =
-            tags.iter().map(|t| t.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+        let labels: Vec<String> = tags.iter().map(|t| t.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let label = (labels.len() == 1).then(|| labels[0].clone());
         ClusterView { info, tags, label, labels }
     }
@@ -175,11 +169,20 @@ impl Human for ClusterView {
     fn human(&self) -> String {
         let mut s = self.info.human();
         match (&self.label, self.labels.len()) {
-            (Some(l), _) => s += &format!("entity   {l}
-"),
+            (Some(l), _) => {
+                s += &format!(
+                    "entity   {l}
+"
+                )
+            }
             (None, 0) => {}
-            (None, _) => s += &format!("conflicting labels: {}
-", self.labels.join(" | ")),
+            (None, _) => {
+                s += &format!(
+                    "conflicting labels: {}
+",
+                    self.labels.join(" | ")
+                )
+            }
         }
         if !self.tags.is_empty() {
             s += &format!("tags:\n{}", super::tags::tag_lines(&self.tags));

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use sleuth_chain::Chain;
-use sleuth_index::ingest::{ingest, IngestOptions};
 use sleuth_analysis::cluster::accuracy::evaluate;
 use sleuth_analysis::cluster::{build, Clustering, HeuristicSet};
+use sleuth_chain::Chain;
+use sleuth_index::ingest::{ingest, IngestOptions};
 use sleuth_index::Index;
 use sleuth_simulator::SimConfig;
 
@@ -46,7 +46,8 @@ impl Demo {
 
         let data_dir = root.join("index");
         println!("\n2. ingesting {} as a node's block files ...", cfg.out.join("blocks").display());
-        let opts = IngestOptions { blocks_dir: cfg.out.join("blocks"), chain: None, batch_txs: 20_000_000, commit_secs: 30 };
+        let opts =
+            IngestOptions { blocks_dir: cfg.out.join("blocks"), chain: None, batch_txs: 20_000_000, commit_secs: 30 };
         let report = ingest(&data_dir, &opts, &mut Bar::new(!ctx.quiet), &AtomicBool::new(false))?;
         print!("{}", report.human());
 
@@ -94,7 +95,9 @@ impl Demo {
             .filter(|(_, e)| Some(*e) == thief_id.as_deref())
             .map(|(a, _)| a)
             .collect();
-        if let Some(a) = drain.outputs.iter().filter_map(|o| o.address.clone()).find(|a| thief_addrs.contains(a.as_str())) {
+        if let Some(a) =
+            drain.outputs.iter().filter_map(|o| o.address.clone()).find(|a| thief_addrs.contains(a.as_str()))
+        {
             let key = sleuth_chain::address::decode(&a, index.chain())?;
             let id = index.addr_id(&key).expect("a paid address is indexed");
             let info = index.address(&key)?;
@@ -107,7 +110,10 @@ impl Demo {
             println!("\n6. an address the truth says is {}'s, and its cluster:", heist.thief);
             print!("{}", view.human());
             let cluster = clustering.info(&index, id)?;
-            println!("cluster size {}, received {} sat, balance {} sat", cluster.size, cluster.received_sat, cluster.balance_sat);
+            println!(
+                "cluster size {}, received {} sat, balance {} sat",
+                cluster.size, cluster.received_sat, cluster.balance_sat
+            );
         }
         let acc = evaluate(&index, &clustering, addresses.lines().skip(1).filter_map(|l| l.split_once(',')));
         println!("\n7. clustering against the simulation's truth:");

@@ -43,7 +43,12 @@ impl Ingest {
         let s = stop.clone();
         // Ctrl-C: finish the block in flight, commit, and exit cleanly.
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
-        let opts = IngestOptions { blocks_dir, chain: self.chain, batch_txs: self.batch_txs.max(1), commit_secs: self.commit_secs };
+        let opts = IngestOptions {
+            blocks_dir,
+            chain: self.chain,
+            batch_txs: self.batch_txs.max(1),
+            commit_secs: self.commit_secs,
+        };
         let mut bar = Bar::new(!ctx.quiet);
         let report = ingest(&ctx.data_dir, &opts, &mut bar, &stop)
             .with_context(|| format!("ingesting {} into {}", opts.blocks_dir.display(), ctx.data_dir.display()))?;

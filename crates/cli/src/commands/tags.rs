@@ -40,6 +40,24 @@ pub(crate) fn tag_store(data_dir: &Path) -> anyhow::Result<TagStore> {
     Ok(TagStore::open(&data_dir.join("tags"))?)
 }
 
+/// Tags on the members of cluster `root`, except on `skip`.
+pub(crate) fn cluster_tags(
+    index: &sleuth_index::Index,
+    clustering: &sleuth_analysis::cluster::Clustering,
+    store: &TagStore,
+    root: u32,
+    skip: Option<&str>,
+) -> Vec<Tag> {
+    let mut tags = Vec::new();
+    for m in clustering.members(root) {
+        let a = index.address_of(m);
+        if Some(a.as_str()) != skip {
+            tags.extend(store.tags_for(&a).iter().cloned());
+        }
+    }
+    tags
+}
+
 fn guess_format(file: &Path) -> anyhow::Result<TagFormat> {
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     Ok(match ext.as_str() {

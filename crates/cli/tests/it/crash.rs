@@ -16,6 +16,28 @@ fn blocks_dir(tmp: &Path) -> std::path::PathBuf {
     b
 }
 
+/// Starts an ingest with small batches and sends it SIGKILL after `ms` milliseconds.
+fn kill_9_after(d: &Path, blocks: &Path, ms: u64) {
+    let mut child = Command::new(BIN)
+        .args([
+            "--data-dir",
+            d.to_str().unwrap(),
+            "-q",
+            "ingest",
+            "--batch-txs",
+            "50",
+            "--blocks-dir",
+            blocks.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(ms));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+}
+
 #[test]
 fn kill_9_at_any_point_then_resume_gives_the_uninterrupted_index() {
     let tmp = tempfile::tempdir().unwrap();
@@ -27,43 +49,9 @@ fn kill_9_at_any_point_then_resume_gives_the_uninterrupted_index() {
     // Small batches make many commits, so the kills land before, between and inside them.
     for (round, delay_ms) in [5u64, 40, 90, 160, 260, 400].into_iter().enumerate() {
         let d = tmp.path().join(format!("crash{round}"));
-        let mut child = Command::new(BIN)
-            .args([
-                "--data-dir",
-                d.to_str().unwrap(),
-                "-q",
-                "ingest",
-                "--batch-txs",
-                "50",
-                "--blocks-dir",
-                blocks.to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        kill_9_after(&d, &blocks, delay_ms);
         // A second kill while resuming, then a full run.
-        let mut again = Command::new(BIN)
-            .args([
-                "--data-dir",
-                d.to_str().unwrap(),
-                "-q",
-                "ingest",
-                "--batch-txs",
-                "50",
-                "--blocks-dir",
-                blocks.to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms / 2));
-        again.kill().unwrap();
-        again.wait().unwrap();
+        kill_9_after(&d, &blocks, delay_ms / 2);
         let r = ingest(&d, &blocks, &[]);
         assert_eq!(r["height"], 4521, "round {round}");
         assert_eq!(digest(&d), expected, "round {round}: killed after {delay_ms} ms");

@@ -69,8 +69,10 @@ fn simulated_chain_ingests_to_its_truth() {
             .map(|o| o.value_sat)
             .sum();
         assert_eq!(to_thief.to_string(), h["amount"], "heist {}", h["txid"]);
-        let victim_inputs =
-            t.inputs.iter().filter(|i| i.address.as_deref().and_then(|a| owner.get(a)).map(|e| name_of[e]) == Some(h["victim"]));
+        let victim_inputs = t
+            .inputs
+            .iter()
+            .filter(|i| i.address.as_deref().and_then(|a| owner.get(a)).map(|e| name_of[e]) == Some(h["victim"]));
         assert!(victim_inputs.count() > 0, "heist {} spends the victim's coins", h["txid"]);
     }
 

@@ -23,7 +23,8 @@ fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
     // Every listed address carries exactly one OFAC tag after two imports.
     for a in listed.iter().take(50) {
         let t: Value = sleuth(&d, ["tags", "show", a, "--json"]).run_json();
-        let ofac = t["tags"].as_array().unwrap().iter().filter(|t| t["import"].as_str().unwrap().contains("ofac")).count();
+        let ofac =
+            t["tags"].as_array().unwrap().iter().filter(|t| t["import"].as_str().unwrap().contains("ofac")).count();
         assert_eq!(ofac, 1, "{a}: {t}");
     }
     // A Lazarus address from the attribution table has both the OFAC and the TagPack tag.
@@ -33,11 +34,19 @@ fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
     let t: Value = sleuth(&d, ["tags", "show", addr, "--json"]).run_json();
     let tags = t["tags"].as_array().unwrap();
     assert!(tags.iter().any(|t| t["actor"] == "lazarusgroup"), "{t}");
-    assert!(tags.iter().any(|t| t["label"].as_str().unwrap().contains("OFAC") || t["import"].as_str().unwrap().contains("ofac")), "{t}");
+    assert!(
+        tags.iter()
+            .any(|t| t["label"].as_str().unwrap().contains("OFAC") || t["import"].as_str().unwrap().contains("ofac")),
+        "{t}"
+    );
 
     // A broken file imports nothing and names its line.
     let bad = tmp.path().join("bad.csv");
-    std::fs::write(&bad, "address,label,category,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,Satoshi,user,me\nnot,enough\n").unwrap();
+    std::fs::write(
+        &bad,
+        "address,label,category,source\n1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa,Satoshi,user,me\nnot,enough\n",
+    )
+    .unwrap();
     let (_, err) = sleuth(&d, ["tags", "import", bad.to_str().unwrap()]).run_fail();
     assert!(err.contains("bad.csv:3:"), "names the file and line: {err}");
     let t: Value = sleuth(&d, ["tags", "show", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "--json"]).run_json();
@@ -48,7 +57,8 @@ fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
 fn a_tagpack_on_one_exchange_address_labels_its_cluster() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    sleuth(tmp.path(), ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "20000", "--seed", "3"]).run();
+    sleuth(tmp.path(), ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "20000", "--seed", "3"])
+        .run();
     let d = tmp.path().join("idx");
     ingest(&d, &sim.join("blocks"), &[]);
     sleuth(&d, ["-q", "cluster", "build"]).run();

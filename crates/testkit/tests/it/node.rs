@@ -27,10 +27,7 @@ fn starts_mines_and_is_gone_after_drop() {
     assert!(process_exists(pid));
     drop(node);
 
-    assert!(
-        !process_exists(pid),
-        "litecoind {pid} still runs after drop"
-    );
+    assert!(!process_exists(pid), "litecoind {pid} still runs after drop");
     assert!(TcpStream::connect((Ipv4Addr::LOCALHOST, rpc_port)).is_err());
     assert!(!datadir.exists(), "{} was not deleted", datadir.display());
 }
@@ -44,19 +41,14 @@ fn restarts_on_the_same_chain_with_wallets_and_reports_errors() {
         node.new_address("bob", address_type);
     }
     // Litecoin Core 0.21 predates bech32m.
-    let error = node
-        .try_wallet_rpc("bob", "getnewaddress", json!(["", "bech32m"]))
-        .unwrap_err();
+    let error = node.try_wallet_rpc("bob", "getnewaddress", json!(["", "bech32m"])).unwrap_err();
     assert_eq!(error.code, -5, "{error}");
 
     let alice = node.new_address("alice", "legacy");
     let tip = node.mine(3, &alice).pop().unwrap();
     assert_eq!(
         node.try_rpc("getblockhash", json!([1000])),
-        Err(RpcError {
-            code: -8,
-            message: "Block height out of range".into()
-        })
+        Err(RpcError { code: -8, message: "Block height out of range".into() })
     );
 
     node.stop();
@@ -67,13 +59,7 @@ fn restarts_on_the_same_chain_with_wallets_and_reports_errors() {
     node.restart();
     assert_eq!(node.rpc("getbestblockhash", json!([])), tip);
     let mut wallets = node.rpc("listwallets", json!([]));
-    wallets
-        .as_array_mut()
-        .unwrap()
-        .sort_by_key(|w| w.to_string());
+    wallets.as_array_mut().unwrap().sort_by_key(|w| w.to_string());
     assert_eq!(wallets, json!(["alice", "bob"]));
-    assert_eq!(
-        node.wallet_rpc("alice", "getbalances", json!([]))["mine"]["immature"],
-        json!(150.0)
-    );
+    assert_eq!(node.wallet_rpc("alice", "getbalances", json!([]))["mine"]["immature"], json!(150.0));
 }
