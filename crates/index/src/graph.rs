@@ -71,6 +71,16 @@ impl Index {
         (o != NONE64).then(|| OutputNum::new(o))
     }
 
+    /// Hints the CPU to load the output that input `i` spends, for a pass over the graph
+    /// that will read it soon (the clustering reads every spent output, in random order).
+    #[inline]
+    pub fn prefetch_spent_output(&self, i: InputNum) {
+        let o = self.inputs.get(i.get());
+        if o != NONE64 {
+            self.outputs.prefetch(o);
+        }
+    }
+
     /// Output `o`.
     #[inline]
     pub fn output(&self, o: OutputNum) -> OutputView {

@@ -223,4 +223,34 @@ fn wallets_of_a_real_node_never_mix() {
         let ids: HashSet<u64> = info.inputs.iter().map(|i| clusters[i.address.as_ref().unwrap()]).collect();
         assert_eq!(ids.len(), info.inputs.len(), "coinjoin {t} inputs were merged");
     }
+
+    // New blocks extend the saved clustering, which then equals one built from scratch.
+    for (from, to) in [("dave", "carol"), ("carol", "bob")] {
+        let a = node.new_address(to, "p2sh-segwit");
+        node.wallet_rpc(from, "sendtoaddress", json!([a, 2.5]));
+    }
+    node.mine(2, &miner);
+    ingest(&d, &node.blocks_dir(), &[]);
+    let r: BuildReport = sleuth(&d, ["cluster", "build", "--json", "-q"]).run_json();
+    assert!(r.incremental && r.transactions > 0, "{r:?}");
+    let fresh = tmp.path().join("fresh");
+    ingest(&fresh, &node.blocks_dir(), &[]);
+    let r: BuildReport = sleuth(&fresh, ["cluster", "build", "--json", "-q"]).run_json();
+    assert!(!r.incremental);
+    assert_eq!(partition(&cluster_export(&d)), partition(&cluster_export(&fresh)));
+}
+
+/// Clusters as sets of addresses, independent of their ids.
+fn partition(clusters: &HashMap<String, u64>) -> HashSet<Vec<String>> {
+    let mut by_id: HashMap<u64, Vec<String>> = HashMap::new();
+    for (a, c) in clusters {
+        by_id.entry(*c).or_default().push(a.clone());
+    }
+    by_id
+        .into_values()
+        .map(|mut v| {
+            v.sort();
+            v
+        })
+        .collect()
 }
