@@ -144,9 +144,19 @@ pub fn ingest(
     while keep > 0 && index.block_hash(Height::new(keep as u32 - 1)) != scan.records[best[keep as usize - 1]].hash {
         keep -= 1;
     }
-    if keep < indexed {
+    let mut unwound = 0;
+    if keep < indexed && keep == best.len() as u64 {
+        // The files end below the index's tip on the same branch (a node still syncing, or
+        // an older copy of its folder): nothing was reorganised, so nothing is removed.
+        tracing::warn!(
+            files_tip = keep as i64 - 1,
+            index_tip = indexed - 1,
+            "the block files end below the indexed tip on the same chain; nothing to do"
+        );
+    } else if keep < indexed {
         tracing::warn!(from = indexed - 1, to = keep as i64 - 1, "the best chain moved to another branch: unwinding");
         index.unwind_to(keep)?;
+        unwound = indexed - keep;
     }
     let todo: Vec<BlockLocation> = best[keep as usize..].iter().map(|&i| scan.records[i].loc).collect();
     let mut report = IngestReport {
@@ -154,7 +164,7 @@ pub fn ingest(
         records: scan.records.len() as u64,
         stale_blocks: scan.records.len() as u64 - best.len() as u64,
         file_bytes: scan.bytes,
-        unwound_blocks: indexed - keep,
+        unwound_blocks: unwound,
         added_blocks: 0,
         added_transactions: 0,
         added_inputs: 0,

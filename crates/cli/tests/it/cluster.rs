@@ -9,7 +9,7 @@ use sleuth_analysis::cluster::accuracy::Accuracy;
 use sleuth_analysis::cluster::{BuildReport, ClusterInfo, WhyAnswer};
 use sleuth_testkit::RegtestNode;
 
-use crate::common::{ingest, sleuth, tx};
+use crate::common::{cluster_export, ingest, sleuth, tx};
 
 /// CoinJoins a fresh build with the default heuristics recognises.
 fn coinjoins_recognised(d: &Path) -> u64 {
@@ -26,13 +26,6 @@ fn csv(path: &Path) -> Vec<HashMap<String, String>> {
     let mut lines = text.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
     lines.map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect()).collect()
-}
-
-fn cluster_export(d: &Path) -> HashMap<String, u64> {
-    let out = sleuth(d, ["cluster", "export", "--csv"]).run();
-    let mut lines = out.lines();
-    assert_eq!(lines.next(), Some("address,cluster_id"));
-    lines.map(|l| l.split_once(',').unwrap()).map(|(a, c)| (a.to_owned(), c.parse().unwrap())).collect()
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use sleuth_index::{AddressInfo, Status, TxInfo};
@@ -58,4 +59,12 @@ pub fn digest(data_dir: &Path) -> Vec<String> {
         out.push(serde_json::to_string(&index.address(&key).unwrap()).unwrap());
     }
     out
+}
+
+/// `cluster export --csv` as address → cluster id.
+pub fn cluster_export(d: &Path) -> HashMap<String, u64> {
+    let out = sleuth(d, ["cluster", "export", "--csv"]).run();
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("address,cluster_id"));
+    lines.map(|l| l.split_once(',').unwrap()).map(|(a, c)| (a.to_owned(), c.parse().unwrap())).collect()
 }

@@ -108,6 +108,21 @@ fn multi_input_clusters_of_the_first_blocks_match_the_reference_counts() {
 }
 
 #[test]
+fn files_that_end_below_the_indexed_tip_remove_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    ingest(&d, &blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat"), &[]);
+    // The same chain, but only up to height 255 (as a node still syncing would have it).
+    let short = tmp.path().join("short");
+    std::fs::create_dir_all(&short).unwrap();
+    let bytes = std::fs::read(shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    std::fs::write(short.join("blk00000.dat"), &bytes[..59_024]).unwrap();
+    let r = ingest(&d, &short, &[]);
+    assert_eq!((r["added_blocks"].as_u64(), r["unwound_blocks"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(status(&d).height, Some(4521));
+}
+
+#[test]
 fn block_queries_by_height_and_hash_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");
