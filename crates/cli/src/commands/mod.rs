@@ -24,7 +24,7 @@ pub enum Command {
     Block(block::BlockCmd),
     /// A transaction: inputs, outputs, fee, spenders.
     Tx(tx::TxCmd),
-    /// An address: balance, received, sent, activity.
+    /// An address: balance, received, sent, activity, cluster and tags.
     Address(address::AddressCmd),
     /// Cluster addresses into entities; show, explain and export clusters.
     Cluster(cluster::ClusterCmd),
@@ -32,7 +32,7 @@ pub enum Command {
     Tags(tags::TagsCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
-    /// Simulate a small heist, ingest it and show what the index knows of it.
+    /// Simulate heists, ingest them, follow the loot one hop and cluster the chain.
     Demo(demo::Demo),
 }
 
