@@ -248,6 +248,23 @@ impl World {
             let (r, s) = (e.received, e.spent);
             self.truth.balance(id as u32, r, s);
         }
+        // The unspent outputs at the tip: in their owners' pockets, or waiting in a CoinJoin
+        // coordinator's queue.
+        let mut unspent: Vec<(u32, crate::wallet::Utxo)> = Vec::new();
+        for (id, e) in self.entities.iter().enumerate() {
+            unspent.extend(e.pockets.iter().flatten().map(|u| (id as u32, *u)));
+        }
+        let queued = self
+            .svc
+            .wasabi
+            .queue
+            .iter()
+            .chain(self.svc.whirlpool.pools.iter().flat_map(|p| p.premix.iter().chain(&p.remix)));
+        unspent.extend(queued.map(|r| (r.owner, r.utxo)));
+        for (owner, u) in unspent {
+            let key = self.keys.address_key(&u.addr(owner));
+            self.truth.utxo(&u.txid, u.vout, key, owner, u.value);
+        }
         let tip_height = self.height as u64 - 1;
         let block_files = self.truth.finish()?;
         let World { truth, stats: s, heist_summaries, prev, entities, .. } = self;

@@ -152,6 +152,11 @@ impl Sink {
         self.push(Item::Line(Line::Balance { entity, received, spent }));
     }
 
+    /// A line of `utxos.csv`.
+    pub fn utxo(&mut self, txid: &Txid, vout: u32, key: AddressKey, entity: u32, amount: u64) {
+        self.push(Item::Line(Line::Utxo { txid: *txid, vout, key, entity, amount }));
+    }
+
     /// The writer's error, if it stopped on one.
     pub fn check(&mut self) -> Result<(), SimError> {
         if self.failed.load(Ordering::Relaxed) {

@@ -15,6 +15,7 @@
 //! | `taint.csv` | [`TAINT`] | output that a transaction spending stolen coins pays to someone other than the thief; `direct` is 1 when all inputs were the thief's |
 //! | `coinjoins.csv` | [`COINJOINS`] | CoinJoin: style, participants, equal outputs and their denomination |
 //! | `balances.csv` | [`BALANCES`] | entity: satoshis received and spent over the whole chain, and what is left |
+//! | `utxos.csv` | [`UTXOS`] | output still unspent at the tip, with its address and owner: the per-address balances |
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -42,8 +43,11 @@ pub const COINJOINS: &str = "txid,style,participants,inputs,outputs,equal_output
 /// Header of `balances.csv`.
 pub const BALANCES: &str = "entity_id,received,spent,balance";
 
+/// Header of `utxos.csv`.
+pub const UTXOS: &str = "txid,vout,address,entity_id,amount";
+
 /// Every truth file with its header, in the order above.
-pub const FILES: [(&str, &str); 8] = [
+pub const FILES: [(&str, &str); 9] = [
     ("entities.csv", ENTITIES),
     ("addresses.csv", ADDRESSES),
     ("heists.csv", HEISTS),
@@ -52,6 +56,7 @@ pub const FILES: [(&str, &str); 8] = [
     ("taint.csv", TAINT),
     ("coinjoins.csv", COINJOINS),
     ("balances.csv", BALANCES),
+    ("utxos.csv", UTXOS),
 ];
 
 /// One line of a truth file, with the data it is formatted from. Lines are formatted and
@@ -90,6 +95,8 @@ pub(crate) enum Line {
     },
     /// `balances.csv`.
     Balance { entity: u32, received: u64, spent: u64 },
+    /// `utxos.csv`.
+    Utxo { txid: Txid, vout: u32, key: AddressKey, entity: u32, amount: u64 },
 }
 
 /// A CSV file being written.
@@ -113,6 +120,7 @@ const TX: usize = 4;
 const TAINTED: usize = 5;
 const CJ: usize = 6;
 const BAL: usize = 7;
+const UTXO: usize = 8;
 
 impl TruthFiles {
     /// Creates `dir` and the files with their headers.
@@ -164,6 +172,9 @@ impl TruthFiles {
             Line::Balance { entity, received, spent } => {
                 let balance = received - spent;
                 (BAL, writeln!(self.files[BAL].w, "{entity},{received},{spent},{balance}"))
+            }
+            Line::Utxo { txid, vout, key, entity, amount } => {
+                (UTXO, writeln!(self.files[UTXO].w, "{txid},{vout},{},{entity},{amount}", enc(key)))
             }
         };
         r.map_err(|source| SimError::Io { path: self.files[file].path.clone(), source })

@@ -1,5 +1,6 @@
 //! A simulated chain ingested like a node's files must agree with the simulator's truth:
-//! transaction count, every entity's received and unspent value, heists and deposits.
+//! transaction count, every address's balance, every entity's received and unspent value,
+//! heists and deposits.
 
 use std::collections::HashMap;
 
@@ -32,13 +33,24 @@ fn simulated_chain_ingests_to_its_truth() {
     assert_eq!(st.outputs, summary["outputs"].as_u64().unwrap());
 
     let truth = |f: &str| std::fs::read_to_string(sim.join("truth").join(f)).unwrap();
-    // Every entity's received and unspent value, summed over its addresses in the index.
+    // Every address's balance and unspent outputs, as the truth's UTXO set states them, and
+    // every entity's received and unspent value, summed over its addresses.
     let index = Index::open(&d).unwrap();
+    let utxos = truth("utxos.csv");
+    let mut unspent: HashMap<&str, (u64, u64)> = HashMap::new();
+    for row in rows(&utxos) {
+        let e = unspent.entry(row["address"]).or_default();
+        e.0 += row["amount"].parse::<u64>().unwrap();
+        e.1 += 1;
+    }
+    assert!(unspent.len() > 1000);
     let mut got: HashMap<String, (u64, u64)> = HashMap::new();
     let addresses = truth("addresses.csv");
     for row in rows(&addresses) {
         let key = sleuth_chain::address::decode(row["address"], index.chain()).unwrap();
         let Ok(info) = index.address(&key) else { continue }; // generated but never paid
+        let (balance, count) = unspent.get(row["address"]).copied().unwrap_or_default();
+        assert_eq!((info.balance_sat, info.unspent_count), (balance, count), "address {}", row["address"]);
         let e = got.entry(row["entity_id"].to_owned()).or_default();
         e.0 += info.received_sat;
         e.1 += info.balance_sat;

@@ -71,6 +71,15 @@ fn outputs_to_known_addresses_sum_to_each_entitys_received_and_balance() {
         assert_eq!(bal, balance[e], "balance of entity {e}");
         assert_eq!(rec - spent, bal);
     }
+    // utxos.csv is exactly the unspent set the blocks leave, with owners and addresses.
+    let listed = sim.truth("utxos.csv");
+    assert_eq!(listed.len() - 1, unspent.len(), "utxos.csv lists every unspent output once");
+    for r in listed.iter().skip(1) {
+        let op = OutPoint { txid: r[0].parse().unwrap(), vout: r[1].parse().unwrap() };
+        let (e, v) = unspent.get(&op).unwrap_or_else(|| panic!("{op} in utxos.csv is not unspent on chain"));
+        assert_eq!((r[3].parse::<u32>().unwrap(), r[4].parse::<u64>().unwrap()), (*e, *v), "{op}");
+        assert_eq!(owner.get(&r[2]), Some(e), "{op} pays {}", r[2]);
+    }
 }
 
 #[test]
