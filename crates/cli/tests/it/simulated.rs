@@ -102,3 +102,27 @@ fn simulated_chain_ingests_to_its_truth() {
         assert!(tx(&d, &b.txids[0]).coinbase);
     }
 }
+
+#[test]
+fn regtest_chains_that_share_a_magic_are_told_apart_by_genesis() {
+    let tmp = tempfile::tempdir().unwrap();
+    for chain in ["regtest", "litecoin-regtest"] {
+        let sim = tmp.path().join(chain);
+        sleuth(
+            tmp.path(),
+            ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "2000", "--chain", chain],
+        )
+        .run();
+        let d = tmp.path().join(format!("{chain}-idx"));
+        let r = ingest(&d, &sim.join("blocks"), &[]);
+        assert_eq!(r["chain"], chain);
+        // The other regtest's index refuses these files.
+        let other = if chain == "regtest" { "litecoin-regtest" } else { "regtest" };
+        let (_, err) = sleuth(
+            &tmp.path().join(format!("{chain}-as-{other}")),
+            ["ingest", "-q", "--chain", other, "--blocks-dir", sim.join("blocks").to_str().unwrap()],
+        )
+        .run_fail();
+        assert!(err.contains(chain) && err.contains(other), "{err}");
+    }
+}
