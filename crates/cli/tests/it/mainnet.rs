@@ -123,6 +123,41 @@ fn files_that_end_below_the_indexed_tip_remove_nothing() {
 }
 
 #[test]
+fn a_longer_branch_in_new_files_unwinds_and_replaces_the_old_tip() {
+    // btcd's test chain: 0-1-2-3-4, then a branch 3A-4A-5A from block 2 that has more work.
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("blocks");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+    let d = tmp.path().join("idx");
+    ingest(&d, &b, &[]);
+    let old_cb = "1e4cb731517708924ce5d4efe4b305425a1f44e2172abe1c2a526d682259ec43"; // block 4's coinbase
+    assert_eq!(tx(&d, old_cb).block_height, 4);
+    let spent_in_3 = tx(&d, "84a9a7e88609e30f17deeb56f30102dbf74016e6766f46ee82d87777eff6b501");
+    assert_eq!(spent_in_3.block_height, 3);
+
+    let mut branch = Vec::new();
+    for f in ["btcd_blk_5A.dat", "btcd_blk_3A.dat", "btcd_blk_4A.dat"] {
+        branch.extend(std::fs::read(shared_data(&format!("blocks/synthetic/{f}"))).unwrap());
+    }
+    std::fs::write(b.join("blk00001.dat"), branch).unwrap();
+    let r = ingest(&d, &b, &[]);
+    assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(2), Some(3)));
+    assert_eq!(r["stale_blocks"], 2);
+    let st = status(&d);
+    assert_eq!(st.height, Some(5));
+    assert_eq!(st.tip_hash.as_deref(), Some("00000000195f85184e77c18914bd0febd11278d950f5e4731a38f71ed79f044e"));
+    let (_, err) = sleuth(&d, ["tx", old_cb]).run_fail();
+    assert!(err.contains(old_cb), "{err}");
+    let cb_3a = tx(&d, "5602ee0f3d08a83a38ef3add2e4ba41d3a98e6866355e408cdcb2a32d7b55423");
+    assert_eq!(cb_3a.block_height, 3);
+    // An index built from scratch over the same files answers the same.
+    let fresh = tmp.path().join("fresh");
+    ingest(&fresh, &b, &[]);
+    assert_eq!(crate::common::digest(&d), crate::common::digest(&fresh));
+}
+
+#[test]
 fn block_queries_by_height_and_hash_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");
