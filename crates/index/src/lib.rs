@@ -10,6 +10,7 @@
 
 mod column;
 mod error;
+mod failpoint;
 mod graph;
 mod hashtable;
 pub mod ingest;

@@ -4,6 +4,7 @@ use bitcoin::hashes::Hash;
 use sleuth_chain::decode::ParsedBlock;
 
 use crate::error::IndexError;
+use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
 use crate::schema::{BlockRec, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::Index;
@@ -180,6 +181,7 @@ impl Index {
     /// I/O errors.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.flush()?;
+        failpoint("commit-before-meta");
         self.meta.blocks = self.blocks.len();
         self.meta.transactions = self.txs.len();
         self.meta.inputs = self.inputs.len();
@@ -210,12 +212,14 @@ impl Index {
         self.meta.addresses = n_addr;
         self.meta.dirty = true;
         self.meta.store(&self.dir)?;
+        failpoint("unwind-after-meta");
         for o in (n_out..old_out).rev() {
             let rec = self.outputs.get(o);
             if rec.addr != NONE32 && (rec.addr as u64) < n_addr {
                 self.addr_heads.set(rec.addr as u64, rec.prev_same_addr);
             }
         }
+        failpoint("unwind-after-heads");
         for i in n_in..old_in {
             let o = self.inputs.get(i);
             if o != NONE64 && o < n_out {

@@ -89,3 +89,62 @@ fn ctrl_c_commits_what_was_ingested_and_exits_cleanly() {
     ingest(&d, &blocks, &[]);
     assert_eq!(digest(&d), digest(&clean));
 }
+
+/// Runs an ingest that aborts at failpoint `point`; it must not exit cleanly.
+fn ingest_crashing_at(d: &Path, blocks: &Path, point: &str) {
+    let status = Command::new(BIN)
+        .args([
+            "--data-dir",
+            d.to_str().unwrap(),
+            "-q",
+            "ingest",
+            "--batch-txs",
+            "500",
+            "--blocks-dir",
+            blocks.to_str().unwrap(),
+        ])
+        .env("SLEUTH_FAILPOINT", point)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(!status.success(), "the ingest crashed at {point}");
+}
+
+#[test]
+fn crash_between_flush_and_commit_resumes_from_the_last_commit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let blocks = blocks_dir(tmp.path());
+    let clean = tmp.path().join("clean");
+    ingest(&clean, &blocks, &[]);
+    let d = tmp.path().join("idx");
+    ingest_crashing_at(&d, &blocks, "commit-before-meta");
+    assert_eq!(crate::common::status(&d).blocks, 0, "nothing was committed");
+    ingest(&d, &blocks, &[]);
+    assert_eq!(digest(&d), digest(&clean));
+}
+
+#[test]
+fn crash_in_the_middle_of_a_reorg_unwind_is_repaired() {
+    for point in ["unwind-after-meta", "unwind-after-heads"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let b = tmp.path().join("blocks");
+        std::fs::create_dir_all(&b).unwrap();
+        // btcd's test chain 0-1-2-3-4, then the branch 3A-4A-5A from block 2, which has more
+        // work: the second ingest unwinds 3 and 4 and crashes in the middle of it.
+        std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+        let d = tmp.path().join("idx");
+        ingest(&d, &b, &[]);
+        let mut branch = Vec::new();
+        for f in ["btcd_blk_3A.dat", "btcd_blk_4A.dat", "btcd_blk_5A.dat"] {
+            branch.extend(std::fs::read(shared_data(&format!("blocks/synthetic/{f}"))).unwrap());
+        }
+        std::fs::write(b.join("blk00001.dat"), branch).unwrap();
+        ingest_crashing_at(&d, &b, point);
+        let r = ingest(&d, &b, &[]);
+        assert_eq!(r["height"], 5, "{point}");
+        let fresh = tmp.path().join("fresh");
+        ingest(&fresh, &b, &[]);
+        assert_eq!(digest(&d), digest(&fresh), "{point}");
+    }
+}
