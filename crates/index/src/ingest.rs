@@ -1,7 +1,7 @@
 //! The ingest stage: from a node's blocks folder to the index, incrementally.
 //!
-//! Every run scans all record headers (88 bytes a block), orders them into the most-work
-//! chain, unwinds indexed blocks that left it (a reorg between runs), then reads, decodes and
+//! Every run scans the record headers (88 bytes a block; those of earlier runs come from
+//! `headers.cache`), orders them into the most-work chain, unwinds indexed blocks that left it (a reorg between runs), then reads, decodes and
 //! appends the new blocks. Decoding runs on a second thread, ahead of the writer, with a
 //! bounded queue and recycled buffers. Batches are committed every `batch_txs` transactions or `commit_secs` seconds.
 
@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use bitcoin::hashes::Hash as _;
 use serde::{Deserialize, Serialize};
-use sleuth_chain::blockfile::{best_chain, BestChainError, BlockFileError, BlockFileReader, BlockLocation};
+use sleuth_chain::blockfile::{
+    best_chain, BestChainError, BlockFileError, BlockFileReader, BlockLocation, HeaderCache,
+};
 use sleuth_chain::decode::{parse_block, ParsedBlock};
 use sleuth_chain::Chain;
 
@@ -78,6 +80,8 @@ pub struct IngestReport {
     pub chain: Chain,
     /// Block records found in the files.
     pub records: u64,
+    /// Of those, how many came from the header cache of earlier runs instead of the files.
+    pub headers_cached: u64,
     /// Of those, blocks not on the best chain (stale or orphaned).
     pub stale_blocks: u64,
     /// Bytes of block files.
@@ -133,10 +137,16 @@ pub fn ingest(
         }
     }
     let requested = opts.chain.or(existing);
-    let scan = reader.scan_headers(requested.map(Chain::magic))?;
+    // Headers found by earlier runs are reused; only what the node appended is read.
+    let cache_path = data_dir.join("headers.cache");
+    let cache = HeaderCache::load(&cache_path);
+    let (scan, next_cache, headers_cached) = reader.scan_headers_cached(requested.map(Chain::magic), cache.as_ref())?;
     let chain = reader.detect_chain(&scan, requested)?;
     let best = best_chain(&scan.records, chain.genesis_hash())?;
     let mut index = Index::open_for_write(data_dir, chain)?;
+    if let Err(e) = next_cache.save(&cache_path) {
+        tracing::warn!(path = %cache_path.display(), "could not save the header cache: {e}");
+    }
 
     // Keep the longest indexed prefix that is still on the best chain.
     let indexed = index.height_count();
@@ -162,6 +172,7 @@ pub fn ingest(
     let mut report = IngestReport {
         chain,
         records: scan.records.len() as u64,
+        headers_cached,
         stale_blocks: scan.records.len() as u64 - best.len() as u64,
         file_bytes: scan.bytes,
         unwound_blocks: unwound,

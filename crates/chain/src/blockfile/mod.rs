@@ -4,10 +4,12 @@
 
 mod best_chain;
 mod error;
+mod header_cache;
 mod reader;
 mod xor;
 
 pub use best_chain::{best_chain, BestChainError};
 pub use error::BlockFileError;
+pub use header_cache::{CachedFile, HeaderCache};
 pub use reader::{BlockFileReader, BlockLocation, HeaderRecord, HeaderScan};
 pub use xor::XorKey;

@@ -9,6 +9,7 @@ use bitcoin::consensus::Decodable;
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 
+use super::header_cache::{CachedFile, HeaderCache};
 use super::{BlockFileError, XorKey};
 use crate::params::Chain;
 
@@ -28,7 +29,7 @@ pub struct BlockLocation {
 }
 
 /// A block header found in the files, with its location.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeaderRecord {
     /// The header.
     pub header: Header,
@@ -152,94 +153,155 @@ impl BlockFileReader {
     /// A [`BlockFileError`] naming the file and byte offset of a bad magic, an implausible size
     /// or a truncated record in a file other than the newest.
     pub fn scan_headers(&self, magic: Option<[u8; 4]>) -> Result<HeaderScan, BlockFileError> {
+        Ok(self.scan_headers_cached(magic, None)?.0)
+    }
+
+    /// As [`BlockFileReader::scan_headers`], but reuses the records of an earlier scan: a file
+    /// the cache covers is read only past where the cache ends (nodes only append, writing
+    /// into preallocated zeros), after checking that its last cached record is still there.
+    /// Returns the scan, the cache for the next run, and how many records came from the cache.
+    ///
+    /// # Errors
+    /// As [`BlockFileReader::scan_headers`].
+    pub fn scan_headers_cached(
+        &self,
+        magic: Option<[u8; 4]>,
+        cache: Option<&HeaderCache>,
+    ) -> Result<(HeaderScan, HeaderCache, u64), BlockFileError> {
         let mut scan =
             HeaderScan { magic: magic.unwrap_or_default(), records: Vec::new(), bytes: 0, partial_tail: None };
         let mut magic = magic;
+        let cache = cache.filter(|c| c.xor == self.xor.0 && magic.is_none_or(|m| m == c.magic));
+        if let Some(c) = cache {
+            magic = Some(c.magic);
+            scan.magic = c.magic;
+        }
+        let mut next = HeaderCache { magic: [0; 4], xor: self.xor.0, files: Vec::new() };
+        let mut reused = 0u64;
         let last = self.files.len() - 1;
         for (i, (n, path)) in self.files.iter().enumerate() {
             let io = |source| BlockFileError::Io { path: path.clone(), source };
             let file = File::open(path).map_err(io)?;
             let len = file.metadata().map_err(io)?.len();
             scan.bytes += len;
-            let mut off = 0u64;
-            while off + 8 <= len {
-                let mut head = [0u8; 8];
-                read_raw_at(&file, path, off, &mut head)?;
-                if head[..4] == [0; 4] {
-                    // Preallocated space: the node writes plain zeros, bypassing the XOR key,
-                    // so it is recognised before de-obfuscating. Skip to the next record.
-                    match next_nonzero(&file, path, off, len)? {
-                        Some(next) => {
-                            off = next;
-                            continue;
-                        }
-                        None => break,
-                    }
+            let first = scan.records.len();
+            let mut start = 0;
+            if let Some(cf) = cache.and_then(|c| c.file(*n)).filter(|cf| cf.end <= len) {
+                if self.still_there(&file, cf.records.last()) {
+                    scan.records.extend_from_slice(&cf.records);
+                    reused += cf.records.len() as u64;
+                    start = cf.end;
                 }
-                self.xor.apply(off, &mut head);
-                let m: [u8; 4] = head[..4].try_into().expect("4 bytes");
-                let expected = match magic {
-                    Some(e) => e,
-                    None if Chain::with_magic(m).next().is_some() => {
-                        magic = Some(m);
-                        scan.magic = m;
-                        m
-                    }
-                    None => {
-                        return Err(BlockFileError::BadMagic {
-                            path: path.clone(),
-                            offset: off,
-                            found: hex(&m),
-                            expected: "the magic of a known chain".into(),
-                            chain: None,
-                        })
-                    }
-                };
-                if m != expected {
-                    return Err(BlockFileError::BadMagic {
-                        path: path.clone(),
-                        offset: off,
-                        found: describe_magic(m),
-                        expected: hex(&expected),
-                        chain: Chain::with_magic(expected).next(),
-                    });
-                }
-                let size = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
-                if !(80..=MAX_RECORD).contains(&size) {
-                    return Err(BlockFileError::BadSize { path: path.clone(), offset: off, size });
-                }
-                if off + 8 + size as u64 > len {
-                    if i == last {
-                        scan.partial_tail = Some((path.clone(), off));
-                        break;
-                    }
-                    return Err(BlockFileError::Truncated {
-                        path: path.clone(),
-                        offset: off,
-                        size,
-                        available: len - off - 8,
-                    });
-                }
-                let mut hb = [0u8; 80];
-                self.read_at(&file, path, off + 8, &mut hb)?;
-                let header = Header::consensus_decode(&mut &hb[..]).expect("80 bytes decode as a header");
-                scan.records.push(HeaderRecord {
-                    hash: BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb)),
-                    header,
-                    loc: BlockLocation { file: *n, offset: off, size },
-                });
-                off += 8 + size as u64;
             }
-            if off < len && off + 8 > len && i != last && next_nonzero(&file, path, off, len)?.is_some() {
-                return Err(BlockFileError::Truncated {
-                    path: path.clone(),
-                    offset: off,
-                    size: 0,
-                    available: len - off,
-                });
-            }
+            let end = self.scan_file(&file, path, *n, len, start, i == last, &mut magic, &mut scan)?;
+            next.files.push(CachedFile { file: *n, end, records: scan.records[first..].to_vec() });
         }
-        Ok(scan)
+        next.magic = scan.magic;
+        Ok((scan, next, reused))
+    }
+
+    /// Whether the record cached as `last` is still at its place with the same header.
+    fn still_there(&self, file: &File, last: Option<&HeaderRecord>) -> bool {
+        let Some(r) = last else { return true };
+        let mut hb = [0u8; 80];
+        if file.read_exact_at(&mut hb, r.loc.offset + 8).is_err() {
+            return false;
+        }
+        self.xor.apply(r.loc.offset + 8, &mut hb);
+        BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb)) == r.hash
+    }
+
+    /// Scans one file from `off`, appending its records; returns where the known records end
+    /// (the start of a partial record or of zero-filled space, or the file's end).
+    #[allow(clippy::too_many_arguments)]
+    fn scan_file(
+        &self,
+        file: &File,
+        path: &Path,
+        n: u32,
+        len: u64,
+        mut off: u64,
+        is_last: bool,
+        magic: &mut Option<[u8; 4]>,
+        scan: &mut HeaderScan,
+    ) -> Result<u64, BlockFileError> {
+        while off + 8 <= len {
+            let mut head = [0u8; 8];
+            read_raw_at(file, path, off, &mut head)?;
+            if head[..4] == [0; 4] {
+                // Preallocated space: the node writes plain zeros, bypassing the XOR key,
+                // so it is recognised before de-obfuscating. Skip to the next record.
+                match next_nonzero(file, path, off, len)? {
+                    Some(next) => {
+                        off = next;
+                        continue;
+                    }
+                    None => return Ok(off),
+                }
+            }
+            self.xor.apply(off, &mut head);
+            let m: [u8; 4] = head[..4].try_into().expect("4 bytes");
+            let expected = match *magic {
+                Some(e) => e,
+                None if Chain::with_magic(m).next().is_some() => {
+                    *magic = Some(m);
+                    scan.magic = m;
+                    m
+                }
+                None => {
+                    return Err(BlockFileError::BadMagic {
+                        path: path.to_owned(),
+                        offset: off,
+                        found: hex(&m),
+                        expected: "the magic of a known chain".into(),
+                        chain: None,
+                    })
+                }
+            };
+            if m != expected {
+                return Err(BlockFileError::BadMagic {
+                    path: path.to_owned(),
+                    offset: off,
+                    found: describe_magic(m),
+                    expected: hex(&expected),
+                    chain: Chain::with_magic(expected).next(),
+                });
+            }
+            let size = u32::from_le_bytes(head[4..].try_into().expect("4 bytes"));
+            if !(80..=MAX_RECORD).contains(&size) {
+                return Err(BlockFileError::BadSize { path: path.to_owned(), offset: off, size });
+            }
+            if off + 8 + size as u64 > len {
+                if is_last {
+                    scan.partial_tail = Some((path.to_owned(), off));
+                    return Ok(off);
+                }
+                return Err(BlockFileError::Truncated {
+                    path: path.to_owned(),
+                    offset: off,
+                    size,
+                    available: len - off - 8,
+                });
+            }
+            let mut hb = [0u8; 80];
+            self.read_at(file, path, off + 8, &mut hb)?;
+            let header = Header::consensus_decode(&mut &hb[..]).expect("80 bytes decode as a header");
+            scan.records.push(HeaderRecord {
+                hash: BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb)),
+                header,
+                loc: BlockLocation { file: n, offset: off, size },
+            });
+            off += 8 + size as u64;
+        }
+        if off < len && !is_last && next_nonzero(file, path, off, len)?.is_some() {
+            return Err(BlockFileError::Truncated {
+                path: path.to_owned(),
+                offset: off,
+                size: 0,
+                available: len - off,
+            });
+        }
+        Ok(off.min(len))
     }
 
     /// Reads the serialized block at `loc` into `buf`, de-obfuscated.

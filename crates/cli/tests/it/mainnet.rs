@@ -158,6 +158,35 @@ fn a_longer_branch_in_new_files_unwinds_and_replaces_the_old_tip() {
 }
 
 #[test]
+fn incremental_runs_reuse_the_header_cache_and_notice_rewritten_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("blocks");
+    std::fs::create_dir_all(&b).unwrap();
+    let full = std::fs::read(shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    std::fs::write(b.join("blk00000.dat"), &full[..59_024]).unwrap(); // heights 0..255
+    let d = tmp.path().join("idx");
+    let r = ingest(&d, &b, &[]);
+    assert_eq!((r["headers_cached"].as_u64(), r["added_blocks"].as_u64()), (Some(0), Some(256)));
+    // The node appends: only the new part of the file is read.
+    std::fs::write(b.join("blk00000.dat"), &full).unwrap();
+    let r = ingest(&d, &b, &[]);
+    assert_eq!((r["headers_cached"].as_u64(), r["added_blocks"].as_u64()), (Some(256), Some(4266)));
+    assert_eq!(r["records"], 4522);
+    let r = ingest(&d, &b, &[]);
+    assert_eq!((r["headers_cached"].as_u64(), r["added_blocks"].as_u64()), (Some(4522), Some(0)));
+    // The folder is replaced by another chain from the same genesis (btcd's test chain): the
+    // cache no longer matches the file, so it is read again and the index follows it.
+    std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+    let r = ingest(&d, &b, &[]);
+    assert_eq!((r["headers_cached"].as_u64(), r["records"].as_u64()), (Some(0), Some(5)));
+    assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(4521), Some(4)));
+    assert_eq!(
+        status(&d).tip_hash.as_deref(),
+        Some("000000002f264d6504013e73b9c913de9098d4d771c1bb219af475d2a01b128e")
+    );
+}
+
+#[test]
 fn block_queries_by_height_and_hash_agree() {
     let tmp = tempfile::tempdir().unwrap();
     let b = blocks(tmp.path(), "blocks/blk00000_heights0-4521.dat");
