@@ -33,6 +33,8 @@ pub struct TxFingerprint {
     pub sequences: SequenceKind,
     /// Serialized with witness data.
     pub segwit: bool,
+    /// Inputs and outputs in BIP69 order.
+    pub bip69: bool,
 }
 
 impl Index {
@@ -102,6 +104,7 @@ impl Index {
             locktime: m.locktime,
             sequences: SequenceKind::from_u8(m.sequences),
             segwit: m.segwit != 0,
+            bip69: m.bip69 != 0,
         }
     }
 }

@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Version of the on-disk format; bump on any change to the records or files.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// "No such record" in a u64 id field.
 pub const NONE64: u64 = u64::MAX;
@@ -86,8 +86,8 @@ pub struct TxMetaRec {
     pub sequences: u8,
     /// 1 if serialized with witness data.
     pub segwit: u8,
-    /// Padding.
-    pub _pad: u8,
+    /// 1 if inputs and outputs are in BIP69 order.
+    pub bip69: u8,
 }
 
 /// One output: `outputs.col`, indexed by [`OutputNum`].

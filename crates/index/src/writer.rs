@@ -92,7 +92,7 @@ impl Index {
                 version: ptx.version.clamp(0, 255) as u8,
                 sequences: ptx.sequences as u8,
                 segwit: ptx.segwit as u8,
-                _pad: 0,
+                bip69: ptx.bip69 as u8,
             })?;
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");

@@ -19,7 +19,7 @@ pub enum ChangeHeuristic {
     /// Round-number payment: the other output is a round amount, this one is not.
     Round,
     /// Wallet fingerprint: the only output whose spender has this transaction's version,
-    /// sequence style and locktime style.
+    /// sequence style, locktime style, segwit use and BIP69 ordering.
     Fingerprint,
     /// Peel chain: the only output spent by a one-input, two-output transaction in turn.
     Peel,
@@ -86,7 +86,7 @@ pub fn vote(h: ChangeHeuristic, tx: &TxView, index: &Index) -> Option<usize> {
         ChangeHeuristic::Round => only_one(|k| !is_round(outs[k].value)),
         ChangeHeuristic::Fingerprint => {
             let mine = tx.fingerprint(index);
-            let style = |f: sleuth_index::TxFingerprint| (f.version, f.sequences, f.locktime != 0, f.segwit);
+            let style = |f: sleuth_index::TxFingerprint| (f.version, f.sequences, f.locktime != 0, f.segwit, f.bip69);
             let same =
                 |k: usize| tx.spender_of(index, k).is_some_and(|s| style(index.tx_fingerprint(s)) == style(mine));
             only_one(same)

@@ -29,6 +29,9 @@ pub struct ParsedTx {
     /// Summary of the inputs' sequence numbers: wallets set them differently, so they are
     /// part of a wallet's fingerprint.
     pub sequences: SequenceKind,
+    /// Inputs and outputs are in BIP69 order (another fingerprint; trivially true for one
+    /// input and one output).
+    pub bip69: bool,
 }
 
 /// How a transaction sets its inputs' sequence numbers.
@@ -210,6 +213,41 @@ mod tests {
             parse_block(&raw, false, &mut b),
             Err(DecodeError::Truncated { .. } | DecodeError::Implausible { .. })
         ));
+    }
+
+    /// A block of the genesis coinbase and one payment with outputs of `values`, in order.
+    fn block_paying(values: &[u64]) -> Vec<u8> {
+        use bitcoin::{
+            absolute, transaction, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness,
+        };
+        let mut block = bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin);
+        let pay = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![TxIn {
+                previous_output: OutPoint { txid: block.txdata[0].compute_txid(), vout: 0 },
+                script_sig: ScriptBuf::new(),
+                sequence: Sequence::MAX,
+                witness: Witness::new(),
+            }],
+            output: values
+                .iter()
+                .map(|&v| TxOut { value: Amount::from_sat(v), script_pubkey: ScriptBuf::from_bytes(vec![0x51]) })
+                .collect(),
+        };
+        block.txdata.push(pay);
+        block.header.merkle_root = block.compute_merkle_root().unwrap();
+        serialize(&block)
+    }
+
+    #[test]
+    fn notices_bip69_output_order() {
+        let mut b = ParsedBlock::default();
+        parse_block(&block_paying(&[1_000, 2_000, 2_000]), false, &mut b).unwrap();
+        assert!(b.txs[1].bip69);
+        parse_block(&block_paying(&[2_000, 1_000]), false, &mut b).unwrap();
+        assert!(!b.txs[1].bip69);
+        assert_eq!((b.txs[1].version, b.txs[1].locktime, b.txs[1].sequences), (2, 0, SequenceKind::Final));
     }
 
     #[test]

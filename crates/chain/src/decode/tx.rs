@@ -43,8 +43,16 @@ pub(crate) fn parse_tx(
     let body_start = c.pos;
     let n_in = c.count("input count", 41)?;
     let mut sequences = None;
+    // BIP69 ordering, a wallet fingerprint: inputs by previous txid (as displayed, i.e. the
+    // reversed bytes) then index; outputs by value then script.
+    let mut bip69 = true;
+    let mut prev_outpoint: Option<&[u8]> = None;
     for _ in 0..n_in {
         let prev = c.take(36, "outpoint")?;
+        if let Some(last) = prev_outpoint {
+            bip69 &= outpoint_order(last, prev).is_le();
+        }
+        prev_outpoint = Some(prev);
         c.bytes("input script")?;
         sequences = SequenceKind::fold(sequences, c.u32("sequence")?);
         inputs.push(ParsedInput {
@@ -53,9 +61,14 @@ pub(crate) fn parse_tx(
         });
     }
     let n_out = c.count("output count", 9)?;
+    let mut prev_output: Option<(u64, &[u8])> = None;
     for _ in 0..n_out {
         let value = c.u64("output value")?;
         let script = c.bytes("output script")?;
+        if let Some(last) = prev_output {
+            bip69 &= last <= (value, script);
+        }
+        prev_output = Some((value, script));
         let (kind, address) = classify(script);
         outputs.push(ParsedOutput { value, kind, address });
     }
@@ -89,6 +102,13 @@ pub(crate) fn parse_tx(
         version: i32::from_le_bytes(version.try_into().expect("4 bytes")),
         locktime: u32::from_le_bytes(locktime.try_into().expect("4 bytes")),
         sequences: sequences.unwrap_or(SequenceKind::Final),
+        bip69,
     });
     Ok(TxTail { mweb: flag & FLAG_MWEB != 0 })
+}
+
+/// BIP69's order of two serialized outpoints: txid bytes reversed, then the index.
+fn outpoint_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    let vout = |o: &[u8]| u32::from_le_bytes(o[32..36].try_into().expect("4 bytes"));
+    a[..32].iter().rev().cmp(b[..32].iter().rev()).then(vout(a).cmp(&vout(b)))
 }
