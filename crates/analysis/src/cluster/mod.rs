@@ -59,9 +59,7 @@ pub struct BuildReport {
 /// A clustering, loaded for queries.
 pub struct Clustering {
     dir: PathBuf,
-    meta: ClusterMeta,
-    roots: Vec<u32>,
-    merges: Vec<MergeRec>,
+    saved: store::Saved,
 }
 
 /// The clustering folder of an index data dir.
@@ -84,15 +82,15 @@ pub fn build(
     let dir = cluster_dir(index.dir());
     let n_tx = index.tx_count();
     let n_addr = index.address_count() as usize;
-    let saved = store::load(&dir).ok().flatten().filter(|(m, roots, _)| {
+    let saved = store::load(&dir).ok().flatten().filter(|s| {
+        let m = &s.meta;
         m.heuristics == set.names()
             && m.upto_tx <= n_tx
-            && roots.len() as u64 == m.addresses
             && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
     });
     let incremental = saved.is_some();
     let (start, mut uf, mut merges) = match saved {
-        Some((m, roots, merges)) => (m.upto_tx, UnionFind::from_parents(roots), merges),
+        Some(s) => (s.meta.upto_tx, UnionFind::from_parents(s.roots.as_slice().to_vec()), s.merges.as_slice().to_vec()),
         None => (0, UnionFind::new(0), Vec::new()),
     };
     uf.grow(n_addr);
@@ -171,14 +169,15 @@ pub fn build(
     for &r in &roots {
         sizes[r as usize] += 1;
     }
-    let meta = ClusterMeta {
+    let mut meta = ClusterMeta {
         version: store::CLUSTER_FORMAT,
         heuristics: set.names(),
         upto_tx: n_tx,
         last_txid: n_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string()),
         addresses: roots.len() as u64,
+        generation: 0,
     };
-    store::save(&dir, &meta, &roots, &merges)?;
+    store::save(&dir, &mut meta, &roots, &merges)?;
     Ok(BuildReport {
         heuristics: set.names(),
         incremental,
@@ -200,13 +199,13 @@ impl Clustering {
     /// [`ClusterError::NotBuilt`] if there is none; I/O and format errors.
     pub fn load(data_dir: &Path) -> Result<Clustering, ClusterError> {
         let dir = cluster_dir(data_dir);
-        let (meta, roots, merges) = store::load(&dir)?.ok_or_else(|| ClusterError::NotBuilt { path: dir.clone() })?;
-        Ok(Clustering { dir, meta, roots, merges })
+        let saved = store::load(&dir)?.ok_or_else(|| ClusterError::NotBuilt { path: dir.clone() })?;
+        Ok(Clustering { dir, saved })
     }
 
     /// What the saved clustering covers.
     pub fn meta(&self) -> &ClusterMeta {
-        &self.meta
+        &self.saved.meta
     }
 
     /// The folder it is saved in.
@@ -216,21 +215,26 @@ impl Clustering {
 
     /// The cluster of `a` (its representative address id), if the clustering covers it.
     pub fn cluster_of(&self, a: AddrId) -> Option<u32> {
-        self.roots.get(a.get() as usize).copied()
+        self.roots().get(a.get() as usize).copied()
     }
 
     /// The addresses of cluster `root`, in id order.
     pub fn members(&self, root: u32) -> Vec<AddrId> {
-        self.roots.iter().enumerate().filter(|(_, &r)| r == root).map(|(a, _)| AddrId::new(a as u32)).collect()
+        store::ids_of(self.saved.members.as_slice(), root).map(AddrId::new).collect()
     }
 
     /// Every address's cluster, by address id.
     pub fn roots(&self) -> &[u32] {
-        &self.roots
+        self.saved.roots.as_slice()
     }
 
     /// Every recorded union.
     pub fn merges(&self) -> &[MergeRec] {
-        &self.merges
+        self.saved.merges.as_slice()
+    }
+
+    /// The unions inside cluster `root`, as indices into [`Clustering::merges`].
+    pub fn merges_of(&self, root: u32) -> impl Iterator<Item = usize> + '_ {
+        store::ids_of(self.saved.merges_by_cluster.as_slice(), root).map(|i| i as usize)
     }
 }

@@ -1,15 +1,20 @@
-//! The clustering on disk, under `<data dir>/cluster/`: `roots.bin` (the cluster of every
-//! address, `u32` each), `merges.bin` (the evidence of every union) and `meta.json`.
+//! The clustering on disk, under `<data dir>/cluster/`. Each build writes a new generation
+//! folder `g<N>/` — `roots.bin` (the cluster of every address, `u32` each), `merges.bin` (the
+//! evidence of every union), `members.bin` and `merges_by_cluster.bin` (`(cluster, id)` pairs
+//! sorted by cluster, so a cluster's addresses and unions are a binary search away) — and then
+//! replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
+//! the previous generation in force. Queries map the files instead of reading them.
 
 use std::path::{Path, PathBuf};
 
 use bytemuck::{Pod, Zeroable};
+use memmap2::Mmap;
 use serde::{Deserialize, Serialize};
 
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 4;
+pub const CLUSTER_FORMAT: u32 = 5;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -41,6 +46,8 @@ pub struct ClusterMeta {
     pub last_txid: Option<String>,
     /// Addresses covered.
     pub addresses: u64,
+    /// The generation folder holding the files.
+    pub generation: u64,
 }
 
 /// Errors reading or writing the clustering.
@@ -81,28 +88,54 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ClusterError + '_ {
     move |source| ClusterError::Io { path: path.to_owned(), source }
 }
 
-/// Writes `bytes` to `path` atomically.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+/// Writes `bytes` to `path` and syncs it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
+    std::fs::write(path, bytes).map_err(io(path))?;
+    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(io(path))
 }
 
-/// Saves a clustering: the data files first, `meta.json` last, so a crash leaves either the
-/// old meta (whose counts no longer match, which [`load`] reports) or the new whole.
-pub fn save(dir: &Path, meta: &ClusterMeta, roots: &[u32], merges: &[MergeRec]) -> Result<(), ClusterError> {
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
-    write_atomic(&dir.join("roots.bin"), bytemuck::cast_slice(roots))?;
-    write_atomic(&dir.join("merges.bin"), bytemuck::cast_slice(merges))?;
-    write_atomic(&dir.join("meta.json"), &serde_json::to_vec_pretty(meta).expect("meta serializes"))
+/// `(cluster, id)` pairs sorted by cluster: the index behind "the members of a cluster".
+fn by_cluster(pairs: impl Iterator<Item = (u32, u32)>) -> Vec<[u32; 2]> {
+    let mut v: Vec<[u32; 2]> = pairs.map(|(c, id)| [c, id]).collect();
+    v.sort_unstable();
+    v
 }
 
-/// A saved clustering: its meta, every address's root, and the unions.
-pub type Saved = (ClusterMeta, Vec<u32>, Vec<MergeRec>);
+fn generation_dir(dir: &Path, generation: u64) -> PathBuf {
+    dir.join(format!("g{generation}"))
+}
 
-/// Loads a clustering; `None` if none was built.
-pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
+/// Saves a clustering as a new generation, then points `meta.json` at it and removes the
+/// older generations.
+pub fn save(dir: &Path, meta: &mut ClusterMeta, roots: &[u32], merges: &[MergeRec]) -> Result<(), ClusterError> {
+    let previous = read_meta(dir).ok().flatten().map(|m| m.generation);
+    meta.generation = previous.map_or(1, |g| g + 1);
+    let gen = generation_dir(dir, meta.generation);
+    let _ = std::fs::remove_dir_all(&gen);
+    std::fs::create_dir_all(&gen).map_err(io(&gen))?;
+    write_synced(&gen.join("roots.bin"), bytemuck::cast_slice(roots))?;
+    write_synced(&gen.join("merges.bin"), bytemuck::cast_slice(merges))?;
+    let members = by_cluster(roots.iter().enumerate().map(|(a, &r)| (r, a as u32)));
+    write_synced(&gen.join("members.bin"), bytemuck::cast_slice(&members))?;
+    let unions = by_cluster(merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
+    write_synced(&gen.join("merges_by_cluster.bin"), bytemuck::cast_slice(&unions))?;
+    std::fs::File::open(&gen).and_then(|d| d.sync_all()).map_err(io(&gen))?;
+    let tmp = dir.join("meta.json.tmp");
+    write_synced(&tmp, &serde_json::to_vec_pretty(meta).expect("meta serializes"))?;
+    std::fs::rename(&tmp, dir.join("meta.json")).map_err(io(dir))?;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('g') && name != format!("g{}", meta.generation) && e.path().is_dir() {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn read_meta(dir: &Path) -> Result<Option<ClusterMeta>, ClusterError> {
     let meta_path = dir.join("meta.json");
     let meta: ClusterMeta = match std::fs::read(&meta_path) {
         Ok(b) => serde_json::from_slice(&b)
@@ -116,16 +149,64 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
             what: format!("made by rules version {}, this sleuth has {CLUSTER_FORMAT}", meta.version),
         });
     }
-    let roots_path = dir.join("roots.bin");
-    let roots_bytes = std::fs::read(&roots_path).map_err(io(&roots_path))?;
-    if roots_bytes.len() as u64 != meta.addresses * 4 {
-        return Err(ClusterError::Corrupt { path: roots_path, what: "size does not match meta.json".into() });
+    Ok(Some(meta))
+}
+
+/// A read-only mapped file of `T` records.
+pub struct Mapped<T> {
+    map: Option<Mmap>,
+    _t: std::marker::PhantomData<T>,
+}
+
+impl<T: Pod> Mapped<T> {
+    fn open(path: &Path, records: Option<u64>) -> Result<Mapped<T>, ClusterError> {
+        let file = std::fs::File::open(path).map_err(io(path))?;
+        let len = file.metadata().map_err(io(path))?.len();
+        let size = std::mem::size_of::<T>() as u64;
+        if len % size != 0 || records.is_some_and(|n| n * size != len) {
+            return Err(ClusterError::Corrupt { path: path.to_owned(), what: "size does not match meta.json".into() });
+        }
+        // SAFETY: generation files are written once, before meta.json names them, and never
+        // modified; a newer build writes another generation.
+        let map = (len > 0).then(|| unsafe { Mmap::map(&file) }).transpose().map_err(io(path))?;
+        Ok(Mapped { map, _t: std::marker::PhantomData })
     }
-    let roots: Vec<u32> = bytemuck::pod_collect_to_vec(&roots_bytes);
-    let merges_path = dir.join("merges.bin");
-    let merges_bytes = std::fs::read(&merges_path).map_err(io(&merges_path))?;
-    if merges_bytes.len() % std::mem::size_of::<MergeRec>() != 0 {
-        return Err(ClusterError::Corrupt { path: merges_path, what: "not a whole number of records".into() });
+
+    /// The records.
+    pub fn as_slice(&self) -> &[T] {
+        self.map.as_deref().map_or(&[], bytemuck::cast_slice)
     }
-    Ok(Some((meta, roots, bytemuck::pod_collect_to_vec(&merges_bytes))))
+}
+
+/// A saved clustering, mapped.
+pub struct Saved {
+    /// Its meta.
+    pub meta: ClusterMeta,
+    /// Cluster of every address.
+    pub roots: Mapped<u32>,
+    /// Every union.
+    pub merges: Mapped<MergeRec>,
+    /// `(cluster, address)` sorted.
+    pub members: Mapped<[u32; 2]>,
+    /// `(cluster, union index)` sorted.
+    pub merges_by_cluster: Mapped<[u32; 2]>,
+}
+
+/// Maps the saved clustering; `None` if none was built.
+pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
+    let Some(meta) = read_meta(dir)? else { return Ok(None) };
+    let gen = generation_dir(dir, meta.generation);
+    Ok(Some(Saved {
+        roots: Mapped::open(&gen.join("roots.bin"), Some(meta.addresses))?,
+        merges: Mapped::open(&gen.join("merges.bin"), None)?,
+        members: Mapped::open(&gen.join("members.bin"), Some(meta.addresses))?,
+        merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
+        meta,
+    }))
+}
+
+/// The ids paired with `cluster` in a sorted pair list.
+pub fn ids_of(pairs: &[[u32; 2]], cluster: u32) -> impl Iterator<Item = u32> + '_ {
+    let start = pairs.partition_point(|p| p[0] < cluster);
+    pairs[start..].iter().take_while(move |p| p[0] == cluster).map(|p| p[1])
 }

@@ -49,13 +49,11 @@ impl Clustering {
             steps: Vec::new(),
         };
         let Some(root) = answer.cluster_id else { return answer };
-        let roots = self.roots();
         let mut adjacent: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
-        for (i, m) in self.merges().iter().enumerate() {
-            if roots.get(m.a as usize) == Some(&root) {
-                adjacent.entry(m.a).or_default().push((m.b, i));
-                adjacent.entry(m.b).or_default().push((m.a, i));
-            }
+        for i in self.merges_of(root) {
+            let m = self.merges()[i];
+            adjacent.entry(m.a).or_default().push((m.b, i));
+            adjacent.entry(m.b).or_default().push((m.a, i));
         }
         let mut came_from: HashMap<u32, (u32, usize)> = HashMap::new();
         let mut queue = VecDeque::from([a.get()]);
