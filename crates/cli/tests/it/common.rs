@@ -68,3 +68,23 @@ pub fn cluster_export(d: &Path) -> HashMap<String, u64> {
     assert_eq!(lines.next(), Some("address,cluster_id"));
     lines.map(|l| l.split_once(',').unwrap()).map(|(a, c)| (a.to_owned(), c.parse().unwrap())).collect()
 }
+
+/// A blocks folder holding btcd's test chain 0-1-2-3-4 (mainnet genesis, then blocks of
+/// difficulty 1) in `blk00000.dat`.
+pub fn btcd_chain(tmp: &Path) -> std::path::PathBuf {
+    let b = tmp.join("blocks");
+    std::fs::create_dir_all(&b).unwrap();
+    std::fs::copy(sleuth_testkit::shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+    b
+}
+
+/// Writes the branch 3A-4A-5A from block 2, which has more work than 3-4, as `blk00001.dat`,
+/// its records in the order given.
+pub fn add_btcd_branch(blocks: &Path, order: [&str; 3]) {
+    let mut branch = Vec::new();
+    for f in order {
+        branch
+            .extend(std::fs::read(sleuth_testkit::shared_data(&format!("blocks/synthetic/btcd_blk_{f}.dat"))).unwrap());
+    }
+    std::fs::write(blocks.join("blk00001.dat"), branch).unwrap();
+}

@@ -16,23 +16,19 @@ fn blocks_dir(tmp: &Path) -> std::path::PathBuf {
     b
 }
 
+/// `sleuth ingest` committing every `batch` transactions, output discarded.
+fn ingest_command(d: &Path, blocks: &Path, batch: u32) -> Command {
+    let mut c = Command::new(BIN);
+    c.args(["--data-dir", d.to_str().unwrap(), "-q", "ingest", "--blocks-dir", blocks.to_str().unwrap()])
+        .args(["--batch-txs", &batch.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c
+}
+
 /// Starts an ingest with small batches and sends it SIGKILL after `ms` milliseconds.
 fn kill_9_after(d: &Path, blocks: &Path, ms: u64) {
-    let mut child = Command::new(BIN)
-        .args([
-            "--data-dir",
-            d.to_str().unwrap(),
-            "-q",
-            "ingest",
-            "--batch-txs",
-            "50",
-            "--blocks-dir",
-            blocks.to_str().unwrap(),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = ingest_command(d, blocks, 50).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(ms));
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
@@ -92,22 +88,7 @@ fn ctrl_c_commits_what_was_ingested_and_exits_cleanly() {
 
 /// Runs an ingest that aborts at failpoint `point`; it must not exit cleanly.
 fn ingest_crashing_at(d: &Path, blocks: &Path, point: &str) {
-    let status = Command::new(BIN)
-        .args([
-            "--data-dir",
-            d.to_str().unwrap(),
-            "-q",
-            "ingest",
-            "--batch-txs",
-            "500",
-            "--blocks-dir",
-            blocks.to_str().unwrap(),
-        ])
-        .env("SLEUTH_FAILPOINT", point)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
+    let status = ingest_command(d, blocks, 500).env("SLEUTH_FAILPOINT", point).status().unwrap();
     assert!(!status.success(), "the ingest crashed at {point}");
 }
 
@@ -128,18 +109,12 @@ fn crash_between_flush_and_commit_resumes_from_the_last_commit() {
 fn crash_in_the_middle_of_a_reorg_unwind_is_repaired() {
     for point in ["unwind-after-meta", "unwind-after-heads"] {
         let tmp = tempfile::tempdir().unwrap();
-        let b = tmp.path().join("blocks");
-        std::fs::create_dir_all(&b).unwrap();
         // btcd's test chain 0-1-2-3-4, then the branch 3A-4A-5A from block 2, which has more
         // work: the second ingest unwinds 3 and 4 and crashes in the middle of it.
-        std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+        let b = crate::common::btcd_chain(tmp.path());
         let d = tmp.path().join("idx");
         ingest(&d, &b, &[]);
-        let mut branch = Vec::new();
-        for f in ["btcd_blk_3A.dat", "btcd_blk_4A.dat", "btcd_blk_5A.dat"] {
-            branch.extend(std::fs::read(shared_data(&format!("blocks/synthetic/{f}"))).unwrap());
-        }
-        std::fs::write(b.join("blk00001.dat"), branch).unwrap();
+        crate::common::add_btcd_branch(&b, ["3A", "4A", "5A"]);
         ingest_crashing_at(&d, &b, point);
         let r = ingest(&d, &b, &[]);
         assert_eq!(r["height"], 5, "{point}");

@@ -126,9 +126,7 @@ fn files_that_end_below_the_indexed_tip_remove_nothing() {
 fn a_longer_branch_in_new_files_unwinds_and_replaces_the_old_tip() {
     // btcd's test chain: 0-1-2-3-4, then a branch 3A-4A-5A from block 2 that has more work.
     let tmp = tempfile::tempdir().unwrap();
-    let b = tmp.path().join("blocks");
-    std::fs::create_dir_all(&b).unwrap();
-    std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+    let b = crate::common::btcd_chain(tmp.path());
     let d = tmp.path().join("idx");
     ingest(&d, &b, &[]);
     let old_cb = "1e4cb731517708924ce5d4efe4b305425a1f44e2172abe1c2a526d682259ec43"; // block 4's coinbase
@@ -136,11 +134,7 @@ fn a_longer_branch_in_new_files_unwinds_and_replaces_the_old_tip() {
     let spent_in_3 = tx(&d, "84a9a7e88609e30f17deeb56f30102dbf74016e6766f46ee82d87777eff6b501");
     assert_eq!(spent_in_3.block_height, 3);
 
-    let mut branch = Vec::new();
-    for f in ["btcd_blk_5A.dat", "btcd_blk_3A.dat", "btcd_blk_4A.dat"] {
-        branch.extend(std::fs::read(shared_data(&format!("blocks/synthetic/{f}"))).unwrap());
-    }
-    std::fs::write(b.join("blk00001.dat"), branch).unwrap();
+    crate::common::add_btcd_branch(&b, ["5A", "3A", "4A"]); // out of height order
     let r = ingest(&d, &b, &[]);
     assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(2), Some(3)));
     assert_eq!(r["stale_blocks"], 2);
