@@ -126,3 +126,44 @@ fn regtest_chains_that_share_a_magic_are_told_apart_by_genesis() {
         assert!(err.contains(chain) && err.contains(other), "{err}");
     }
 }
+
+#[test]
+fn queries_during_an_ingest_see_a_consistent_committed_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let summary: serde_json::Value = sleuth(
+        tmp.path(),
+        ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "30000", "--seed", "5", "--json"],
+    )
+    .run_json();
+    let d = tmp.path().join("idx");
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .args(["--data-dir", d.to_str().unwrap(), "-q", "ingest", "--batch-txs", "500"])
+        .args(["--blocks-dir", sim.join("blocks").to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut last = 0;
+    let mut seen = 0;
+    while child.try_wait().unwrap().is_none() {
+        if let Ok(index) = Index::open(&d) {
+            // Whatever is committed answers consistently: the tip block and its transactions.
+            let st = index.status();
+            assert!(st.blocks >= last, "the committed tip never goes back");
+            last = st.blocks;
+            if let Some(h) = st.height {
+                let b = index.block(BlockRef::Height(h)).unwrap();
+                assert_eq!(Some(b.hash), st.tip_hash);
+                for t in &b.txids {
+                    assert_eq!(index.tx(&t.parse().unwrap()).unwrap().block_height, h);
+                }
+                seen += 1;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(child.wait().unwrap().success());
+    eprintln!("{seen} consistent views of the index while it was written");
+    assert_eq!(status(&d).blocks, summary["blocks"].as_u64().unwrap());
+}
