@@ -223,25 +223,36 @@ impl World {
     /// Spends the waiting deposits into the hot wallet, one output.
     pub(crate) fn sweep(&mut self, x: usize) -> bool {
         let id = self.svc.exchanges[x].entity;
-        let height = self.height;
-        let coins = wallet::take_all(self.entities[id as usize].pocket(pockets::DEPOSIT), height, MAX_SWEEP_INPUTS);
-        if coins.is_empty() {
-            return false;
-        }
-        let software = self.entities[id as usize].software;
-        let feerate = self.wallet_feerate(software).min(self.feerate * 1.05).max(1.0);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::DEPOSIT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Sweep, software.style(), spends, feerate);
-        let kind = self.entities[id as usize].addr_kind;
-        if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
-            self.restore(plan);
-            return false;
-        }
+        let Some(mut plan) = self.deposit_sweep(id, MAX_SWEEP_INPUTS, true) else { return false };
         let h = self.hot_address(x);
         plan.change = Some(Out::new(h, 0, pockets::HOT));
         let Some(c) = self.commit_or_restore(plan) else { return false };
         self.mark_paid(x, c.change.as_ref(), None);
         true
+    }
+
+    /// A plan spending up to `max_inputs` of `id`'s waiting deposits, without outputs yet;
+    /// `None` (deposits put back) when there are none or they would not pay the fee. Exchanges
+    /// cap the fee rate near the market's (`capped`), OTC desks pay their wallet's.
+    pub(crate) fn deposit_sweep(&mut self, id: u32, max_inputs: usize, capped: bool) -> Option<Plan> {
+        let height = self.height;
+        let coins = wallet::take_all(self.entities[id as usize].pocket(pockets::DEPOSIT), height, max_inputs);
+        if coins.is_empty() {
+            return None;
+        }
+        let software = self.entities[id as usize].software;
+        let mut feerate = self.wallet_feerate(software);
+        if capped {
+            feerate = feerate.min(self.feerate * 1.05).max(1.0);
+        }
+        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::DEPOSIT, utxo }).collect();
+        let plan = Plan::new(TxKind::Sweep, software.style(), spends, feerate);
+        let kind = self.entities[id as usize].addr_kind;
+        if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
+            self.restore(plan);
+            return None;
+        }
+        Some(plan)
     }
 
     /// Pays customers' withdrawal requests from the hot wallet: a batch, or a single one.

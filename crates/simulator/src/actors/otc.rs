@@ -64,20 +64,8 @@ impl World {
     /// Sweeps customer deposits into the desk's wallet.
     fn otc_collect(&mut self, d: usize) -> bool {
         let id = self.svc.otc[d].entity;
-        let height = self.height;
-        let coins = wallet::take_all(self.entities[id as usize].pocket(pockets::DEPOSIT), height, 100);
-        if coins.is_empty() {
-            return false;
-        }
-        let software = self.entities[id as usize].software;
-        let feerate = self.wallet_feerate(software);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::DEPOSIT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Sweep, software.style(), spends, feerate);
+        let Some(mut plan) = self.deposit_sweep(id, 100, false) else { return false };
         let kind = self.entities[id as usize].addr_kind;
-        if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
-            self.restore(plan);
-            return false;
-        }
         plan.change = Some(Out::new(entity::fresh(&mut self.entities, id, kind), 0, pockets::HOT));
         self.commit_or_restore(plan).is_some()
     }
