@@ -37,6 +37,18 @@ pub struct IngestOptions {
     pub commit_secs: u64,
 }
 
+/// Default [`IngestOptions::batch_txs`].
+pub const DEFAULT_BATCH_TXS: u64 = 20_000_000;
+/// Default [`IngestOptions::commit_secs`].
+pub const DEFAULT_COMMIT_SECS: u64 = 30;
+
+impl IngestOptions {
+    /// Options for `blocks_dir` with the chain detected and the default commit cadence.
+    pub fn new(blocks_dir: PathBuf) -> IngestOptions {
+        IngestOptions { blocks_dir, chain: None, batch_txs: DEFAULT_BATCH_TXS, commit_secs: DEFAULT_COMMIT_SECS }
+    }
+}
+
 /// Receives progress during an ingest.
 pub trait Progress {
     /// Ingest of `blocks` new blocks begins.

@@ -331,14 +331,15 @@ impl Index {
         let input_sat: u64 = inputs.iter().map(|i| i.value_sat).sum();
         let output_sat: u64 = outputs.iter().map(|o| o.value_sat).sum();
         let b = self.blocks.get(h.get() as u64);
+        let fingerprint = self.tx_fingerprint(t);
         Ok(TxInfo {
             txid: txid.to_string(),
             block_height: h.get(),
             block_hash: self.block_hash(h).to_string(),
             block_time: b.time,
             coinbase,
-            version: self.tx_fingerprint(t).version,
-            locktime: self.tx_fingerprint(t).locktime,
+            version: fingerprint.version,
+            locktime: fingerprint.locktime,
             fee_sat: if coinbase { 0 } else { input_sat.saturating_sub(output_sat) },
             input_sat,
             output_sat,

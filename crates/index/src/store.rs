@@ -26,6 +26,9 @@ pub struct Index {
     pub(crate) txid_idx: IdHashTable,
     pub(crate) block_idx: IdHashTable,
     pub(crate) addr_idx: IdHashTable,
+    /// Hashes of the current block's output addresses, computed once for the prefetch and
+    /// the lookups (reused from block to block).
+    pub(crate) addr_hashes: Vec<u64>,
     _lock: Option<File>,
 }
 
@@ -92,6 +95,7 @@ impl Index {
             txid_idx: IdHashTable::open(&p("txid.idx"))?,
             block_idx: IdHashTable::open(&p("blockhash.idx"))?,
             addr_idx: IdHashTable::open(&p("addr.idx"))?,
+            addr_hashes: Vec::new(),
             dir: dir.to_owned(),
             meta,
             _lock: lock,

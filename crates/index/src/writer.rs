@@ -58,7 +58,18 @@ impl Index {
     /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
         let Index {
-            blocks, txs, tx_meta, inputs, outputs, addr_keys, addr_heads, txid_idx, block_idx, addr_idx, ..
+            blocks,
+            txs,
+            tx_meta,
+            inputs,
+            outputs,
+            addr_keys,
+            addr_heads,
+            txid_idx,
+            block_idx,
+            addr_idx,
+            addr_hashes,
+            ..
         } = self;
         let height = blocks.len();
         let n_tx = txs.len();
@@ -73,11 +84,15 @@ impl Index {
         for pin in &b.inputs {
             txid_idx.prefetch(hash_random_key(pin.prev_txid.as_byte_array()));
         }
+        addr_hashes.clear();
         for pout in &b.outputs {
-            if let Some(key) = &pout.address {
-                addr_idx.prefetch(hash_bytes(key.as_bytes()));
+            let h = pout.address.as_ref().map_or(0, |key| hash_bytes(key.as_bytes()));
+            if pout.address.is_some() {
+                addr_idx.prefetch(h);
             }
+            addr_hashes.push(h);
         }
+        let mut hashes = addr_hashes.iter();
         let first_tx = txs.len();
         let first_addr = addr_keys.len();
         let mut in_iter = b.inputs.iter();
@@ -127,12 +142,12 @@ impl Index {
             }
             for _ in 0..ptx.n_outputs {
                 let pout = out_iter.next().expect("block has as many outputs as its txs count");
+                let h = *hashes.next().expect("one hash per output");
                 let o = outputs.len();
                 let (addr, prev_same_addr) = match &pout.address {
                     None => (NONE32, NONE64),
                     Some(key) => {
                         let kb = key.as_bytes();
-                        let h = hash_bytes(kb);
                         let live = addr_keys.len();
                         let a = match addr_idx.get(h, live, |id| addr_keys.get(id) == *kb) {
                             Some(a) => a,

@@ -46,8 +46,7 @@ impl Demo {
 
         let data_dir = root.join("index");
         println!("\n2. ingesting {} as a node's block files ...", cfg.out.join("blocks").display());
-        let opts =
-            IngestOptions { blocks_dir: cfg.out.join("blocks"), chain: None, batch_txs: 20_000_000, commit_secs: 30 };
+        let opts = IngestOptions::new(cfg.out.join("blocks"));
         let report = ingest(&data_dir, &opts, &mut Bar::new(!ctx.quiet), &AtomicBool::new(false))?;
         print!("{}", report.human());
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use sleuth_chain::Chain;
-use sleuth_index::ingest::{ingest, IngestOptions, IngestReport};
+use sleuth_index::ingest::{ingest, IngestOptions, IngestReport, DEFAULT_BATCH_TXS, DEFAULT_COMMIT_SECS};
 
 use crate::output::{print, thousands, Human};
 use crate::progress::Bar;
@@ -23,10 +23,10 @@ pub struct Ingest {
     #[arg(long, env = "SLEUTH_CHAIN")]
     pub chain: Option<Chain>,
     /// Commit after about this many transactions…
-    #[arg(long, default_value_t = 20_000_000, hide = true)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_TXS, hide = true)]
     pub batch_txs: u64,
     /// …or this many seconds, whichever comes first.
-    #[arg(long, default_value_t = 30, hide = true)]
+    #[arg(long, default_value_t = DEFAULT_COMMIT_SECS, hide = true)]
     pub commit_secs: u64,
 }
 
@@ -44,10 +44,10 @@ impl Ingest {
         // Ctrl-C: finish the block in flight, commit, and exit cleanly.
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
         let opts = IngestOptions {
-            blocks_dir,
             chain: self.chain,
             batch_txs: self.batch_txs.max(1),
             commit_secs: self.commit_secs,
+            ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);
         let report = ingest(&ctx.data_dir, &opts, &mut bar, &stop)

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sleuth_chain::Chain;
 use sleuth_simulator::{simulate, SimConfig, SimSummary};
 
@@ -41,14 +40,8 @@ impl Simulate {
 
 /// Runs the simulator with a progress bar.
 pub(crate) fn run_simulation(ctx: &Context, cfg: &SimConfig) -> anyhow::Result<SimSummary> {
-    let bar = ProgressBar::with_draw_target(
-        Some(cfg.transactions),
-        if ctx.quiet { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} tx ({per_sec}) eta {eta}")
-            .expect("template is valid"),
-    );
+    let bar = crate::progress::count_bar(!ctx.quiet, "tx");
+    bar.set_length(cfg.transactions);
     let summary = simulate(cfg, &mut |n| bar.set_position(n))
         .with_context(|| format!("simulating into {}", cfg.out.display()))?;
     bar.finish_and_clear();

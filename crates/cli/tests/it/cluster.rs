@@ -9,7 +9,7 @@ use sleuth_analysis::cluster::accuracy::Accuracy;
 use sleuth_analysis::cluster::{BuildReport, ClusterInfo, WhyAnswer};
 use sleuth_testkit::RegtestNode;
 
-use crate::common::{cluster_export, ingest, sleuth, tx};
+use crate::common::{cluster_export, ingest, rows, simulate, sleuth, tx};
 
 /// CoinJoins a fresh build with the default heuristics recognises.
 fn coinjoins_recognised(d: &Path) -> u64 {
@@ -20,27 +20,18 @@ fn coinjoins_recognised(d: &Path) -> u64 {
     r.coinjoins.values().sum()
 }
 
-/// Reads a truth CSV into rows of named fields.
-fn csv(path: &Path) -> Vec<HashMap<String, String>> {
-    let text = std::fs::read_to_string(path).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_owned).collect();
-    lines.map(|l| header.iter().cloned().zip(l.split(',').map(str::to_owned)).collect()).collect()
-}
-
 #[test]
 fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    sleuth(tmp.path(), ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "30000", "--seed", "7"])
-        .run();
+    simulate(&sim, &["--transactions", "30000", "--seed", "7"]);
     let d = tmp.path().join("idx");
     ingest(&d, &sim.join("blocks"), &[]);
     let truth = sim.join("truth");
-    let owner: HashMap<String, String> =
-        csv(&truth.join("addresses.csv")).into_iter().map(|r| (r["address"].clone(), r["entity_id"].clone())).collect();
-    let kind: HashMap<String, String> =
-        csv(&truth.join("entities.csv")).into_iter().map(|r| (r["entity_id"].clone(), r["kind"].clone())).collect();
+    let read = |f: &str| std::fs::read_to_string(truth.join(f)).unwrap();
+    let (addresses, entities, coinjoins) = (read("addresses.csv"), read("entities.csv"), read("coinjoins.csv"));
+    let owner: HashMap<&str, &str> = rows(&addresses).into_iter().map(|r| (r["address"], r["entity_id"])).collect();
+    let kind: HashMap<&str, &str> = rows(&entities).into_iter().map(|r| (r["entity_id"], r["kind"])).collect();
 
     // Multi-input alone, then the default set: both scored against the truth.
     let mut scores = Vec::new();
@@ -59,19 +50,19 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     let clusters = cluster_export(&d);
     let mut kinds_of: HashMap<u64, HashSet<&str>> = HashMap::new();
     for (a, c) in &clusters {
-        if let Some(k) = owner.get(a).and_then(|e| kind.get(e)) {
-            kinds_of.entry(*c).or_default().insert(k.as_str());
+        if let Some(k) = owner.get(a.as_str()).and_then(|e| kind.get(e)) {
+            kinds_of.entry(*c).or_default().insert(k);
         }
     }
     for ks in kinds_of.values() {
         assert!(!(ks.contains("thief") && ks.contains("exchange")), "a cluster mixes a thief and an exchange: {ks:?}");
     }
-    let coinjoins = csv(&truth.join("coinjoins.csv"));
+    let coinjoins = rows(&coinjoins);
     let detected = coinjoins_recognised(&d);
     assert!(detected as f64 >= 0.95 * coinjoins.len() as f64, "{detected} of {} coinjoins recognised", coinjoins.len());
     for cj in &coinjoins {
         // Participants may be linked by other evidence, but never by the CoinJoin itself.
-        let t = tx(&d, &cj["txid"]);
+        let t = tx(&d, cj["txid"]);
         let inputs: Vec<&str> = t.inputs.iter().filter_map(|i| i.address.as_deref()).collect();
         for pair in inputs.windows(2) {
             if clusters[pair[0]] == clusters[pair[1]] && owner.get(pair[0]) != owner.get(pair[1]) {

@@ -88,3 +88,17 @@ pub fn add_btcd_branch(blocks: &Path, order: [&str; 3]) {
     }
     std::fs::write(blocks.join("blk00001.dat"), branch).unwrap();
 }
+
+/// `sleuth simulate --out <out> --json <args…>`: the summary.
+pub fn simulate(out: &Path, args: &[&str]) -> serde_json::Value {
+    let mut all = vec!["-q", "simulate", "--json", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    sleuth(out.parent().unwrap(), all).run_json()
+}
+
+/// The rows of a CSV text with a header line, as column name → field.
+pub fn rows(text: &str) -> Vec<HashMap<&str, &str>> {
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    lines.map(|l| header.iter().copied().zip(l.split(',')).collect()).collect()
+}

@@ -6,23 +6,13 @@ use std::collections::HashMap;
 
 use sleuth_index::{BlockRef, Index};
 
-use crate::common::{ingest, sleuth, status, tx};
-
-fn rows(text: &str) -> Vec<HashMap<&str, &str>> {
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    lines.map(|l| header.iter().copied().zip(l.split(',')).collect()).collect()
-}
+use crate::common::{ingest, rows, simulate, sleuth, status, tx};
 
 #[test]
 fn simulated_chain_ingests_to_its_truth() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    let summary: serde_json::Value = sleuth(
-        tmp.path(),
-        ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "40000", "--seed", "11", "--json"],
-    )
-    .run_json();
+    let summary = simulate(&sim, &["--transactions", "40000", "--seed", "11"]);
     let d = tmp.path().join("idx");
     let r = ingest(&d, &sim.join("blocks"), &[]);
     assert_eq!(r["chain"], "regtest");
@@ -131,11 +121,7 @@ fn regtest_chains_that_share_a_magic_are_told_apart_by_genesis() {
 fn queries_during_an_ingest_see_a_consistent_committed_state() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    let summary: serde_json::Value = sleuth(
-        tmp.path(),
-        ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "30000", "--seed", "5", "--json"],
-    )
-    .run_json();
+    let summary = simulate(&sim, &["--transactions", "30000", "--seed", "5"]);
     let d = tmp.path().join("idx");
     let mut child = std::process::Command::new(crate::common::BIN)
         .args(["--data-dir", d.to_str().unwrap(), "-q", "ingest", "--batch-txs", "500"])

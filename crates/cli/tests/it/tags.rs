@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use sleuth_testkit::shared_data;
 
-use crate::common::{cluster_export, ingest, sleuth};
+use crate::common::{cluster_export, ingest, simulate, sleuth};
 
 #[test]
 fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
@@ -57,8 +57,7 @@ fn ofac_lists_and_tagpacks_import_idempotently_and_mark_their_addresses() {
 fn a_tagpack_on_one_exchange_address_labels_its_cluster() {
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
-    sleuth(tmp.path(), ["-q", "simulate", "--out", sim.to_str().unwrap(), "--transactions", "20000", "--seed", "3"])
-        .run();
+    simulate(&sim, &["--transactions", "20000", "--seed", "3"]);
     let d = tmp.path().join("idx");
     ingest(&d, &sim.join("blocks"), &[]);
     sleuth(&d, ["-q", "cluster", "build"]).run();
