@@ -20,7 +20,7 @@ pub enum AddressError {
         reason: String,
     },
     /// Valid, but with another chain's prefix.
-    #[error("{address:?} is not a {chain} address (its prefix belongs to another chain); pass the index of the right chain with --data-dir")]
+    #[error("{address:?} is not a {chain} address (its prefix belongs to another chain); query an index of its chain")]
     WrongChain {
         /// The string as given.
         address: String,

@@ -49,12 +49,63 @@ fn main() -> ExitCode {
     });
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
     let ctx = Context { data_dir: cli.data_dir, json: cli.json, quiet: cli.quiet };
-    match cli.command.run(&ctx) {
+    let ctx = &ctx;
+    match cli.command.run(ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            // One line, outermost context first: "error: ingesting X into Y: X/blk00001.dat: …".
-            eprintln!("error: {err:#}");
+            // One line, outermost context first: "error: ingesting X into Y: X/blk00001.dat: …",
+            // then what to do when the fix is a command: "…; run `sleuth … ingest` first".
+            match hint(&err, &ctx.data_dir) {
+                Some(hint) => eprintln!("error: {err:#}; {hint}"),
+                None => eprintln!("error: {err:#}"),
+            }
             ExitCode::FAILURE
         }
     }
+}
+
+/// What to type next, for the errors whose fix is a command or a flag: the libraries say what
+/// is wrong, the binary knows its own flags.
+fn hint(err: &anyhow::Error, data_dir: &std::path::Path) -> Option<String> {
+    use sleuth_analysis::cluster::ClusterError;
+    use sleuth_chain::address::AddressError;
+    use sleuth_engine::EngineError;
+    use sleuth_index::IndexError;
+    let d = data_dir.display();
+    let index = |e: &IndexError| match e {
+        IndexError::NoIndex { .. } => Some(format!("run `sleuth --data-dir {d} ingest` first")),
+        IndexError::WrongChain { expected, .. } => {
+            Some(format!("pass another --data-dir for {expected}, or --chain for the index's own chain"))
+        }
+        _ => None,
+    };
+    let cluster = |e: &ClusterError| match e {
+        ClusterError::NotBuilt { .. } | ClusterError::NotCovered { .. } | ClusterError::Corrupt { .. } => {
+            Some(format!("run `sleuth --data-dir {d} cluster build`"))
+        }
+        ClusterError::Index(e) => index(e),
+        _ => None,
+    };
+    let address = |e: &AddressError| match e {
+        AddressError::WrongChain { .. } => Some("pass the --data-dir of an index of the address's chain".to_string()),
+        _ => None,
+    };
+    // `#[error(transparent)]` wrappers forward `source()` past the error they wrap, so each
+    // layer is looked into by hand.
+    err.chain().find_map(|e| {
+        if let Some(e) = e.downcast_ref::<EngineError>() {
+            return match e {
+                EngineError::Index(e) => index(e),
+                EngineError::Ingest(sleuth_index::ingest::IngestError::Index(e)) => index(e),
+                EngineError::Cluster(e) => cluster(e),
+                EngineError::Address(e) => address(e),
+                EngineError::ClusteringStale { .. } => Some(format!("run `sleuth --data-dir {d} cluster build`")),
+                _ => None,
+            };
+        }
+        e.downcast_ref::<IndexError>()
+            .and_then(index)
+            .or_else(|| e.downcast_ref::<ClusterError>().and_then(cluster))
+            .or_else(|| e.downcast_ref::<AddressError>().and_then(address))
+    })
 }

@@ -33,6 +33,6 @@ pub fn thousands(n: u64) -> String {
 }
 
 /// An amount in satoshis for people.
-pub fn sat(n: u64) -> String {
-    format!("{} sat", thousands(n))
+pub fn sat(n: impl Into<u64>) -> String {
+    format!("{} sat", thousands(n.into()))
 }

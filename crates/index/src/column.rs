@@ -85,6 +85,13 @@ impl<T: Pod> Column<T> {
         bytemuck::cast_slice_mut(&mut self.map[..n])
     }
 
+    /// Every record the file has room for, valid or not: what a snapshot's walk back along
+    /// an address list may read past the commit.
+    #[inline]
+    pub fn all_slots(&self) -> &[T] {
+        self.slots()
+    }
+
     /// The valid records.
     #[inline]
     pub fn as_slice(&self) -> &[T] {
@@ -119,6 +126,14 @@ impl<T: Pod> Column<T> {
     pub fn set(&mut self, i: u64, v: T) {
         debug_assert!(i < self.len);
         self.slots_mut()[i as usize] = v;
+    }
+
+    /// Mutable access to valid record `i`, for writes of single fields that readers in other
+    /// threads may be loading at the same time (see [`store_u64`]).
+    #[inline]
+    pub fn get_mut(&mut self, i: u64) -> &mut T {
+        debug_assert!(i < self.len);
+        &mut self.slots_mut()[i as usize]
     }
 
     /// Appends a record, growing the file when full.
@@ -167,4 +182,22 @@ impl<T: Pod> Column<T> {
     pub fn flush(&self) -> Result<(), IndexError> {
         self.map.flush().map_err(|e| IndexError::io(&self.path, e))
     }
+}
+
+/// Loads a word that the writer may be storing at the same moment (an address-list head, a
+/// spender, a hash-table slot): an atomic load, so that a reader in another thread sees the
+/// old value or the new one, and, with `Acquire`, everything the writer stored before it.
+#[inline]
+pub fn load_u64(word: &u64, order: std::sync::atomic::Ordering) -> u64 {
+    // SAFETY: `word` is a valid, aligned u64 (records are `repr(C)` with u64 fields at 8-byte
+    // offsets in page-aligned maps); the atomic view only reads it.
+    unsafe { std::sync::atomic::AtomicU64::from_ptr(word as *const u64 as *mut u64) }.load(order)
+}
+
+/// Stores a word that readers may be loading at the same moment; `Release` publishes every
+/// earlier store with it (the output record before the head that points at it).
+#[inline]
+pub fn store_u64(word: &mut u64, v: u64, order: std::sync::atomic::Ordering) {
+    // SAFETY: as in `load_u64`; the writer holds `&mut`, so no other store races it.
+    unsafe { std::sync::atomic::AtomicU64::from_ptr(word as *mut u64) }.store(v, order)
 }

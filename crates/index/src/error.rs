@@ -25,7 +25,7 @@ pub enum IndexError {
         expected: u32,
     },
     /// The data dir holds an index of another chain.
-    #[error("{}: this index holds {found}, not {expected}; use another --data-dir for {expected}", path.display())]
+    #[error("{}: this index holds {found}, not {expected}; index {expected} in another data dir", path.display())]
     WrongChain {
         /// The meta file.
         path: PathBuf,
@@ -35,7 +35,7 @@ pub enum IndexError {
         expected: sleuth_chain::Chain,
     },
     /// No index exists in the data dir.
-    #[error("{}: no index here; run `sleuth --data-dir {} ingest` first", path.display(), path.display())]
+    #[error("{}: no index here", path.display())]
     NoIndex {
         /// The data dir.
         path: PathBuf,
@@ -71,11 +71,58 @@ pub enum IndexError {
         prev_vout: u32,
     },
     /// A query for something the index does not hold.
-    #[error("{0}")]
-    NotFound(String),
+    #[error("{message}")]
+    NotFound {
+        /// What was looked up.
+        lookup: Lookup,
+        /// The sentence to show: what is missing and why.
+        message: String,
+    },
+    /// Values that do not add up in 64 bits: damaged blocks.
+    #[error("{what} add up to more than 2^64 base units; the indexed blocks are damaged")]
+    Overflow {
+        /// Which sum.
+        what: String,
+    },
+}
+
+/// What a query looked up: the subject of [`IndexError::NotFound`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// A block by height.
+    Height(u32),
+    /// A block by hash.
+    Block(bitcoin::BlockHash),
+    /// A transaction.
+    Tx(bitcoin::Txid),
+    /// An output of a transaction.
+    Output(bitcoin::Txid, u32),
+    /// An address, as written.
+    Address(String),
+}
+
+impl std::fmt::Display for Lookup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Lookup::Height(h) => write!(f, "block at height {h}"),
+            Lookup::Block(h) => write!(f, "block {h}"),
+            Lookup::Tx(t) => write!(f, "transaction {t}"),
+            Lookup::Output(t, v) => write!(f, "output {t}:{v}"),
+            Lookup::Address(a) => write!(f, "address {a}"),
+        }
+    }
 }
 
 impl IndexError {
+    /// An address no indexed output pays.
+    pub fn not_found_address(address: &str) -> IndexError {
+        IndexError::NotFound {
+            lookup: Lookup::Address(address.to_owned()),
+            message: format!("address {address} has no transactions in the index"),
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: &Path, source: std::io::Error) -> IndexError {
         IndexError::Io { path: path.to_owned(), source }

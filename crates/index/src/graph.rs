@@ -7,7 +7,7 @@ use sleuth_chain::decode::SequenceKind;
 use sleuth_chain::ScriptKind;
 
 use crate::schema::{AddrId, InputNum, OutputNum, TxNum, NONE32, NONE64};
-use crate::store::Index;
+use crate::view::View;
 
 /// An output as the analyses see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,39 +37,39 @@ pub struct TxFingerprint {
     pub bip69: bool,
 }
 
-impl Index {
+impl View<'_> {
     /// Committed transactions.
     pub fn tx_count(&self) -> u64 {
-        self.meta.transactions
+        self.top.txs
     }
 
     /// Committed addresses.
     pub fn address_count(&self) -> u64 {
-        self.meta.addresses
+        self.top.addrs
     }
 
     /// The inputs of `t`.
     #[inline]
     pub fn tx_input_range(&self, t: TxNum) -> Range<u64> {
-        let n = t.get() as u64;
-        let start = self.txs.get(n).first_input;
-        let end = if n + 1 < self.meta.transactions { self.txs.get(n + 1).first_input } else { self.meta.inputs };
+        let n = t.pos();
+        let start = self.tx_rec(n).first_input;
+        let end = if n + 1 < self.top.txs { self.tx_rec(n + 1).first_input } else { self.top.inputs };
         start..end
     }
 
     /// The outputs of `t`.
     #[inline]
     pub fn tx_output_range(&self, t: TxNum) -> Range<u64> {
-        let n = t.get() as u64;
-        let start = self.txs.get(n).first_output;
-        let end = if n + 1 < self.meta.transactions { self.txs.get(n + 1).first_output } else { self.meta.outputs };
+        let n = t.pos();
+        let start = self.tx_rec(n).first_output;
+        let end = if n + 1 < self.top.txs { self.tx_rec(n + 1).first_output } else { self.top.outputs };
         start..end
     }
 
     /// The output input `i` spends (`None` for a coinbase input).
     #[inline]
     pub fn spent_output(&self, i: InputNum) -> Option<OutputNum> {
-        let o = self.inputs.get(i.get());
+        let o = self.input_rec(i.get());
         (o != NONE64).then(|| OutputNum::new(o))
     }
 
@@ -77,16 +77,16 @@ impl Index {
     /// that will read it soon (the clustering reads every spent output, in random order).
     #[inline]
     pub fn prefetch_spent_output(&self, i: InputNum) {
-        let o = self.inputs.get(i.get());
-        if o != NONE64 {
-            self.outputs.prefetch(o);
+        let o = self.input_rec(i.get());
+        if o != NONE64 && o < self.split.outputs {
+            prefetch(&self.files.outputs[o as usize]);
         }
     }
 
     /// Output `o`.
     #[inline]
     pub fn output(&self, o: OutputNum) -> OutputView {
-        let r = self.outputs.get(o.get());
+        let r = self.output_rec(o.get());
         OutputView {
             value: r.value,
             addr: (r.addr != NONE32).then(|| AddrId::new(r.addr)),
@@ -98,7 +98,7 @@ impl Index {
     /// Fingerprint fields of `t`.
     #[inline]
     pub fn tx_fingerprint(&self, t: TxNum) -> TxFingerprint {
-        let m = self.tx_meta.get(t.get() as u64);
+        let m = self.tx_meta_rec(t.pos());
         TxFingerprint {
             version: m.version,
             locktime: m.locktime,
@@ -107,4 +107,16 @@ impl Index {
             bip69: m.bip69 != 0,
         }
     }
+}
+
+/// Hints the CPU to load `r` into cache (a no-op off x86-64).
+#[inline]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetching is a hint; the pointer is a valid reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
 }

@@ -11,7 +11,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::column::Column;
+use std::sync::atomic::Ordering;
+
+use crate::column::{load_u64, store_u64, Column};
 use crate::error::IndexError;
 
 const ID_BITS: u32 = 40;
@@ -45,22 +47,13 @@ impl IdHashTable {
 
     /// The id whose key has `hash` and satisfies `is_key`, among ids below `live`.
     #[inline]
-    pub fn get(&self, hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
-        let mut i = hash & self.mask;
-        loop {
-            let s = self.slots.get(i);
-            if s == 0 {
-                return None;
-            }
-            let id = (s & ID_MASK) - 1;
-            if id >= live {
-                return None;
-            }
-            if tag(s) == tag(hash) && is_key(id) {
-                return Some(id);
-            }
-            i = (i + 1) & self.mask;
-        }
+    pub fn get(&self, hash: u64, live: u64, is_key: impl FnMut(u64) -> bool) -> Option<u64> {
+        probe(self.slots.all_slots(), hash, live, is_key)
+    }
+
+    /// Every slot, for a snapshot's lookups through the writer's own mapping.
+    pub fn slots(&self) -> &[u64] {
+        self.slots.all_slots()
     }
 
     /// Hints the CPU to load the slot where `hash` starts probing: the writer prefetches a
@@ -79,7 +72,7 @@ impl IdHashTable {
         loop {
             let s = self.slots.get(i);
             if s == 0 || (s & ID_MASK) > id {
-                self.slots.set(i, (hash & !ID_MASK) | (id + 1));
+                store_u64(self.slots.get_mut(i), (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
                 return;
             }
             i = (i + 1) & self.mask;
@@ -111,6 +104,37 @@ impl IdHashTable {
     /// Writes every change to disk.
     pub fn flush(&self) -> Result<(), IndexError> {
         self.slots.flush()
+    }
+}
+
+/// Looks `hash` up in a table's slots (a power-of-two count): the id below `live` whose key
+/// satisfies `is_key`.
+///
+/// Safe against a writer inserting at the same time, as a snapshot needs: the writer only
+/// fills slots that are empty or hold an id at or past its own committed count, and never
+/// moves an entry, so every slot on a committed entry's probe sequence keeps an id below it;
+/// a slot that changes under the probe changes from one "free for this reader" value (0 or an
+/// id ≥ `live`) to another. Slots are read with atomic loads for that reason.
+#[inline]
+pub fn probe(slots: &[u64], hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
+    if slots.is_empty() {
+        return None;
+    }
+    let mask = slots.len() as u64 - 1;
+    let mut i = hash & mask;
+    loop {
+        let s = load_u64(&slots[i as usize], Ordering::Relaxed);
+        if s == 0 {
+            return None;
+        }
+        let id = (s & ID_MASK) - 1;
+        if id >= live {
+            return None;
+        }
+        if tag(s) == tag(hash) && is_key(id) {
+            return Some(id);
+        }
+        i = (i + 1) & mask;
     }
 }
 

@@ -3,7 +3,8 @@
 //! Every run scans the record headers (88 bytes a block; those of earlier runs come from
 //! `headers.cache`), orders them into the most-work chain, unwinds indexed blocks that left it (a reorg between runs), then reads, decodes and
 //! appends the new blocks. Decoding runs on a second thread, ahead of the writer, with a
-//! bounded queue and recycled buffers. Batches are committed every `batch_txs` transactions or `commit_secs` seconds.
+//! bounded queue and recycled buffers. Batches are committed every `commit_secs` seconds,
+//! `batch_txs` transactions or `commit_blocks` blocks, whichever comes first.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,7 +21,7 @@ use sleuth_chain::Chain;
 
 use crate::error::IndexError;
 use crate::schema::Height;
-use crate::store::Index;
+use crate::store::IndexWriter;
 
 /// What to ingest and how.
 #[derive(Debug, Clone)]
@@ -35,6 +36,9 @@ pub struct IngestOptions {
     /// files, after which every page touched again faults once more, so commits are kept
     /// rare: a crash loses at most this much work.
     pub commit_secs: u64,
+    /// …or after this many blocks, when set: tests, followers and small machines commit
+    /// often (every commit costs a flush of every mapped file; see the README's figures).
+    pub commit_blocks: Option<u64>,
 }
 
 /// Default [`IngestOptions::batch_txs`].
@@ -45,7 +49,13 @@ pub const DEFAULT_COMMIT_SECS: u64 = 30;
 impl IngestOptions {
     /// Options for `blocks_dir` with the chain detected and the default commit cadence.
     pub fn new(blocks_dir: PathBuf) -> IngestOptions {
-        IngestOptions { blocks_dir, chain: None, batch_txs: DEFAULT_BATCH_TXS, commit_secs: DEFAULT_COMMIT_SECS }
+        IngestOptions {
+            blocks_dir,
+            chain: None,
+            batch_txs: DEFAULT_BATCH_TXS,
+            commit_secs: DEFAULT_COMMIT_SECS,
+            commit_blocks: None,
+        }
     }
 }
 
@@ -126,7 +136,8 @@ pub struct IngestReport {
 
 type Decoded = Result<(ParsedBlock, BlockLocation), BlockFileError>;
 
-/// Brings the index in `data_dir` up to the best chain of the block files.
+/// Brings the index in `data_dir` up to the best chain of the block files, opening its
+/// writer (and creating the index for the files' chain if there is none).
 ///
 /// `stop` is polled between blocks: when set, the batch in flight is committed and the
 /// ingest returns with `interrupted` set.
@@ -140,26 +151,76 @@ pub fn ingest(
     progress: &mut dyn Progress,
     stop: &AtomicBool,
 ) -> Result<IngestReport, IngestError> {
-    let started = Instant::now();
-    let mut reader = BlockFileReader::open(&opts.blocks_dir)?;
-    let existing = Index::chain_of(data_dir)?;
+    let existing = IndexWriter::chain_of(data_dir)?;
     if let (Some(want), Some(have)) = (opts.chain, existing) {
         if want != have {
             return Err(IndexError::WrongChain { path: data_dir.join("meta.json"), found: have, expected: want }.into());
         }
     }
-    let requested = opts.chain.or(existing);
-    // Headers found by earlier runs are reused; only what the node appended is read.
-    let cache_path = data_dir.join("headers.cache");
-    let cache = HeaderCache::load(&cache_path);
-    let (scan, next_cache, headers_cached) = reader.scan_headers_cached(requested.map(Chain::magic), cache.as_ref())?;
-    let chain = reader.detect_chain(&scan, requested)?;
-    let best = best_chain(&scan.records, chain.genesis_hash())?;
-    let mut index = Index::open_for_write(data_dir, chain)?;
+    let scanned = Scanned::read(data_dir, opts, opts.chain.or(existing))?;
+    let mut index = IndexWriter::open(data_dir, scanned.chain)?;
+    apply(&mut index, scanned, opts, progress, stop)
+}
+
+/// Brings an open writer's index up to the best chain of the block files: the same as
+/// [`ingest`], for a process that holds the writer (and hands out snapshots) itself.
+///
+/// # Errors
+/// As [`ingest`]; [`IndexError::WrongChain`] if the files hold another chain.
+pub fn ingest_with(
+    index: &mut IndexWriter,
+    opts: &IngestOptions,
+    progress: &mut dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestReport, IngestError> {
+    let chain = index.chain();
+    if opts.chain.is_some_and(|c| c != chain) {
+        let expected = opts.chain.expect("checked");
+        return Err(IndexError::WrongChain { path: index.dir().join("meta.json"), found: chain, expected }.into());
+    }
+    let scanned = Scanned::read(index.dir(), opts, Some(chain))?;
+    apply(index, scanned, opts, progress, stop)
+}
+
+/// The block files' headers, scanned and ordered into the best chain.
+struct Scanned {
+    started: Instant,
+    reader: BlockFileReader,
+    scan: sleuth_chain::blockfile::HeaderScan,
+    chain: Chain,
+    best: Vec<usize>,
+    headers_cached: u64,
+    next_cache: HeaderCache,
+}
+
+impl Scanned {
+    fn read(data_dir: &Path, opts: &IngestOptions, requested: Option<Chain>) -> Result<Scanned, IngestError> {
+        let started = Instant::now();
+        let reader = BlockFileReader::open(&opts.blocks_dir)?;
+        // Headers found by earlier runs are reused; only what the node appended is read.
+        let cache_path = data_dir.join("headers.cache");
+        let cache = HeaderCache::load(&cache_path);
+        let (scan, next_cache, headers_cached) =
+            reader.scan_headers_cached(requested.map(Chain::magic), cache.as_ref())?;
+        let chain = reader.detect_chain(&scan, requested)?;
+        let best = best_chain(&scan.records, chain.genesis_hash())?;
+        Ok(Scanned { started, reader, scan, chain, best, headers_cached, next_cache })
+    }
+}
+
+fn apply(
+    index: &mut IndexWriter,
+    scanned: Scanned,
+    opts: &IngestOptions,
+    progress: &mut dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestReport, IngestError> {
+    let Scanned { started, mut reader, scan, chain, best, headers_cached, next_cache } = scanned;
+    // Saved only by the writer (it holds the data dir's lock).
+    let cache_path = index.dir().join("headers.cache");
     if let Err(e) = next_cache.save(&cache_path) {
         tracing::warn!(path = %cache_path.display(), "could not save the header cache: {e}");
     }
-
     // Keep the longest indexed prefix that is still on the best chain.
     let indexed = index.height_count();
     let mut keep = indexed.min(best.len() as u64);
@@ -231,6 +292,7 @@ pub fn ingest(
         });
         index.begin_batch()?;
         let mut in_batch = 0u64;
+        let mut blocks_in_batch = 0u64;
         let mut batch_started = Instant::now();
         for item in rx.iter() {
             let (block, _loc) = item?;
@@ -245,10 +307,16 @@ pub fn ingest(
             progress.block(added.transactions);
             let _ = recycle_tx.send(block);
             let stopping = stop.load(Ordering::Relaxed);
-            if in_batch >= opts.batch_txs || stopping || batch_started.elapsed().as_secs() >= opts.commit_secs {
+            blocks_in_batch += 1;
+            if in_batch >= opts.batch_txs
+                || stopping
+                || opts.commit_blocks.is_some_and(|n| blocks_in_batch >= n)
+                || batch_started.elapsed().as_secs() >= opts.commit_secs
+            {
                 index.commit()?;
                 progress.committed(index.height_count());
                 in_batch = 0;
+                blocks_in_batch = 0;
                 batch_started = Instant::now();
                 if stopping {
                     report.interrupted = true;
@@ -264,9 +332,9 @@ pub fn ingest(
     });
     progress.finish();
     result?;
-    let status = index.status();
-    report.height = status.height;
-    report.tip_hash = status.tip_hash;
+    let tip = index.meta().blocks.checked_sub(1);
+    report.height = tip.map(|h| h as u32);
+    report.tip_hash = tip.map(|h| index.block_hash(Height::new(h as u32)).to_string());
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
 }

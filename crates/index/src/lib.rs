@@ -6,7 +6,11 @@
 //! input points at the output it spends, every output at its spender, and the outputs of an
 //! address form a linked list. `meta.json` holds the committed counts and is replaced
 //! atomically at each batch commit, so an interrupted ingest resumes from the last commit.
-//! See `docs/schema.md` for the byte layout and the crash-safety argument.
+//!
+//! One [`IndexWriter`] per data dir appends, commits and unwinds; any number of
+//! [`Snapshot`]s, each pinned to one commit, read it, in the writer's process or in others.
+//! A [`View`] is one read of a snapshot. See `docs/schema.md` for the byte layout, the
+//! crash-safety argument and the snapshot rule.
 
 mod column;
 mod error;
@@ -14,16 +18,23 @@ mod failpoint;
 mod graph;
 mod hashtable;
 pub mod ingest;
+mod mapped;
 mod meta;
+mod overlay;
 mod query;
 mod schema;
+mod snapshot;
 mod store;
+mod unwind;
+mod view;
 mod writer;
 
-pub use error::IndexError;
+pub use error::{IndexError, Lookup};
 pub use graph::{OutputView, TxFingerprint};
 pub use meta::Meta;
 pub use query::{AddressInfo, BlockInfo, BlockRef, SpentBy, Status, TxInfo, TxInput, TxOutput};
-pub use schema::{AddrId, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};
-pub use store::Index;
+pub use schema::{AddrId, Counts, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};
+pub use snapshot::{Snapshot, SnapshotSource};
+pub use store::IndexWriter;
+pub use view::View;
 pub use writer::Appended;

@@ -1,14 +1,12 @@
 //! `meta.json`: the committed state of the index, replaced atomically at every commit.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sleuth_chain::Chain;
 
 use crate::error::IndexError;
-use crate::schema::FORMAT_VERSION;
+use crate::schema::{Counts, FORMAT_VERSION};
 
 /// The committed state: format, chain and how many records of each column are valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,16 +65,30 @@ impl Meta {
         serde_json::from_slice(&bytes).map(Some).map_err(|e| IndexError::Corrupt { path, what: e.to_string() })
     }
 
-    /// Replaces `meta.json` in `dir` atomically: write a temporary file, sync it, rename it
-    /// over the old one, sync the folder.
+    /// Replaces `meta.json` in `dir` atomically (see [`sleuth_durable::write_atomic`]).
     pub fn store(&self, dir: &Path) -> Result<(), IndexError> {
         let path = dir.join("meta.json");
-        let tmp = dir.join("meta.json.tmp");
-        let io = |e| IndexError::io(&path, e);
-        let mut f = File::create(&tmp).map_err(io)?;
-        f.write_all(&serde_json::to_vec_pretty(self).expect("meta serializes")).map_err(io)?;
-        f.sync_all().map_err(io)?;
-        std::fs::rename(&tmp, &path).map_err(io)?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(io)
+        let bytes = serde_json::to_vec_pretty(self).expect("meta serializes");
+        sleuth_durable::write_atomic(&path, &bytes).map_err(|e| IndexError::io(&path, e))
+    }
+
+    /// The committed counts.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            blocks: self.blocks,
+            txs: self.transactions,
+            inputs: self.inputs,
+            outputs: self.outputs,
+            addrs: self.addresses,
+        }
+    }
+
+    /// Sets the committed counts.
+    pub fn set_counts(&mut self, c: Counts) {
+        self.blocks = c.blocks;
+        self.transactions = c.txs;
+        self.inputs = c.inputs;
+        self.outputs = c.outputs;
+        self.addresses = c.addrs;
     }
 }

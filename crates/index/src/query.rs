@@ -7,12 +7,12 @@ use bitcoin::hashes::Hash;
 use bitcoin::{BlockHash, Txid};
 use serde::{Deserialize, Serialize};
 use sleuth_chain::script::{AddressKey, ScriptKind};
-use sleuth_chain::Chain;
+use sleuth_chain::{Chain, Sat};
 
-use crate::error::IndexError;
+use crate::error::{IndexError, Lookup};
 use crate::hashtable::{hash_bytes, hash_random_key};
 use crate::schema::{AddrId, Height, InputNum, OutputNum, TxNum, NONE32, NONE64};
-use crate::store::Index;
+use crate::view::{partition_point, View};
 
 /// What the index holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,7 +75,7 @@ pub struct TxInput {
     /// Address the spent output paid.
     pub address: Option<String>,
     /// Value of the spent output in satoshis (0 for a coinbase).
-    pub value_sat: u64,
+    pub value_sat: Sat,
 }
 
 /// An output of a transaction.
@@ -88,7 +88,7 @@ pub struct TxOutput {
     /// Script kind.
     pub script_type: ScriptKind,
     /// Value in satoshis.
-    pub value_sat: u64,
+    pub value_sat: Sat,
     /// The input spending it, if any.
     pub spent_by: Option<SpentBy>,
 }
@@ -111,11 +111,11 @@ pub struct TxInfo {
     /// Lock time.
     pub locktime: u32,
     /// Inputs minus outputs in satoshis (0 for a coinbase).
-    pub fee_sat: u64,
+    pub fee_sat: Sat,
     /// Sum of inputs.
-    pub input_sat: u64,
+    pub input_sat: Sat,
     /// Sum of outputs.
-    pub output_sat: u64,
+    pub output_sat: Sat,
     /// Inputs.
     pub inputs: Vec<TxInput>,
     /// Outputs.
@@ -128,11 +128,11 @@ pub struct AddressInfo {
     /// The address.
     pub address: String,
     /// Unspent value in satoshis.
-    pub balance_sat: u64,
+    pub balance_sat: Sat,
     /// Everything ever paid to it.
-    pub received_sat: u64,
+    pub received_sat: Sat,
     /// Everything spent from it.
-    pub sent_sat: u64,
+    pub sent_sat: Sat,
     /// Distinct transactions paying or spending it.
     pub tx_count: u64,
     /// Outputs paying it.
@@ -154,88 +154,75 @@ pub enum BlockRef {
     Hash(BlockHash),
 }
 
-impl Index {
+impl View<'_> {
     /// Counts and tip.
     pub fn status(&self) -> Status {
-        let m = &self.meta;
-        let tip = m.blocks.checked_sub(1);
+        let c = self.top;
+        let tip = c.blocks.checked_sub(1);
         Status {
-            chain: m.chain,
+            chain: self.chain,
             height: tip.map(|h| h as u32),
             tip_hash: tip.map(|h| self.block_hash(Height::new(h as u32)).to_string()),
-            blocks: m.blocks,
-            transactions: m.transactions,
-            inputs: m.inputs,
-            outputs: m.outputs,
-            addresses: m.addresses,
+            blocks: c.blocks,
+            transactions: c.txs,
+            inputs: c.inputs,
+            outputs: c.outputs,
+            addresses: c.addrs,
         }
     }
 
     /// Hash of the block at `h` (which must be indexed).
     pub fn block_hash(&self, h: Height) -> BlockHash {
-        BlockHash::from_byte_array(self.blocks.get(h.get() as u64).hash)
+        BlockHash::from_byte_array(self.block_rec(h.pos()).hash)
     }
 
     /// Height of a block by hash.
     pub fn height_of(&self, hash: &BlockHash) -> Option<Height> {
         let k = hash.to_byte_array();
-        self.block_idx
-            .get(hash_random_key(&k), self.meta.blocks, |id| self.blocks.get(id).hash == k)
-            .map(|h| Height::new(h as u32))
+        self.find_block(&k, hash_random_key(&k)).map(|h| Height::new(h as u32))
     }
 
     /// The transaction with this txid.
     pub fn tx_num(&self, txid: &Txid) -> Option<TxNum> {
         let k = txid.to_byte_array();
-        self.txid_idx
-            .get(hash_random_key(&k), self.meta.transactions, |id| self.txs.get(id).txid == k)
-            .map(|t| TxNum::new(t as u32))
+        self.find_tx(&k, hash_random_key(&k)).map(|t| TxNum::new(t as u32))
     }
 
     /// The address with this key.
     pub fn addr_id(&self, key: &AddressKey) -> Option<AddrId> {
         let k = key.as_bytes();
-        self.addr_idx
-            .get(hash_bytes(k), self.meta.addresses, |id| self.addr_keys.get(id) == *k)
-            .map(|a| AddrId::new(a as u32))
+        self.find_addr(k, hash_bytes(k)).map(|a| AddrId::new(a as u32))
     }
 
     /// The key of address `a`.
     pub fn address_key(&self, a: AddrId) -> AddressKey {
-        AddressKey::from_bytes(self.addr_keys.get(a.get() as u64))
+        AddressKey::from_bytes(self.addr_key_rec(a.pos()))
     }
 
     /// Txid of a transaction.
     pub fn txid(&self, t: TxNum) -> Txid {
-        Txid::from_byte_array(self.txs.get(t.get() as u64).txid)
+        Txid::from_byte_array(self.tx_rec(t.pos()).txid)
     }
 
     /// The block holding transaction `t`.
     pub fn height_of_tx(&self, t: TxNum) -> Height {
-        let blocks = &self.blocks.as_slice()[..self.meta.blocks as usize];
-        Height::new(blocks.partition_point(|b| b.first_tx <= t.get()) as u32 - 1)
-    }
-
-    fn txs_slice(&self) -> &[crate::schema::TxRec] {
-        &self.txs.as_slice()[..self.meta.transactions as usize]
+        let n = partition_point(self.top.blocks, |h| self.block_rec(h).first_tx <= t.get());
+        Height::new(n as u32 - 1)
     }
 
     /// The transaction holding output `o`.
     pub fn tx_of_output(&self, o: OutputNum) -> TxNum {
-        TxNum::new(self.txs_slice().partition_point(|t| t.first_output <= o.get()) as u32 - 1)
+        TxNum::new(partition_point(self.top.txs, |t| self.tx_rec(t).first_output <= o.get()) as u32 - 1)
     }
 
     /// The transaction holding input `i`.
     pub fn tx_of_input(&self, i: InputNum) -> TxNum {
-        TxNum::new(self.txs_slice().partition_point(|t| t.first_input <= i.get()) as u32 - 1)
+        TxNum::new(partition_point(self.top.txs, |t| self.tx_rec(t).first_input <= i.get()) as u32 - 1)
     }
 
-    /// The input spending output `o`, if a committed one does.
+    /// The input spending output `o`, if one is committed in this view.
     pub fn spender(&self, o: OutputNum) -> Option<InputNum> {
-        let s = self.outputs.get(o.get()).spent_by;
-        // Trusted only if that input is committed and spends this very output: a value
-        // written by an interrupted batch or an unwound block fails one of the two.
-        (s != NONE64 && s < self.meta.inputs && self.inputs.get(s) == o.get()).then(|| InputNum::new(s))
+        self.spender_of(o.get()).map(InputNum::new)
     }
 
     fn address_string(&self, addr: u32) -> Option<String> {
@@ -244,7 +231,7 @@ impl Index {
 
     /// Address `a` as the chain writes it.
     pub fn address_of(&self, a: AddrId) -> String {
-        sleuth_chain::address::encode(&self.address_key(a), self.meta.chain)
+        sleuth_chain::address::encode(&self.address_key(a), self.chain)
     }
 
     /// A block with its txids.
@@ -253,21 +240,24 @@ impl Index {
     /// [`IndexError::NotFound`] if the index holds no such block.
     pub fn block(&self, r: BlockRef) -> Result<BlockInfo, IndexError> {
         let h = match r {
-            BlockRef::Height(h) if (h as u64) < self.meta.blocks => Height::new(h),
+            BlockRef::Height(h) if (h as u64) < self.top.blocks => Height::new(h),
             BlockRef::Height(h) => {
-                return Err(IndexError::NotFound(format!(
-                    "no block at height {h}: the index ends at height {}",
-                    self.meta.blocks as i64 - 1
-                )))
+                return Err(IndexError::NotFound {
+                    lookup: Lookup::Height(h),
+                    message: match self.top.blocks.checked_sub(1) {
+                        Some(tip) => format!("no block at height {h}: the index ends at height {tip}"),
+                        None => format!("no block at height {h}: the index is empty"),
+                    },
+                })
             }
-            BlockRef::Hash(hash) => self
-                .height_of(&hash)
-                .ok_or_else(|| IndexError::NotFound(format!("block {hash} is not in the indexed best chain")))?,
+            BlockRef::Hash(hash) => self.height_of(&hash).ok_or_else(|| IndexError::NotFound {
+                lookup: Lookup::Block(hash),
+                message: format!("block {hash} is not in the indexed best chain"),
+            })?,
         };
-        let n = h.get() as u64;
-        let b = self.blocks.get(n);
-        let end =
-            if n + 1 < self.meta.blocks { self.blocks.get(n + 1).first_tx as u64 } else { self.meta.transactions };
+        let n = h.pos();
+        let b = self.block_rec(n);
+        let end = if n + 1 < self.top.blocks { self.block_rec(n + 1).first_tx as u64 } else { self.top.txs };
         let txids = (b.first_tx as u64..end).map(|t| self.txid(TxNum::new(t as u32)).to_string()).collect::<Vec<_>>();
         Ok(BlockInfo {
             height: h.get(),
@@ -283,39 +273,42 @@ impl Index {
     /// A transaction with its inputs, outputs, fee and spenders.
     ///
     /// # Errors
-    /// [`IndexError::NotFound`] if the index holds no such transaction.
+    /// [`IndexError::NotFound`] if the index holds no such transaction;
+    /// [`IndexError::Overflow`] if its values do not add up in 64 bits.
     pub fn tx(&self, txid: &Txid) -> Result<TxInfo, IndexError> {
-        let t =
-            self.tx_num(txid).ok_or_else(|| IndexError::NotFound(format!("transaction {txid} is not in the index")))?;
+        let t = self.tx_num(txid).ok_or_else(|| IndexError::NotFound {
+            lookup: Lookup::Tx(*txid),
+            message: format!("transaction {txid} is not in the index"),
+        })?;
         let h = self.height_of_tx(t);
         let (ins, outs) = (self.tx_input_range(t), self.tx_output_range(t));
         let mut inputs = Vec::with_capacity(ins.clone().count());
         let mut coinbase = false;
         for i in ins {
-            let o = self.inputs.get(i);
+            let o = self.input_rec(i);
             if o == NONE64 {
                 coinbase = true;
-                inputs.push(TxInput { prev_txid: None, prev_vout: None, address: None, value_sat: 0 });
+                inputs.push(TxInput { prev_txid: None, prev_vout: None, address: None, value_sat: Sat::ZERO });
                 continue;
             }
-            let rec = self.outputs.get(o);
+            let rec = self.output_rec(o);
             let pt = self.tx_of_output(OutputNum::new(o));
             inputs.push(TxInput {
                 prev_txid: Some(self.txid(pt).to_string()),
-                prev_vout: Some((o - self.txs.get(pt.get() as u64).first_output) as u32),
+                prev_vout: Some((o - self.tx_rec(pt.pos()).first_output) as u32),
                 address: self.address_string(rec.addr),
-                value_sat: rec.value,
+                value_sat: Sat::new(rec.value),
             });
         }
         let first_out = outs.start;
         let outputs: Vec<TxOutput> = outs
             .map(|o| {
-                let rec = self.outputs.get(o);
+                let rec = self.output_rec(o);
                 let spent_by = self.spender(OutputNum::new(o)).map(|i| {
                     let st = self.tx_of_input(i);
                     SpentBy {
                         txid: self.txid(st).to_string(),
-                        vin: (i.get() - self.txs.get(st.get() as u64).first_input) as u32,
+                        vin: (i.get() - self.tx_rec(st.pos()).first_input) as u32,
                         height: self.height_of_tx(st).get(),
                     }
                 });
@@ -323,14 +316,15 @@ impl Index {
                     n: (o - first_out) as u32,
                     address: self.address_string(rec.addr),
                     script_type: ScriptKind::from_u8(rec.kind).unwrap_or(ScriptKind::NonStandard),
-                    value_sat: rec.value,
+                    value_sat: Sat::new(rec.value),
                     spent_by,
                 }
             })
             .collect();
-        let input_sat: u64 = inputs.iter().map(|i| i.value_sat).sum();
-        let output_sat: u64 = outputs.iter().map(|o| o.value_sat).sum();
-        let b = self.blocks.get(h.get() as u64);
+        let overflow = |what: &str| IndexError::Overflow { what: format!("the {what} of transaction {txid}") };
+        let input_sat = Sat::checked_sum(inputs.iter().map(|i| i.value_sat)).ok_or_else(|| overflow("inputs"))?;
+        let output_sat = Sat::checked_sum(outputs.iter().map(|o| o.value_sat)).ok_or_else(|| overflow("outputs"))?;
+        let b = self.block_rec(h.pos());
         let fingerprint = self.tx_fingerprint(t);
         Ok(TxInfo {
             txid: txid.to_string(),
@@ -340,7 +334,7 @@ impl Index {
             coinbase,
             version: fingerprint.version,
             locktime: fingerprint.locktime,
-            fee_sat: if coinbase { 0 } else { input_sat.saturating_sub(output_sat) },
+            fee_sat: if coinbase { Sat::ZERO } else { input_sat.saturating_sub(output_sat) },
             input_sat,
             output_sat,
             inputs,
@@ -348,19 +342,13 @@ impl Index {
         })
     }
 
-    /// Outputs paying address `a`, newest first.
+    /// Outputs paying address `a`, newest first, as of this view's commit.
     pub fn address_outputs(&self, a: AddrId) -> impl Iterator<Item = OutputNum> + '_ {
-        let head = self.addr_heads.get(a.get() as u64);
-        // A head past the committed outputs is what an in-flight batch wrote: walk back.
-        let mut next = if head != NONE64 && head >= self.meta.outputs {
-            self.walk_back(a.get(), head).unwrap_or(NONE64)
-        } else {
-            head
-        };
+        let mut next = self.head_of(a.pos());
         std::iter::from_fn(move || {
             (next != NONE64).then(|| {
                 let o = next;
-                next = self.outputs.get(o).prev_same_addr;
+                next = self.output_rec(o).prev_same_addr;
                 OutputNum::new(o)
             })
         })
@@ -369,43 +357,41 @@ impl Index {
     /// Balance and history of an address.
     ///
     /// # Errors
-    /// [`IndexError::NotFound`] if no indexed output pays it.
+    /// [`IndexError::NotFound`] if no indexed output pays it; [`IndexError::Overflow`] if
+    /// its values do not add up in 64 bits.
     pub fn address(&self, key: &AddressKey) -> Result<AddressInfo, IndexError> {
-        let address = sleuth_chain::address::encode(key, self.meta.chain);
-        let a = self
-            .addr_id(key)
-            .ok_or_else(|| IndexError::NotFound(format!("address {address} has no transactions in the index")))?;
-        let mut info = AddressInfo {
-            address,
-            balance_sat: 0,
-            received_sat: 0,
-            sent_sat: 0,
-            tx_count: 0,
-            output_count: 0,
-            unspent_count: 0,
-            first_seen_height: u32::MAX,
-            last_seen_height: 0,
-        };
+        let address = sleuth_chain::address::encode(key, self.chain);
+        let a = self.addr_id(key).ok_or_else(|| IndexError::not_found_address(&address))?;
+        let overflow = || IndexError::Overflow { what: format!("the outputs of address {address}") };
+        let (mut received, mut sent, mut balance) = (Sat::ZERO, Sat::ZERO, Sat::ZERO);
+        let (mut output_count, mut unspent_count) = (0, 0);
         let mut txs = BTreeSet::new();
         for o in self.address_outputs(a) {
-            let rec = self.outputs.get(o.get());
-            info.received_sat += rec.value;
-            info.output_count += 1;
+            let v = Sat::new(self.output_rec(o.get()).value);
+            received = received.checked_add(v).ok_or_else(overflow)?;
+            output_count += 1;
             txs.insert(self.tx_of_output(o));
             match self.spender(o) {
                 Some(i) => {
-                    info.sent_sat += rec.value;
+                    sent = sent.checked_add(v).ok_or_else(overflow)?;
                     txs.insert(self.tx_of_input(i));
                 }
                 None => {
-                    info.balance_sat += rec.value;
-                    info.unspent_count += 1;
+                    balance = balance.checked_add(v).ok_or_else(overflow)?;
+                    unspent_count += 1;
                 }
             }
         }
-        info.tx_count = txs.len() as u64;
-        info.first_seen_height = txs.first().map_or(0, |&t| self.height_of_tx(t).get());
-        info.last_seen_height = txs.last().map_or(0, |&t| self.height_of_tx(t).get());
-        Ok(info)
+        Ok(AddressInfo {
+            balance_sat: balance,
+            received_sat: received,
+            sent_sat: sent,
+            tx_count: txs.len() as u64,
+            output_count,
+            unspent_count,
+            first_seen_height: txs.first().map_or(0, |&t| self.height_of_tx(t).get()),
+            last_seen_height: txs.last().map_or(0, |&t| self.height_of_tx(t).get()),
+            address,
+        })
     }
 }

@@ -21,6 +21,12 @@ macro_rules! dense_id {
             pub const fn new(n: $inner) -> Self { $name(n) }
             /// Its number.
             pub const fn get(self) -> $inner { self.0 }
+            /// Its record's position in its column.
+            #[inline]
+            pub const fn pos(self) -> u64 { self.0 as u64 }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { self.0.fmt(f) }
         }
     };
 }
@@ -112,3 +118,19 @@ pub struct OutputRec {
 
 /// Key bytes of one address: `addr_keys.col`, indexed by [`AddrId`].
 pub type AddrKeyRec = [u8; sleuth_chain::script::ADDRESS_KEY_LEN];
+
+/// How many records of each column a committed state holds: the bounds every read of a
+/// snapshot is checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counts {
+    /// Blocks (the tip's height plus one).
+    pub blocks: u64,
+    /// Transactions.
+    pub txs: u64,
+    /// Inputs.
+    pub inputs: u64,
+    /// Outputs.
+    pub outputs: u64,
+    /// Addresses.
+    pub addrs: u64,
+}

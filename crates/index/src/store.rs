@@ -1,20 +1,27 @@
-//! [`Index`]: opening the data dir, its columns and hash tables, and repairing what an
-//! interrupted batch left behind.
+//! [`IndexWriter`]: the one writer of a data dir. Opening it takes the data dir's lock,
+//! creates the index if there is none, and repairs what an interrupted batch left behind.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sleuth_chain::Chain;
+use sleuth_durable::FileLock;
 
 use crate::column::Column;
 use crate::error::IndexError;
 use crate::hashtable::IdHashTable;
 use crate::meta::Meta;
-use crate::schema::{AddrKeyRec, BlockRec, OutputRec, TxMetaRec, TxRec, NONE64};
+use crate::overlay::Overlay;
+use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE64};
+use crate::snapshot::{Shared, Snapshot, SnapshotSource, READERS_FILE};
+use crate::view::{Files, View};
 
-/// The index of one chain in one data dir.
-pub struct Index {
+/// The index of one chain in one data dir, open for writing: appends, commits and unwinds.
+/// Reads go through [`Snapshot`]s ([`IndexWriter::snapshot`]).
+pub struct IndexWriter {
     pub(crate) dir: PathBuf,
+    /// The committed state.
     pub(crate) meta: Meta,
     pub(crate) blocks: Column<BlockRec>,
     pub(crate) txs: Column<TxRec>,
@@ -29,33 +36,37 @@ pub struct Index {
     /// Hashes of the current block's output addresses, computed once for the prefetch and
     /// the lookups (reused from block to block).
     pub(crate) addr_hashes: Vec<u64>,
-    _lock: Option<File>,
+    /// What the snapshots handed out share with the writer.
+    pub(crate) shared: Arc<Shared>,
+    /// Overlays of live snapshots that a reorg left: heads moved by the new branch are saved
+    /// into them first.
+    pub(crate) cow: Vec<Arc<Overlay>>,
+    /// `READERS`: taken exclusively by a reorg, to wait for readers in other processes.
+    pub(crate) readers: File,
+    _lock: FileLock,
 }
 
-impl Index {
-    /// Opens an existing index to query it.
-    ///
-    /// # Errors
-    /// [`IndexError::NoIndex`] if `dir` holds none, [`IndexError::Version`] if another
-    /// format version wrote it, I/O and corruption errors naming the file.
-    pub fn open(dir: &Path) -> Result<Index, IndexError> {
-        let meta = Meta::load(dir)?.ok_or_else(|| IndexError::NoIndex { path: dir.to_owned() })?;
-        Index::open_with(dir, meta, None)
-    }
-
+impl IndexWriter {
     /// Opens the index in `dir` for writing, creating it for `chain` if there is none, and
     /// repairs what an interrupted batch left.
     ///
     /// # Errors
     /// [`IndexError::WrongChain`] if the index holds another chain, [`IndexError::Locked`] if
-    /// another process writes it, and the errors of [`Index::open`].
-    pub fn open_for_write(dir: &Path, chain: Chain) -> Result<Index, IndexError> {
+    /// another writer has it, [`IndexError::Version`] for another format, I/O and corruption
+    /// errors naming the file.
+    pub fn open(dir: &Path, chain: Chain) -> Result<IndexWriter, IndexError> {
         std::fs::create_dir_all(dir).map_err(|e| IndexError::io(dir, e))?;
         let lock_path = dir.join("LOCK");
-        let lock = File::create(&lock_path).map_err(|e| IndexError::io(&lock_path, e))?;
-        if lock.try_lock().is_err() {
-            return Err(IndexError::Locked { path: lock_path });
-        }
+        let lock = FileLock::try_exclusive(&lock_path)
+            .map_err(|e| IndexError::io(&lock_path, e))?
+            .ok_or(IndexError::Locked { path: lock_path })?;
+        let readers_path = dir.join(READERS_FILE);
+        let readers = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&readers_path)
+            .map_err(|e| IndexError::io(&readers_path, e))?;
         let meta = match Meta::load(dir)? {
             Some(m) if m.chain != chain => {
                 return Err(IndexError::WrongChain { path: dir.join("meta.json"), found: m.chain, expected: chain })
@@ -67,24 +78,8 @@ impl Index {
                 m
             }
         };
-        let mut index = Index::open_with(dir, meta, Some(lock))?;
-        if index.meta.dirty {
-            index.repair()?;
-        }
-        Ok(index)
-    }
-
-    /// The chain of an existing index, without opening its columns.
-    ///
-    /// # Errors
-    /// As [`Index::open`].
-    pub fn chain_of(dir: &Path) -> Result<Option<Chain>, IndexError> {
-        Ok(Meta::load(dir)?.map(|m| m.chain))
-    }
-
-    fn open_with(dir: &Path, meta: Meta, lock: Option<File>) -> Result<Index, IndexError> {
         let p = |name: &str| dir.join(name);
-        Ok(Index {
+        let mut w = IndexWriter {
             blocks: Column::open(&p("blocks.col"), meta.blocks)?,
             txs: Column::open(&p("txs.col"), meta.transactions)?,
             tx_meta: Column::open(&p("tx_meta.col"), meta.transactions)?,
@@ -96,10 +91,25 @@ impl Index {
             block_idx: IdHashTable::open(&p("blockhash.idx"))?,
             addr_idx: IdHashTable::open(&p("addr.idx"))?,
             addr_hashes: Vec::new(),
+            shared: Arc::new(Shared::new(dir, meta.clone())),
+            cow: Vec::new(),
+            readers,
             dir: dir.to_owned(),
             meta,
             _lock: lock,
-        })
+        };
+        if w.meta.dirty {
+            w.repair()?;
+        }
+        Ok(w)
+    }
+
+    /// The chain of an existing index, without opening its columns.
+    ///
+    /// # Errors
+    /// As [`Snapshot::open`].
+    pub fn chain_of(dir: &Path) -> Result<Option<Chain>, IndexError> {
+        Ok(Meta::load(dir)?.map(|m| m.chain))
     }
 
     /// The data dir.
@@ -115,6 +125,62 @@ impl Index {
     /// The chain indexed.
     pub fn chain(&self) -> Chain {
         self.meta.chain
+    }
+
+    /// A snapshot of the newest commit, for this thread or to send to another.
+    ///
+    /// # Errors
+    /// I/O errors mapping the files.
+    pub fn snapshot(&self) -> Result<Snapshot, IndexError> {
+        Snapshot::from_writer(&self.shared)
+    }
+
+    /// A handle other threads use to take snapshots of this writer's commits.
+    pub fn snapshots(&self) -> SnapshotSource {
+        SnapshotSource(self.shared.clone())
+    }
+
+    /// The writer's own files as slices (every slot, valid or not).
+    pub(crate) fn files(&self) -> Files<'_> {
+        Files {
+            blocks: self.blocks.all_slots(),
+            txs: self.txs.all_slots(),
+            tx_meta: self.tx_meta.all_slots(),
+            inputs: self.inputs.all_slots(),
+            outputs: self.outputs.all_slots(),
+            addr_keys: self.addr_keys.all_slots(),
+            addr_heads: self.addr_heads.all_slots(),
+            txid_slots: self.txid_idx.slots(),
+            block_slots: self.block_idx.slots(),
+            addr_slots: self.addr_idx.slots(),
+        }
+    }
+
+    /// A view of the committed state through the writer's own mappings, with `ov` over it
+    /// (`split` its keep) when given. Only for the writer's thread, with no batch open.
+    pub(crate) fn committed_view(&self, ov: Option<Arc<Overlay>>) -> View<'_> {
+        let top = ov.as_ref().map_or_else(|| self.meta.counts(), |o| o.top);
+        View {
+            files: self.files(),
+            split: ov.as_ref().map_or(top, |o| o.keep),
+            ov,
+            top,
+            chain: self.meta.chain,
+            dir: &self.dir,
+            tail: None,
+            _gate: None,
+        }
+    }
+
+    /// Counts of records appended, committed or not.
+    pub(crate) fn lens(&self) -> Counts {
+        Counts {
+            blocks: self.blocks.len(),
+            txs: self.txs.len(),
+            inputs: self.inputs.len(),
+            outputs: self.outputs.len(),
+            addrs: self.addr_keys.len(),
+        }
     }
 
     /// Puts back the head of every address list that an interrupted batch or unwind moved
@@ -135,11 +201,13 @@ impl Index {
         tracing::info!(repaired, "repaired address lists after an interrupted ingest");
         self.flush()?;
         self.meta.dirty = false;
-        self.meta.store(&self.dir)
+        self.meta.store(&self.dir)?;
+        self.shared.publish(&self.meta);
+        Ok(())
     }
 
     /// The newest committed output on the list through `h`, if the leftovers are intact.
-    pub(crate) fn walk_back(&self, addr: u32, mut h: u64) -> Option<u64> {
+    fn walk_back(&self, addr: u32, mut h: u64) -> Option<u64> {
         while h != NONE64 && h >= self.meta.outputs {
             let rec = self.outputs.get_leftover(h)?;
             if rec.addr != addr || rec.prev_same_addr != NONE64 && rec.prev_same_addr >= h {
@@ -153,7 +221,7 @@ impl Index {
     /// The newest committed output paying `addr`, by scanning: the fallback when the
     /// leftovers of an interrupted batch did not reach the disk.
     fn scan_head(&self, addr: u32) -> u64 {
-        let outs = self.outputs.as_slice();
+        let outs = &self.outputs.as_slice()[..self.meta.outputs as usize];
         outs.iter().rposition(|o| o.addr == addr).map_or(NONE64, |p| p as u64)
     }
 

@@ -1,13 +1,17 @@
 //! Appending blocks to the index in batches, and committing them.
 
+use std::sync::atomic::Ordering;
+
 use bitcoin::hashes::Hash;
+use bitcoin::BlockHash;
 use sleuth_chain::decode::ParsedBlock;
 
+use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
-use crate::schema::{BlockRec, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
-use crate::store::Index;
+use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
+use crate::store::IndexWriter;
 
 /// Counts of what one block added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -20,7 +24,7 @@ pub struct Appended {
     pub outputs: u64,
 }
 
-impl Index {
+impl IndexWriter {
     /// Starts a batch: marks the index dirty, because appending changes committed address
     /// lists in place; [`Index::commit`] ends it.
     ///
@@ -40,7 +44,7 @@ impl Index {
     /// # Errors
     /// I/O errors.
     pub fn reserve_for(&mut self, more_txs: u64) -> Result<(), IndexError> {
-        let Index { txs, addr_keys, txid_idx, addr_idx, .. } = self;
+        let IndexWriter { txs, addr_keys, txid_idx, addr_idx, .. } = self;
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
         txid_idx.reserve(n_tx, n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
         addr_idx.reserve(n_addr, n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))
@@ -51,13 +55,18 @@ impl Index {
         self.blocks.len()
     }
 
+    /// Hash of the block at height `h`, committed or in the open batch.
+    pub fn block_hash(&self, h: Height) -> BlockHash {
+        BlockHash::from_byte_array(self.blocks.get(h.pos()).hash)
+    }
+
     /// Appends the next block of the best chain. Its inputs must spend outputs already in
     /// the index or earlier in the same block.
     ///
     /// # Errors
     /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
-        let Index {
+        let IndexWriter {
             blocks,
             txs,
             tx_meta,
@@ -69,6 +78,7 @@ impl Index {
             block_idx,
             addr_idx,
             addr_hashes,
+            cow,
             ..
         } = self;
         let height = blocks.len();
@@ -135,10 +145,9 @@ impl Index {
                         prev_vout: pin.prev_vout,
                     });
                 };
-                let mut rec = outputs.get(o);
-                rec.spent_by = i;
-                outputs.set(o, rec);
+                // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
+                store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
             }
             for _ in 0..ptx.n_outputs {
                 let pout = out_iter.next().expect("block has as many outputs as its txs count");
@@ -158,9 +167,7 @@ impl Index {
                                 live
                             }
                         };
-                        let prev = addr_heads.get(a);
-                        addr_heads.set(a, o);
-                        (a as u32, prev)
+                        (a as u32, addr_heads.get(a))
                     }
                 };
                 outputs.push(OutputRec {
@@ -171,6 +178,14 @@ impl Index {
                     kind: pout.kind as u8,
                     _pad: [0; 3],
                 })?;
+                if addr != NONE32 {
+                    // The record before the head that points at it (Release): a snapshot that
+                    // loads the head walks back through records that are already there.
+                    for ov in cow.iter() {
+                        ov.capture_head(addr, prev_same_addr);
+                    }
+                    store_u64(addr_heads.get_mut(addr as u64), o, Ordering::Release);
+                }
             }
         }
         blocks.push(BlockRec {
@@ -190,66 +205,20 @@ impl Index {
 
     /// Makes everything appended since the last commit durable: flushes the columns and
     /// tables, then replaces the meta file with the new counts. A crash before the rename
-    /// leaves the previous commit in force.
+    /// leaves the previous commit in force. Snapshots taken from now on see the new commit.
     ///
     /// # Errors
     /// I/O errors.
     pub fn commit(&mut self) -> Result<(), IndexError> {
         self.flush()?;
         failpoint("commit-before-meta");
-        self.meta.blocks = self.blocks.len();
-        self.meta.transactions = self.txs.len();
-        self.meta.inputs = self.inputs.len();
-        self.meta.outputs = self.outputs.len();
-        self.meta.addresses = self.addr_keys.len();
+        let lens = self.lens();
+        self.meta.set_counts(lens);
         self.meta.dirty = false;
-        self.meta.store(&self.dir)
-    }
-
-    /// Removes blocks from height `keep` on (a reorg): the counts are lowered and committed
-    /// first, then the address lists and spent markers of what was removed are put back, so
-    /// that a crash in between is repaired like an interrupted batch.
-    ///
-    /// # Errors
-    /// I/O errors.
-    pub fn unwind_to(&mut self, keep: u64) -> Result<(), IndexError> {
-        if keep >= self.blocks.len() {
-            return Ok(());
-        }
-        let b = self.blocks.get(keep);
-        let t = self.txs.get(b.first_tx as u64);
-        let (n_tx, n_in, n_out, n_addr) = (b.first_tx as u64, t.first_input, t.first_output, b.first_addr as u64);
-        let (old_in, old_out) = (self.inputs.len(), self.outputs.len());
-        self.meta.blocks = keep;
-        self.meta.transactions = n_tx;
-        self.meta.inputs = n_in;
-        self.meta.outputs = n_out;
-        self.meta.addresses = n_addr;
-        self.meta.dirty = true;
         self.meta.store(&self.dir)?;
-        failpoint("unwind-after-meta");
-        for o in (n_out..old_out).rev() {
-            let rec = self.outputs.get(o);
-            if rec.addr != NONE32 && (rec.addr as u64) < n_addr {
-                self.addr_heads.set(rec.addr as u64, rec.prev_same_addr);
-            }
-        }
-        failpoint("unwind-after-heads");
-        for i in n_in..old_in {
-            let o = self.inputs.get(i);
-            if o != NONE64 && o < n_out {
-                let mut rec = self.outputs.get(o);
-                rec.spent_by = NONE64;
-                self.outputs.set(o, rec);
-            }
-        }
-        self.blocks.truncate(keep);
-        self.txs.truncate(n_tx);
-        self.tx_meta.truncate(n_tx);
-        self.inputs.truncate(n_in);
-        self.outputs.truncate(n_out);
-        self.addr_keys.truncate(n_addr);
-        self.addr_heads.truncate(n_addr);
-        self.commit()
+        self.shared.publish(&self.meta);
+        // Overlays no snapshot holds any more need no copies of moved heads.
+        self.cow.retain(|o| std::sync::Arc::strong_count(o) > 1);
+        Ok(())
     }
 }

@@ -8,8 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -114,6 +113,12 @@ impl Row<'_> {
 }
 
 impl TagStore {
+    /// A store in `dir` with nothing imported, creating nothing: what a data dir without a
+    /// tag store (or on a read-only mount) holds.
+    pub fn empty(dir: &Path) -> TagStore {
+        TagStore { dir: dir.to_owned(), imports: BTreeMap::new(), by_address: HashMap::new() }
+    }
+
     /// Opens the store in `dir`, creating the folder if it does not exist, and loads every
     /// source imported so far. Files not ending in `.json` (such as the `.json.tmp` left by an
     /// interrupted import) are ignored.
@@ -303,18 +308,7 @@ fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TagError> {
-    let tmp = path.with_extension("json.tmp");
-    let mut f = File::create(&tmp).map_err(|e| TagError::io(&tmp, e))?;
-    f.write_all(bytes).and_then(|()| f.sync_all()).map_err(|e| TagError::io(&tmp, e))?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(|e| TagError::io(path, e))?;
-    // Make the rename itself durable; not every platform can open a folder, so best effort.
-    if let Some(dir) = path.parent() {
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    sleuth_durable::write_atomic(path, bytes).map_err(|e| TagError::io(path, e))
 }
 
 #[cfg(test)]

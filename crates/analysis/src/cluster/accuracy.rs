@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::Index;
+use sleuth_index::View;
 
 use super::Clustering;
 
@@ -36,14 +36,14 @@ fn pairs(n: u64) -> u64 {
 /// Scores `clustering` against `truth` (address string → entity id). Addresses the index
 /// does not hold are skipped.
 pub fn evaluate<'a>(
-    index: &Index,
+    index: &View<'_>,
     clustering: &Clustering,
     truth: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> Accuracy {
     let chain = index.chain();
-    let mut by_cluster: HashMap<u32, u64> = HashMap::new();
+    let mut by_cluster: HashMap<super::ClusterId, u64> = HashMap::new();
     let mut by_entity: HashMap<&str, u64> = HashMap::new();
-    let mut by_both: HashMap<(u32, &str), u64> = HashMap::new();
+    let mut by_both: HashMap<(super::ClusterId, &str), u64> = HashMap::new();
     let mut addresses = 0;
     for (addr, entity) in truth {
         let Ok(key) = sleuth_chain::address::decode(addr, chain) else { continue };
@@ -56,7 +56,7 @@ pub fn evaluate<'a>(
     let predicted_pairs: u64 = by_cluster.values().map(|&n| pairs(n)).sum();
     let true_pairs: u64 = by_entity.values().map(|&n| pairs(n)).sum();
     let correct_pairs: u64 = by_both.values().map(|&n| pairs(n)).sum();
-    let mut entities_per_cluster: HashMap<u32, u64> = HashMap::new();
+    let mut entities_per_cluster: HashMap<super::ClusterId, u64> = HashMap::new();
     for (root, _) in by_both.keys() {
         *entities_per_cluster.entry(*root).or_default() += 1;
     }

@@ -2,7 +2,7 @@
 //! output or abstains; the rules and their sources are in docs/clustering.md.
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::Index;
+use sleuth_index::View;
 
 use super::txview::TxView;
 
@@ -65,7 +65,7 @@ fn only_one(pred: impl Fn(usize) -> bool) -> Option<usize> {
 
 /// The output `h` names as change of `tx`, if it names one. Only two-output payments whose
 /// outputs both have addresses, none of them an input address, are considered.
-pub fn vote(h: ChangeHeuristic, tx: &TxView, index: &Index) -> Option<usize> {
+pub fn vote(h: ChangeHeuristic, tx: &TxView, index: &View<'_>) -> Option<usize> {
     let outs = &tx.outputs;
     match h {
         ChangeHeuristic::Fresh => only_one(|k| outs[k].first_use),

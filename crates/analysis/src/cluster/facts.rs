@@ -1,21 +1,22 @@
 //! Facts of a cluster: size, value, activity.
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::{AddrId, Index};
+use sleuth_chain::Sat;
+use sleuth_index::{AddrId, View};
 
-use super::{ClusterError, Clustering};
+use super::{ClusterError, ClusterId, Clustering};
 
 /// A cluster as an investigator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterInfo {
     /// The cluster's id (the id of its representative address).
-    pub cluster_id: u32,
+    pub cluster_id: ClusterId,
     /// Number of addresses.
     pub size: u64,
     /// Everything paid to its addresses, in satoshis.
-    pub received_sat: u64,
+    pub received_sat: Sat,
     /// What is unspent.
-    pub balance_sat: u64,
+    pub balance_sat: Sat,
     /// Height of its first activity.
     pub first_seen_height: u32,
     /// Height of its last activity.
@@ -31,18 +32,18 @@ impl Clustering {
     /// Facts of the cluster of `a`.
     ///
     /// # Errors
-    /// [`ClusterError::NotFound`] if the clustering does not cover `a` (build it again after
-    /// ingesting).
-    pub fn info(&self, index: &Index, a: AddrId) -> Result<ClusterInfo, ClusterError> {
-        let root = self.cluster_of(a).ok_or_else(|| {
-            ClusterError::NotFound("the address is newer than the clustering; run `sleuth cluster build`".into())
-        })?;
+    /// [`ClusterError::NotCovered`] if the clustering does not cover `a` (build it again
+    /// after ingesting).
+    pub fn info(&self, index: &View<'_>, a: AddrId) -> Result<ClusterInfo, ClusterError> {
+        let root = self
+            .cluster_of(a)
+            .ok_or_else(|| ClusterError::NotCovered { address: index.address_of(a), upto_tx: self.meta().upto_tx })?;
         let members = self.members(root);
         let mut info = ClusterInfo {
             cluster_id: root,
             size: members.len() as u64,
-            received_sat: 0,
-            balance_sat: 0,
+            received_sat: Sat::ZERO,
+            balance_sat: Sat::ZERO,
             first_seen_height: u32::MAX,
             last_seen_height: 0,
             addresses: Vec::new(),
@@ -50,8 +51,10 @@ impl Clustering {
         for (i, m) in members.iter().enumerate() {
             let key = index.address_key(*m);
             let a = index.address(&key)?;
-            info.received_sat += a.received_sat;
-            info.balance_sat += a.balance_sat;
+            let overflow = ClusterError::Overflow { cluster: root.get() };
+            info.received_sat = info.received_sat.checked_add(a.received_sat).ok_or(overflow)?;
+            let overflow = ClusterError::Overflow { cluster: root.get() };
+            info.balance_sat = info.balance_sat.checked_add(a.balance_sat).ok_or(overflow)?;
             info.first_seen_height = info.first_seen_height.min(a.first_seen_height);
             info.last_seen_height = info.last_seen_height.max(a.last_seen_height);
             if i < MAX_LISTED {

@@ -22,9 +22,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::{AddrId, Index, InputNum, TxNum};
+use sleuth_index::{AddrId, InputNum, TxNum, View};
 
-pub use facts::ClusterInfo;
+pub use facts::{ClusterInfo, MAX_LISTED};
 pub use heuristics::{bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, MULTI_INPUT_BIT};
 pub use store::{ClusterError, ClusterMeta, MergeRec};
 pub use txview::TxView;
@@ -56,6 +56,42 @@ pub struct BuildReport {
     pub seconds: f64,
 }
 
+/// A cluster: the id of its representative address (stable while the clustering is only
+/// extended; a rebuild may name a cluster by another member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClusterId(u32);
+
+impl ClusterId {
+    /// The cluster represented by address number `n`.
+    pub const fn new(n: u32) -> ClusterId {
+        ClusterId(n)
+    }
+
+    /// Its number.
+    pub const fn get(self) -> u32 {
+        self.0
+    }
+
+    /// Its representative address.
+    pub const fn representative(self) -> AddrId {
+        AddrId::new(self.0)
+    }
+}
+
+impl std::fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for ClusterId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<ClusterId, Self::Err> {
+        s.parse().map(ClusterId)
+    }
+}
+
 /// A clustering, loaded for queries.
 pub struct Clustering {
     dir: PathBuf,
@@ -74,7 +110,7 @@ pub fn cluster_dir(data_dir: &Path) -> PathBuf {
 /// # Errors
 /// I/O errors writing the clustering.
 pub fn build(
-    index: &Index,
+    index: &View<'_>,
     set: HeuristicSet,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<BuildReport, ClusterError> {
@@ -82,7 +118,15 @@ pub fn build(
     let dir = cluster_dir(index.dir());
     let n_tx = index.tx_count();
     let n_addr = index.address_count() as usize;
-    let saved = store::load(&dir).ok().flatten().filter(|s| {
+    let saved = match store::load(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            // A build replaces what it cannot read: say so, do not hide it.
+            tracing::warn!("the saved clustering cannot be read and is rebuilt from the start: {e}");
+            None
+        }
+    };
+    let saved = saved.filter(|s| {
         let m = &s.meta;
         m.heuristics == set.names()
             && m.upto_tx <= n_tx
@@ -198,9 +242,17 @@ impl Clustering {
     /// # Errors
     /// [`ClusterError::NotBuilt`] if there is none; I/O and format errors.
     pub fn load(data_dir: &Path) -> Result<Clustering, ClusterError> {
+        Clustering::load_if_built(data_dir)?.ok_or_else(|| ClusterError::NotBuilt { path: cluster_dir(data_dir) })
+    }
+
+    /// Loads the clustering saved under `data_dir`; `None` if none was built. A clustering
+    /// that exists but cannot be read is an error naming the file, never `None`.
+    ///
+    /// # Errors
+    /// I/O and format errors.
+    pub fn load_if_built(data_dir: &Path) -> Result<Option<Clustering>, ClusterError> {
         let dir = cluster_dir(data_dir);
-        let saved = store::load(&dir)?.ok_or_else(|| ClusterError::NotBuilt { path: dir.clone() })?;
-        Ok(Clustering { dir, saved })
+        Ok(store::load(&dir)?.map(|saved| Clustering { dir, saved }))
     }
 
     /// What the saved clustering covers.
@@ -213,14 +265,14 @@ impl Clustering {
         &self.dir
     }
 
-    /// The cluster of `a` (its representative address id), if the clustering covers it.
-    pub fn cluster_of(&self, a: AddrId) -> Option<u32> {
-        self.roots().get(a.get() as usize).copied()
+    /// The cluster of `a`, if the clustering covers it.
+    pub fn cluster_of(&self, a: AddrId) -> Option<ClusterId> {
+        self.roots().get(a.get() as usize).copied().map(ClusterId)
     }
 
-    /// The addresses of cluster `root`, in id order.
-    pub fn members(&self, root: u32) -> Vec<AddrId> {
-        store::ids_of(self.saved.members.as_slice(), root).map(AddrId::new).collect()
+    /// The addresses of cluster `c`, in id order.
+    pub fn members(&self, c: ClusterId) -> Vec<AddrId> {
+        store::ids_of(self.saved.members.as_slice(), c.0).map(AddrId::new).collect()
     }
 
     /// Every address's cluster, by address id.
@@ -233,8 +285,18 @@ impl Clustering {
         self.saved.merges.as_slice()
     }
 
-    /// The unions inside cluster `root`, as indices into [`Clustering::merges`].
-    pub fn merges_of(&self, root: u32) -> impl Iterator<Item = usize> + '_ {
-        store::ids_of(self.saved.merges_by_cluster.as_slice(), root).map(|i| i as usize)
+    /// The unions inside cluster `c`, as indices into [`Clustering::merges`].
+    pub fn merges_of(&self, c: ClusterId) -> impl Iterator<Item = usize> + '_ {
+        store::ids_of(self.saved.merges_by_cluster.as_slice(), c.0).map(|i| i as usize)
+    }
+
+    /// Whether this clustering was built on the chain `index` holds: it covers no more
+    /// transactions than `index`, and its last one is the same. A clustering of a branch a
+    /// reorg removed, or built at a newer commit than `index`, is not.
+    pub fn matches(&self, index: &View<'_>) -> bool {
+        let m = &self.saved.meta;
+        m.upto_tx <= index.tx_count()
+            && m.addresses <= index.address_count()
+            && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
     }
 }

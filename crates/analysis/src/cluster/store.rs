@@ -63,7 +63,7 @@ pub enum ClusterError {
         source: std::io::Error,
     },
     /// The files are damaged or of another version.
-    #[error("{}: {what}; run `sleuth cluster build` again", path.display())]
+    #[error("{}: {what}; build the clustering again", path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
@@ -71,7 +71,7 @@ pub enum ClusterError {
         what: String,
     },
     /// No clustering has been built.
-    #[error("no clustering in {}; run `sleuth cluster build` first", path.display())]
+    #[error("no clustering in {}", path.display())]
     NotBuilt {
         /// The folder.
         path: PathBuf,
@@ -79,9 +79,20 @@ pub enum ClusterError {
     /// The index could not be read.
     #[error(transparent)]
     Index(#[from] sleuth_index::IndexError),
-    /// An address or value the clustering does not know.
-    #[error("{0}")]
-    NotFound(String),
+    /// An address the clustering does not cover: newer than the clustering.
+    #[error("address {address} is newer than the clustering (built up to transaction {upto_tx})")]
+    NotCovered {
+        /// The address.
+        address: String,
+        /// Transactions the clustering covers.
+        upto_tx: u64,
+    },
+    /// Values that do not add up in 64 bits.
+    #[error("the values of cluster {cluster} add up to more than 2^64 base units; the indexed blocks are damaged")]
+    Overflow {
+        /// The cluster.
+        cluster: u32,
+    },
 }
 
 fn io(path: &Path) -> impl Fn(std::io::Error) -> ClusterError + '_ {
@@ -90,8 +101,7 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ClusterError + '_ {
 
 /// Writes `bytes` to `path` and syncs it.
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
-    std::fs::write(path, bytes).map_err(io(path))?;
-    std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(io(path))
+    sleuth_durable::write_synced(path, bytes).map_err(io(path))
 }
 
 /// `(cluster, id)` pairs sorted by cluster: the index behind "the members of a cluster".
@@ -119,10 +129,10 @@ pub fn save(dir: &Path, meta: &mut ClusterMeta, roots: &[u32], merges: &[MergeRe
     write_synced(&gen.join("members.bin"), bytemuck::cast_slice(&members))?;
     let unions = by_cluster(merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
     write_synced(&gen.join("merges_by_cluster.bin"), bytemuck::cast_slice(&unions))?;
-    std::fs::File::open(&gen).and_then(|d| d.sync_all()).map_err(io(&gen))?;
-    let tmp = dir.join("meta.json.tmp");
-    write_synced(&tmp, &serde_json::to_vec_pretty(meta).expect("meta serializes"))?;
-    std::fs::rename(&tmp, dir.join("meta.json")).map_err(io(dir))?;
+    sleuth_durable::sync_dir(&gen).map_err(io(&gen))?;
+    let meta_path = dir.join("meta.json");
+    sleuth_durable::write_atomic(&meta_path, &serde_json::to_vec_pretty(meta).expect("meta serializes"))
+        .map_err(io(&meta_path))?;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             let name = e.file_name();

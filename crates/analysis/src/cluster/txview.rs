@@ -2,7 +2,7 @@
 //! into reused buffers.
 
 use sleuth_chain::ScriptKind;
-use sleuth_index::{AddrId, Index, InputNum, OutputNum, TxFingerprint, TxNum};
+use sleuth_index::{AddrId, InputNum, OutputNum, TxFingerprint, TxNum, View};
 
 /// A spent output, seen from the input spending it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +47,7 @@ pub struct TxView {
 
 impl TxView {
     /// Loads transaction `t` from `index`, reusing the buffers.
-    pub fn load(&mut self, index: &Index, t: TxNum) {
+    pub fn load(&mut self, index: &View<'_>, t: TxNum) {
         self.tx = Some(t);
         self.coinbase = false;
         self.inputs.clear();
@@ -85,12 +85,12 @@ impl TxView {
     }
 
     /// The transaction spending output `k` of this one, if any.
-    pub fn spender_of(&self, index: &Index, k: usize) -> Option<TxNum> {
+    pub fn spender_of(&self, index: &View<'_>, k: usize) -> Option<TxNum> {
         index.spender(self.outputs[k].out).map(|i| index.tx_of_input(i))
     }
 
     /// Fingerprint of this transaction.
-    pub fn fingerprint(&self, index: &Index) -> TxFingerprint {
+    pub fn fingerprint(&self, index: &View<'_>) -> TxFingerprint {
         index.tx_fingerprint(self.tx_num())
     }
 }

@@ -3,9 +3,9 @@
 use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::{AddrId, Index, TxNum};
+use sleuth_index::{AddrId, TxNum, View};
 
-use super::{bit_names, Clustering};
+use super::{bit_names, ClusterId, Clustering};
 
 /// One union on the way from one address to the other.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -30,7 +30,7 @@ pub struct WhyAnswer {
     /// Whether they are in one cluster.
     pub linked: bool,
     /// Their cluster, if linked.
-    pub cluster_id: Option<u32>,
+    pub cluster_id: Option<ClusterId>,
     /// The shortest chain of recorded unions from `address_a` to `address_b`.
     pub steps: Vec<MergeStep>,
 }
@@ -38,7 +38,7 @@ pub struct WhyAnswer {
 impl Clustering {
     /// The shortest chain of unions joining `a` and `b` (the unions form a spanning forest,
     /// so it is the one path between them).
-    pub fn why(&self, index: &Index, a: AddrId, b: AddrId) -> WhyAnswer {
+    pub fn why(&self, index: &View<'_>, a: AddrId, b: AddrId) -> WhyAnswer {
         let name = |x: u32| index.address_of(AddrId::new(x));
         let (ra, rb) = (self.cluster_of(a), self.cluster_of(b));
         let mut answer = WhyAnswer {

@@ -1,11 +1,8 @@
 //! `sleuth address`.
 
-use serde::{Deserialize, Serialize};
-use sleuth_analysis::cluster::Clustering;
-use sleuth_index::AddressInfo;
-use sleuth_tags::Tag;
+use sleuth_engine::views::AddressView;
 
-use super::tags::{cluster_tags, tag_lines, tag_store};
+use super::tags::tag_lines;
 use crate::output::{print, sat, thousands, Human};
 use crate::Context;
 
@@ -16,36 +13,9 @@ pub struct AddressCmd {
     pub address: String,
 }
 
-/// An address with what the analyses add to it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AddressView {
-    /// Balance and history.
-    #[serde(flatten)]
-    pub info: AddressInfo,
-    /// Its cluster, once `cluster build` has run.
-    pub cluster_id: Option<u32>,
-    /// Tags on the address itself.
-    pub tags: Vec<Tag>,
-    /// Tags on other addresses of its cluster: a tag on one address lights up its cluster.
-    pub cluster_tags: Vec<Tag>,
-}
-
 impl AddressCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let index = super::open_index(ctx)?;
-        let key = sleuth_chain::address::decode(self.address.trim(), index.chain())?;
-        let info = index.address(&key)?;
-        let store = tag_store(&ctx.data_dir)?;
-        let tags = store.tags_for(&info.address).to_vec();
-        let mut view = AddressView { info, cluster_id: None, tags, cluster_tags: Vec::new() };
-        if let Ok(c) = Clustering::load(&ctx.data_dir) {
-            let id = index.addr_id(&key).and_then(|a| c.cluster_of(a));
-            view.cluster_id = id;
-            if let Some(root) = id {
-                view.cluster_tags = cluster_tags(&index, &c, &store, root, Some(&view.info.address));
-            }
-        }
-        print(ctx, &view);
+        print(ctx, &super::snapshot(ctx)?.address(&self.address)?);
         Ok(())
     }
 }

@@ -25,7 +25,7 @@ impl BlockCmd {
                     .with_context(|| format!("{:?} is neither a height nor a 64-hex-digit block hash", self.block))?,
             ),
         };
-        print(ctx, &super::open_index(ctx)?.block(r)?);
+        print(ctx, &super::snapshot(ctx)?.block(r)?);
         Ok(())
     }
 }

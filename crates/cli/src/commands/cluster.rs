@@ -1,15 +1,13 @@
 //! `sleuth cluster`: build the address clustering, show a cluster, explain a link, export.
 
-use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use serde::{Deserialize, Serialize};
-use sleuth_analysis::cluster::accuracy::{evaluate, Accuracy};
-use sleuth_analysis::cluster::{build, BuildReport, ClusterInfo, Clustering, HeuristicSet, WhyAnswer};
-use sleuth_index::{AddrId, Index};
-use sleuth_tags::Tag;
+use sleuth_analysis::cluster::accuracy::Accuracy;
+use sleuth_analysis::cluster::{BuildReport, ClusterInfo, HeuristicSet, WhyAnswer};
+use sleuth_engine::views::ClusterView;
+use sleuth_engine::Engine;
 
 use crate::output::{print, sat, thousands, Human};
 use crate::Context;
@@ -55,51 +53,32 @@ pub enum ClusterSub {
     },
 }
 
-fn addr_id(index: &Index, s: &str) -> anyhow::Result<AddrId> {
-    let key = sleuth_chain::address::decode(s.trim(), index.chain())?;
-    index.addr_id(&key).with_context(|| format!("address {s} has no transactions in the index"))
-}
-
 impl ClusterCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        let index = super::open_index(ctx)?;
+        let engine = Engine::open(&ctx.data_dir);
         match (self.cmd, self.address) {
             (Some(ClusterSub::Build { heuristics }), _) => {
                 let bar = crate::progress::count_bar(!ctx.quiet, "tx");
-                let report = build(&index, heuristics, &mut |done, total| {
+                let report = engine.build_clustering(heuristics, &mut |done, total| {
                     bar.set_length(total);
                     bar.set_position(done);
                 })?;
                 bar.finish_and_clear();
                 print(ctx, &report);
             }
-            (Some(ClusterSub::Why { a, b }), _) => {
-                let c = Clustering::load(&ctx.data_dir)?;
-                print(ctx, &c.why(&index, addr_id(&index, &a)?, addr_id(&index, &b)?));
-            }
+            (Some(ClusterSub::Why { a, b }), _) => print(ctx, &engine.snapshot()?.why(&a, &b)?),
             (Some(ClusterSub::Export { .. }), _) => {
-                let c = Clustering::load(&ctx.data_dir)?;
                 let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                writeln!(out, "address,cluster_id")?;
-                for (a, root) in c.roots().iter().enumerate() {
-                    writeln!(out, "{},{root}", index.address_of(AddrId::new(a as u32)))?;
-                }
+                engine.snapshot()?.export_clusters(&mut out)?;
                 out.flush()?;
             }
             (Some(ClusterSub::Evaluate { truth }), _) => {
-                let c = Clustering::load(&ctx.data_dir)?;
                 let path = truth.join("addresses.csv");
                 let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
                 let rows = text.lines().skip(1).filter_map(|l| l.split_once(','));
-                print(ctx, &evaluate(&index, &c, rows));
+                print(ctx, &engine.snapshot()?.evaluate(rows)?);
             }
-            (None, Some(address)) => {
-                let c = Clustering::load(&ctx.data_dir)?;
-                let info = c.info(&index, addr_id(&index, &address)?)?;
-                let store = super::tags::tag_store(&ctx.data_dir)?;
-                let tags = super::tags::cluster_tags(&index, &c, &store, info.cluster_id, None);
-                print(ctx, &ClusterView::new(info, tags));
-            }
+            (None, Some(address)) => print(ctx, &engine.snapshot()?.cluster(&address)?),
             (None, None) => anyhow::bail!("name an address, or one of build, why, export, evaluate"),
         }
         Ok(())
@@ -134,34 +113,16 @@ impl Human for WhyAnswer {
         if !self.linked {
             return format!("{} and {} are not linked\n", self.address_a, self.address_b);
         }
-        let mut s =
-            format!("{} and {} are one cluster ({}):\n", self.address_a, self.address_b, self.cluster_id.unwrap_or(0));
+        let mut s = format!(
+            "{} and {} are one cluster ({}):\n",
+            self.address_a,
+            self.address_b,
+            self.cluster_id.map_or("-".into(), |c| c.to_string())
+        );
         for st in &self.steps {
             s += &format!("  {} -> {}  by {} in tx {}\n", st.from, st.to, st.heuristics.join("+"), st.txid);
         }
         s
-    }
-}
-
-/// A cluster with the tags of its members and the entity they name.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ClusterView {
-    /// Size, value, activity, members.
-    #[serde(flatten)]
-    pub info: ClusterInfo,
-    /// Tags on its members.
-    pub tags: Vec<Tag>,
-    /// The entity's label, when all tags agree on one.
-    pub label: Option<String>,
-    /// Every distinct label among the tags: more than one is a conflict, shown, not hidden.
-    pub labels: Vec<String>,
-}
-
-impl ClusterView {
-    fn new(info: ClusterInfo, tags: Vec<Tag>) -> ClusterView {
-        let labels: Vec<String> = tags.iter().map(|t| t.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-        let label = (labels.len() == 1).then(|| labels[0].clone());
-        ClusterView { info, tags, label, labels }
     }
 }
 

@@ -5,11 +5,10 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context as _;
-use sleuth_analysis::cluster::accuracy::evaluate;
-use sleuth_analysis::cluster::{build, Clustering, HeuristicSet};
+use sleuth_analysis::cluster::HeuristicSet;
 use sleuth_chain::Chain;
-use sleuth_index::ingest::{ingest, IngestOptions};
-use sleuth_index::Index;
+use sleuth_engine::Engine;
+use sleuth_index::ingest::IngestOptions;
 use sleuth_simulator::SimConfig;
 
 use crate::output::Human;
@@ -47,22 +46,23 @@ impl Demo {
         let data_dir = root.join("index");
         println!("\n2. ingesting {} as a node's block files ...", cfg.out.join("blocks").display());
         let opts = IngestOptions::new(cfg.out.join("blocks"));
-        let report = ingest(&data_dir, &opts, &mut Bar::new(!ctx.quiet), &AtomicBool::new(false))?;
+        let report = sleuth_engine::ingest(&data_dir, &opts, &mut Bar::new(!ctx.quiet), &AtomicBool::new(false))?;
         print!("{}", report.human());
 
-        let index = Index::open(&data_dir)?;
+        let engine = Engine::open(&data_dir);
+        let snap = engine.snapshot()?;
         let Some(heist) = sim.heists.first() else {
             println!("\nthe simulation has no heist at this size; try more --transactions");
             return Ok(());
         };
         println!("\n3. the heist: {} robbed by {} — what the index knows", heist.victim, heist.thief);
-        let drain = index.tx(&heist.txid)?;
+        let drain = snap.tx(&heist.txid)?;
         print!("{}", drain.human());
         println!("\n4. where the stolen outputs went next:");
         for o in &drain.outputs {
             match &o.spent_by {
                 Some(s) => {
-                    let next = index.tx(&s.txid.parse()?)?;
+                    let next = snap.tx(&s.txid.parse()?)?;
                     println!(
                         "  output {} ({}) -> tx {} at height {}: {} inputs, {} outputs",
                         o.n,
@@ -77,9 +77,9 @@ impl Demo {
             }
         }
         println!("\n5. clustering the addresses into entities ...");
-        let report = build(&index, HeuristicSet::default_set(), &mut |_, _| {})?;
+        let report = engine.build_clustering(HeuristicSet::default_set(), &mut |_, _| {})?;
         print!("{}", report.human());
-        let clustering = Clustering::load(&data_dir)?;
+        let snap = engine.snapshot()?;
         // The simulator's truth says which outputs are the thief's.
         let read = |f: &str| std::fs::read_to_string(cfg.out.join("truth").join(f));
         let (addresses, entities) = (read("addresses.csv")?, read("entities.csv")?);
@@ -97,24 +97,15 @@ impl Demo {
         if let Some(a) =
             drain.outputs.iter().filter_map(|o| o.address.clone()).find(|a| thief_addrs.contains(a.as_str()))
         {
-            let key = sleuth_chain::address::decode(&a, index.chain())?;
-            let id = index.addr_id(&key).expect("a paid address is indexed");
-            let info = index.address(&key)?;
-            let view = super::address::AddressView {
-                info,
-                cluster_id: clustering.cluster_of(id),
-                tags: Vec::new(),
-                cluster_tags: Vec::new(),
-            };
             println!("\n6. an address the truth says is {}'s, and its cluster:", heist.thief);
-            print!("{}", view.human());
-            let cluster = clustering.info(&index, id)?;
+            print!("{}", snap.address(&a)?.human());
+            let cluster = snap.cluster(&a)?.info;
             println!(
                 "cluster size {}, received {} sat, balance {} sat",
                 cluster.size, cluster.received_sat, cluster.balance_sat
             );
         }
-        let acc = evaluate(&index, &clustering, addresses.lines().skip(1).filter_map(|l| l.split_once(',')));
+        let acc = snap.evaluate(addresses.lines().skip(1).filter_map(|l| l.split_once(',')))?;
         println!("\n7. clustering against the simulation's truth:");
         print!("{}", acc.human());
         println!("\nground truth of the simulation: {}", cfg.out.join("truth").display());

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use sleuth_chain::Chain;
-use sleuth_index::ingest::{ingest, IngestOptions, IngestReport, DEFAULT_BATCH_TXS, DEFAULT_COMMIT_SECS};
+use sleuth_index::ingest::{IngestOptions, IngestReport, DEFAULT_BATCH_TXS, DEFAULT_COMMIT_SECS};
 
 use crate::output::{print, thousands, Human};
 use crate::progress::Bar;
@@ -28,6 +28,10 @@ pub struct Ingest {
     /// …or this many seconds, whichever comes first.
     #[arg(long, default_value_t = DEFAULT_COMMIT_SECS, hide = true)]
     pub commit_secs: u64,
+    /// Commit after every N blocks as well (default: every 30 s). Queries then see new
+    /// blocks sooner, at a cost in throughput (see the README).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub commit_every: Option<u64>,
 }
 
 impl Ingest {
@@ -47,10 +51,11 @@ impl Ingest {
             chain: self.chain,
             batch_txs: self.batch_txs.max(1),
             commit_secs: self.commit_secs,
+            commit_blocks: self.commit_every,
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);
-        let report = ingest(&ctx.data_dir, &opts, &mut bar, &stop)
+        let report = sleuth_engine::ingest(&ctx.data_dir, &opts, &mut bar, &stop)
             .with_context(|| format!("ingesting {} into {}", opts.blocks_dir.display(), ctx.data_dir.display()))?;
         print(ctx, &report);
         Ok(())

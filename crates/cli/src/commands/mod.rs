@@ -53,7 +53,7 @@ impl Command {
     }
 }
 
-/// Opens the index of `ctx` for reading.
-pub(crate) fn open_index(ctx: &Context) -> anyhow::Result<sleuth_index::Index> {
-    Ok(sleuth_index::Index::open(&ctx.data_dir)?)
+/// A snapshot of the data dir of `ctx`: the index's newest commit with its clustering and tags.
+pub(crate) fn snapshot(ctx: &Context) -> anyhow::Result<sleuth_engine::EngineSnapshot> {
+    Ok(sleuth_engine::Engine::open(&ctx.data_dir).snapshot()?)
 }

@@ -1,6 +1,7 @@
 //! `sleuth status`.
 
-use sleuth_index::Status;
+use sleuth_engine::views::StatusView;
+use sleuth_engine::ClusteringState;
 
 use crate::output::{print, thousands, Human};
 use crate::Context;
@@ -11,23 +12,32 @@ pub struct StatusCmd {}
 
 impl StatusCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        print(ctx, &super::open_index(ctx)?.status());
+        print(ctx, &super::snapshot(ctx)?.status());
         Ok(())
     }
 }
 
-impl Human for Status {
+impl Human for StatusView {
     fn human(&self) -> String {
+        let clustering = match &self.clustering {
+            ClusteringState::NotBuilt => "not built".to_string(),
+            ClusteringState::Current { heuristics, upto_tx } => {
+                format!("{} (first {} transactions)", heuristics.join(","), thousands(*upto_tx))
+            }
+            ClusteringState::Stale { .. } => "stale: built on another branch; run `sleuth cluster build`".into(),
+        };
+        let s = &self.index;
         format!(
-            "chain         {}\nheight        {}\ntip           {}\nblocks        {}\ntransactions  {}\ninputs        {}\noutputs       {}\naddresses     {}\n",
-            self.chain,
-            self.height.map_or("-".into(), |h| h.to_string()),
-            self.tip_hash.as_deref().unwrap_or("-"),
-            thousands(self.blocks),
-            thousands(self.transactions),
-            thousands(self.inputs),
-            thousands(self.outputs),
-            thousands(self.addresses),
+            "chain         {}\nheight        {}\ntip           {}\nblocks        {}\ntransactions  {}\ninputs        {}\noutputs       {}\naddresses     {}\nclustering    {clustering}\ntag sources   {}\n",
+            s.chain,
+            s.height.map_or("-".into(), |h| h.to_string()),
+            s.tip_hash.as_deref().unwrap_or("-"),
+            thousands(s.blocks),
+            thousands(s.transactions),
+            thousands(s.inputs),
+            thousands(s.outputs),
+            thousands(s.addresses),
+            self.tag_sources,
         )
     }
 }

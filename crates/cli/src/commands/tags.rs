@@ -2,9 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
-use serde::Serialize;
-use sleuth_tags::{ImportReport, Tag, TagFormat, TagStore};
+use sleuth_engine::views::TagList;
+use sleuth_engine::Engine;
+use sleuth_tags::{ImportReport, Tag, TagFormat};
 
 use crate::output::{print, Human};
 use crate::Context;
@@ -35,29 +35,6 @@ pub enum TagsSub {
     },
 }
 
-/// The tag store of a data dir.
-pub(crate) fn tag_store(data_dir: &Path) -> anyhow::Result<TagStore> {
-    Ok(TagStore::open(&data_dir.join("tags"))?)
-}
-
-/// Tags on the members of cluster `root`, except on `skip`.
-pub(crate) fn cluster_tags(
-    index: &sleuth_index::Index,
-    clustering: &sleuth_analysis::cluster::Clustering,
-    store: &TagStore,
-    root: u32,
-    skip: Option<&str>,
-) -> Vec<Tag> {
-    let mut tags = Vec::new();
-    for m in clustering.members(root) {
-        let a = index.address_of(m);
-        if Some(a.as_str()) != skip {
-            tags.extend(store.tags_for(&a).iter().cloned());
-        }
-    }
-    tags
-}
-
 fn guess_format(file: &Path) -> anyhow::Result<TagFormat> {
     let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     Ok(match ext.as_str() {
@@ -69,31 +46,18 @@ fn guess_format(file: &Path) -> anyhow::Result<TagFormat> {
     })
 }
 
-/// Tags of one address.
-#[derive(Debug, Serialize)]
-pub struct TagList {
-    /// The address.
-    pub address: String,
-    /// Its tags.
-    pub tags: Vec<Tag>,
-}
-
 impl TagsCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&ctx.data_dir).with_context(|| format!("creating {}", ctx.data_dir.display()))?;
-        let mut store = tag_store(&ctx.data_dir)?;
+        let engine = Engine::open(&ctx.data_dir);
         match self.cmd {
             TagsSub::Import { file, format } => {
                 let format = match format {
                     Some(f) => f,
                     None => guess_format(&file)?,
                 };
-                print(ctx, &store.import(&file, format)?);
+                print(ctx, &engine.import_tags(&file, format)?);
             }
-            TagsSub::Show { address } => {
-                let tags = store.tags_for(address.trim()).to_vec();
-                print(ctx, &TagList { address, tags });
-            }
+            TagsSub::Show { address } => print(ctx, &engine.tags_of(&address)?),
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ impl TxCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let txid = Txid::from_str(&self.txid)
             .with_context(|| format!("{:?} is not a txid: expected 64 hex digits", self.txid))?;
-        print(ctx, &super::open_index(ctx)?.tx(&txid)?);
+        print(ctx, &super::snapshot(ctx)?.tx(&txid)?);
         Ok(())
     }
 }

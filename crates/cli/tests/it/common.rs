@@ -43,7 +43,8 @@ pub fn address(data_dir: &Path, a: &str) -> AddressInfo {
 /// A digest of everything an index answers: every block, every transaction (with spenders)
 /// and every address, through the library. Two indexes with equal digests answer alike.
 pub fn digest(data_dir: &Path) -> Vec<String> {
-    let index = sleuth_index::Index::open(data_dir).unwrap();
+    let snap = sleuth_index::Snapshot::open(data_dir).unwrap();
+    let index = snap.view();
     let mut out = vec![serde_json::to_string(&index.status()).unwrap()];
     let blocks = index.status().blocks;
     for h in 0..blocks {

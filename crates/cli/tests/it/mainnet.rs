@@ -32,7 +32,8 @@ fn first_4522_mainnet_blocks() {
 
     // Every height's hash, as the index CSV lists them.
     let csv = std::fs::read_to_string(shared_data("blocks/blk00000_heights0-4521.index.csv")).unwrap();
-    let index = sleuth_index::Index::open(&d).unwrap();
+    let snap = sleuth_index::Snapshot::open(&d).unwrap();
+    let index = snap.view();
     let mut rows = 0;
     for line in csv.lines().skip(1) {
         let f: Vec<&str> = line.split(',').collect();
@@ -52,12 +53,12 @@ fn first_4522_mainnet_blocks() {
         Some("0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9")
     );
     assert_eq!(t.inputs[0].prev_vout, Some(0));
-    assert_eq!(t.inputs[0].value_sat, 5_000_000_000);
+    assert_eq!(t.inputs[0].value_sat.get(), 5_000_000_000);
     assert_eq!(t.outputs[0].address.as_deref(), Some("1Q2TWHE3GMdB6BZKafqwxXtWAWgFt5Jvm3"));
-    assert_eq!(t.outputs[0].value_sat, 1_000_000_000);
+    assert_eq!(t.outputs[0].value_sat.get(), 1_000_000_000);
     assert_eq!(t.outputs[1].address.as_deref(), Some("12cbQLTFMXRnSzktFkuoG3eHoMeFtpTu3S"));
-    assert_eq!(t.outputs[1].value_sat, 4_000_000_000);
-    assert_eq!(t.fee_sat, 0);
+    assert_eq!(t.outputs[1].value_sat.get(), 4_000_000_000);
+    assert_eq!(t.fee_sat.get(), 0);
     // The block 9 coinbase it spends points forward to it.
     let cb = tx(&d, "0437cd7f8525ceed2324359c2d0ba26006d92d856a9c20fa0241106ee5a597c9");
     assert!(cb.coinbase);
@@ -67,7 +68,7 @@ fn first_4522_mainnet_blocks() {
 
     // Genesis pays Satoshi's P2PK key, shown as its P2PKH address.
     let g = address(&d, "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa");
-    assert_eq!((g.received_sat, g.first_seen_height, g.tx_count), (5_000_000_000, 0, 1));
+    assert_eq!((g.received_sat.get(), g.first_seen_height, g.tx_count), (5_000_000_000, 0, 1));
 
     // Flow facts: total fees 2.01 BTC, and the unspent set of 4,348 outputs worth 4521 × 50 BTC
     // (the README leaves the unspendable genesis output out; the index keeps it).
@@ -76,10 +77,10 @@ fn first_4522_mainnet_blocks() {
     for h in 0..4522 {
         for txid in index.block(sleuth_index::BlockRef::Height(h)).unwrap().txids {
             let info = index.tx(&txid.parse().unwrap()).unwrap();
-            fees += info.fee_sat;
+            fees += info.fee_sat.get();
             for o in info.outputs.iter().filter(|o| o.spent_by.is_none()) {
                 unspent.0 += 1;
-                unspent.1 += o.value_sat;
+                unspent.1 += o.value_sat.get();
             }
         }
     }

@@ -37,7 +37,7 @@ fn compare_with_node(node: &RegtestNode, d: &Path, addrs: &[String], last: u64) 
     for a in addrs {
         let scan = node.rpc("scantxoutset", json!(["start", [format!("addr({a})")]]));
         let ours = address(d, a);
-        assert_eq!(ours.balance_sat, sats(&scan["total_amount"]), "balance of {a} vs scantxoutset");
+        assert_eq!(ours.balance_sat.get(), sats(&scan["total_amount"]), "balance of {a} vs scantxoutset");
         assert_eq!(ours.unspent_count, scan["unspents"].as_array().unwrap().len() as u64, "utxos of {a}");
         assert_eq!(ours.address, *a);
     }
@@ -71,7 +71,7 @@ fn compare_tx(node: &RegtestNode, d: &Path, t: &Value, height: u64) {
         assert_eq!(mine.prev_vout, Some(prev_vout as u32), "{txid} input {i}");
         let prev = node.rpc("getrawtransaction", json!([prev_txid, true]));
         let spent = &prev["vout"][prev_vout as usize];
-        assert_eq!(mine.value_sat, sats(&spent["value"]), "{txid} input {i} value");
+        assert_eq!(mine.value_sat.get(), sats(&spent["value"]), "{txid} input {i} value");
         assert_eq!(mine.address, node_address(&spent["scriptPubKey"]), "{txid} input {i} address");
         in_sum += sats(&spent["value"]);
     }
@@ -79,9 +79,9 @@ fn compare_tx(node: &RegtestNode, d: &Path, t: &Value, height: u64) {
     for (mine, theirs) in ours.outputs.iter().zip(vout) {
         let n = theirs["n"].as_u64().unwrap();
         assert_eq!(mine.n as u64, n);
-        assert_eq!(mine.value_sat, sats(&theirs["value"]), "{txid}:{n} value");
+        assert_eq!(mine.value_sat.get(), sats(&theirs["value"]), "{txid}:{n} value");
         assert_eq!(mine.address, node_address(&theirs["scriptPubKey"]), "{txid}:{n} address");
-        out_sum += mine.value_sat;
+        out_sum += mine.value_sat.get();
         match &mine.spent_by {
             Some(s) => {
                 let spender = node.rpc("getrawtransaction", json!([s.txid, true]));
@@ -100,7 +100,7 @@ fn compare_tx(node: &RegtestNode, d: &Path, t: &Value, height: u64) {
         }
     }
     if !ours.coinbase {
-        assert_eq!(ours.fee_sat, in_sum - out_sum, "{txid} fee");
+        assert_eq!(ours.fee_sat.get(), in_sum - out_sum, "{txid} fee");
     }
 }
 

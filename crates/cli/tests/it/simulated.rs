@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sleuth_index::{BlockRef, Index};
+use sleuth_index::{BlockRef, Snapshot};
 
 use crate::common::{ingest, rows, simulate, sleuth, status, tx};
 
@@ -25,7 +25,8 @@ fn simulated_chain_ingests_to_its_truth() {
     let truth = |f: &str| std::fs::read_to_string(sim.join("truth").join(f)).unwrap();
     // Every address's balance and unspent outputs, as the truth's UTXO set states them, and
     // every entity's received and unspent value, summed over its addresses.
-    let index = Index::open(&d).unwrap();
+    let snap = Snapshot::open(&d).unwrap();
+    let index = snap.view();
     let utxos = truth("utxos.csv");
     let mut unspent: HashMap<&str, (u64, u64)> = HashMap::new();
     for row in rows(&utxos) {
@@ -40,10 +41,10 @@ fn simulated_chain_ingests_to_its_truth() {
         let key = sleuth_chain::address::decode(row["address"], index.chain()).unwrap();
         let Ok(info) = index.address(&key) else { continue }; // generated but never paid
         let (balance, count) = unspent.get(row["address"]).copied().unwrap_or_default();
-        assert_eq!((info.balance_sat, info.unspent_count), (balance, count), "address {}", row["address"]);
+        assert_eq!((info.balance_sat.get(), info.unspent_count), (balance, count), "address {}", row["address"]);
         let e = got.entry(row["entity_id"].to_owned()).or_default();
-        e.0 += info.received_sat;
-        e.1 += info.balance_sat;
+        e.0 += info.received_sat.get();
+        e.1 += info.balance_sat.get();
     }
     let balances = truth("balances.csv");
     let expected = rows(&balances);
@@ -68,7 +69,7 @@ fn simulated_chain_ingests_to_its_truth() {
             .outputs
             .iter()
             .filter(|o| o.address.as_deref().and_then(|a| owner.get(a)).map(|e| name_of[e]) == Some(h["thief"]))
-            .map(|o| o.value_sat)
+            .map(|o| o.value_sat.get())
             .sum();
         assert_eq!(to_thief.to_string(), h["amount"], "heist {}", h["txid"]);
         let victim_inputs = t
@@ -84,7 +85,7 @@ fn simulated_chain_ingests_to_its_truth() {
         let t = tx(&d, dep["txid"]);
         let o = &t.outputs[dep["vout"].parse::<usize>().unwrap()];
         assert_eq!(o.address.as_deref(), Some(dep["address"]));
-        assert_eq!(o.value_sat.to_string(), dep["amount"]);
+        assert_eq!(o.value_sat.get().to_string(), dep["amount"]);
     }
     // Block heights are consecutive and every block holds a coinbase first.
     for h in [0u32, 1, st.height.unwrap()] {
@@ -133,7 +134,8 @@ fn queries_during_an_ingest_see_a_consistent_committed_state() {
     let mut last = 0;
     let mut seen = 0;
     while child.try_wait().unwrap().is_none() {
-        if let Ok(index) = Index::open(&d) {
+        if let Ok(snap) = Snapshot::open(&d) {
+            let index = snap.view();
             // Whatever is committed answers consistently: the tip block and its transactions.
             let st = index.status();
             assert!(st.blocks >= last, "the committed tip never goes back");

@@ -1,0 +1,56 @@
+//! [`EngineError`]: what can go wrong answering a view, by the store at fault.
+
+use std::path::{Path, PathBuf};
+
+/// A problem answering a view or changing a store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EngineError {
+    /// The index is missing, damaged, or does not hold what was asked.
+    #[error(transparent)]
+    Index(#[from] sleuth_index::IndexError),
+    /// The ingest failed.
+    #[error(transparent)]
+    Ingest(#[from] sleuth_index::ingest::IngestError),
+    /// The clustering is damaged, missing or does not cover what was asked.
+    #[error(transparent)]
+    Cluster(#[from] sleuth_analysis::cluster::ClusterError),
+    /// The tag store is damaged, or an import failed.
+    #[error(transparent)]
+    Tags(#[from] sleuth_tags::TagError),
+    /// An address that is not one of the indexed chain's.
+    #[error(transparent)]
+    Address(#[from] sleuth_chain::address::AddressError),
+    /// The clustering was built on a branch a reorg removed, or at a commit newer than the
+    /// snapshot's.
+    #[error("the clustering in {} (built up to transaction {upto_tx}) does not match the index at height {height}; build it again", path.display())]
+    ClusteringStale {
+        /// The clustering folder.
+        path: PathBuf,
+        /// Transactions it covers.
+        upto_tx: u64,
+        /// The index's tip height.
+        height: i64,
+    },
+    /// Another process is changing the same store.
+    #[error("{}: another sleuth process is building here; wait for it to finish", path.display())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// A file of the data dir could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+impl EngineError {
+    /// An I/O error on `path`.
+    pub fn io(path: &Path, source: std::io::Error) -> EngineError {
+        EngineError::Io { path: path.to_owned(), source }
+    }
+}

@@ -1,0 +1,175 @@
+//! Sleuth's engine: one type owns a data dir, and every investigator's view is answered from
+//! one consistent snapshot of it.
+//!
+//! - [`DataDir`]: where each store lives (the index, the clustering generations, the tag store,
+//!   and the folders for incidents, watches and alerts).
+//! - [`Engine`]: opens a data dir for reading (from any process) or beside its writer
+//!   ([`Engine::beside_writer`]), builds clusterings and imports tags.
+//! - [`EngineSnapshot`]: the index pinned at one commit, with the clustering and the tags
+//!   as they were when it was taken; [`views`] are its answers (address with balance, cluster
+//!   and tags; cluster with facts, members and labels; `why`), each a serializable struct.
+//!
+//! Interfaces (the CLI today, the server and reports next) parse input, call the engine and
+//! print; none of them assembles an answer from the stores itself.
+
+mod datadir;
+mod error;
+mod snapshot;
+pub mod views;
+
+pub use datadir::DataDir;
+pub use error::EngineError;
+pub use snapshot::{ClusteringState, EngineSnapshot};
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+use sleuth_analysis::cluster::{build, BuildReport, HeuristicSet};
+use sleuth_durable::FileLock;
+use sleuth_index::ingest::{IngestOptions, IngestReport, Progress};
+use sleuth_index::{Snapshot, SnapshotSource};
+use sleuth_tags::{ImportReport, TagFormat, TagStore};
+
+/// Where snapshots of the index come from.
+enum Source {
+    /// The data dir's files, from a process that does not write it.
+    Files,
+    /// The writer in this process.
+    Writer(SnapshotSource),
+}
+
+/// A data dir opened by the engine; see the crate documentation.
+pub struct Engine {
+    dir: DataDir,
+    source: Source,
+    /// The tag store as last loaded, with the stamp of the files it was loaded from.
+    tags: Mutex<Option<(Vec<(String, u64, std::time::SystemTime)>, Arc<TagStore>)>>,
+}
+
+impl Engine {
+    /// Opens the data dir at `root` for reading. Nothing is read until a snapshot is taken.
+    pub fn open(root: &Path) -> Engine {
+        Engine { dir: DataDir::new(root), source: Source::Files, tags: Mutex::new(None) }
+    }
+
+    /// Opens the data dir whose writer this process holds: snapshots come from `source`.
+    pub fn beside_writer(root: &Path, source: SnapshotSource) -> Engine {
+        Engine { dir: DataDir::new(root), source: Source::Writer(source), tags: Mutex::new(None) }
+    }
+
+    /// The data dir.
+    pub fn dir(&self) -> &DataDir {
+        &self.dir
+    }
+
+    /// A snapshot of the newest commit of the index with the clustering and tags of now.
+    ///
+    /// # Errors
+    /// [`EngineError::Index`] if there is no index or it cannot be read;
+    /// [`EngineError::Cluster`] / [`EngineError::Tags`] if a store exists but is damaged.
+    pub fn snapshot(&self) -> Result<EngineSnapshot, EngineError> {
+        // The clustering first: the index only moves forward from here (or reorgs, which
+        // `EngineSnapshot` notices), so a clustering is never newer than the index it joins.
+        let clustering = sleuth_analysis::cluster::Clustering::load_if_built(self.dir.root())?;
+        let tags = self.tag_store()?;
+        let index = self.index_snapshot()?;
+        Ok(EngineSnapshot::new(index, clustering, tags))
+    }
+
+    /// A snapshot of the index alone.
+    ///
+    /// # Errors
+    /// As [`Engine::snapshot`].
+    pub fn index_snapshot(&self) -> Result<Snapshot, EngineError> {
+        Ok(match &self.source {
+            Source::Files => Snapshot::open(self.dir.root())?,
+            Source::Writer(s) => s.latest()?,
+        })
+    }
+
+    /// The tag store, loaded again only when its files changed.
+    fn tag_store(&self) -> Result<Arc<TagStore>, EngineError> {
+        let dir = self.dir.tags();
+        let stamp = tag_files_stamp(&dir);
+        let mut cached = self.tags.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((s, store)) = cached.as_ref() {
+            if *s == stamp {
+                return Ok(store.clone());
+            }
+        }
+        let store = if dir.exists() { Arc::new(TagStore::open(&dir)?) } else { Arc::new(TagStore::empty(&dir)) };
+        *cached = Some((stamp, store.clone()));
+        Ok(store)
+    }
+
+    /// Builds (or extends) the clustering of the newest commit with `set`. One build at a
+    /// time per data dir (`cluster/LOCK`).
+    ///
+    /// # Errors
+    /// [`EngineError::Busy`] if another build runs; index and clustering errors.
+    pub fn build_clustering(
+        &self,
+        set: HeuristicSet,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<BuildReport, EngineError> {
+        let dir = self.dir.cluster();
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let lock_path = dir.join("LOCK");
+        let _lock = FileLock::try_exclusive(&lock_path)
+            .map_err(|e| EngineError::io(&lock_path, e))?
+            .ok_or(EngineError::Busy { path: lock_path })?;
+        let snap = self.index_snapshot()?;
+        let view = snap.view();
+        Ok(build(&view, set, progress)?)
+    }
+
+    /// The tags of an address of any chain; needs no index.
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] if the tag store is damaged.
+    pub fn tags_of(&self, address: &str) -> Result<views::TagList, EngineError> {
+        let store = self.tag_store()?;
+        Ok(views::TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim()).to_vec() })
+    }
+
+    /// Imports a tag file into the data dir's tag store.
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] naming the file and line at fault.
+    pub fn import_tags(&self, file: &Path, format: TagFormat) -> Result<ImportReport, EngineError> {
+        let dir = self.dir.tags();
+        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
+        let mut store = TagStore::open(&dir)?;
+        Ok(store.import(file, format)?)
+    }
+}
+
+/// Names, sizes and times of the tag store's files: what says it must be loaded again.
+fn tag_files_stamp(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((e.file_name().to_string_lossy().into_owned(), m.len(), m.modified().ok()?))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Brings the index of the data dir at `root` up to the block files (see
+/// [`sleuth_index::ingest::ingest`]).
+///
+/// # Errors
+/// [`EngineError::Ingest`] naming the file, offset or index file at fault.
+pub fn ingest(
+    root: &Path,
+    opts: &IngestOptions,
+    progress: &mut dyn Progress,
+    stop: &AtomicBool,
+) -> Result<IngestReport, EngineError> {
+    Ok(sleuth_index::ingest::ingest(root, opts, progress, stop)?)
+}
