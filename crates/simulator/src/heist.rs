@@ -19,7 +19,7 @@ use crate::blockwriter::SUBSIDY;
 use crate::config::BLOCKS_PER_DAY;
 use crate::economy::World;
 use crate::entity::{self, Account, Entity, Handout, Kind, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, Plan, TxKind};
 use crate::wallet::{self, Selection, Utxo};
 use crate::HeistSummary;
 
@@ -167,14 +167,11 @@ impl World {
         let target = (hot as f64 * self.rng.gen_range(0.6..0.95)) as u64;
         // Attackers pay well to confirm before the exchange notices.
         let feerate = self.feerate * self.rng.gen_range(2.0..4.0);
-        let pocket = self.entities[x as usize].pocket(pockets::HOT);
-        let Some(coins) = wallet::select(pocket, target, feerate, height, Selection::Largest, 300, &mut self.rng)
+        let Some(mut plan) =
+            self.select_plan(TxKind::HeistDrain, x, pockets::HOT, target, feerate, Selection::Largest, 300)
         else {
             return false;
         };
-        let style = self.entities[x as usize].software.style();
-        let spends = coins.into_iter().map(|utxo| Spend { owner: x, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::HeistDrain, style, spends, feerate);
         plan.heist = tag;
         let k = self.rng.gen_range(3..=8);
         let fee = plan.fee_estimate_plus(k + 1);
@@ -287,8 +284,7 @@ impl World {
         let t = self.thieves[thief].entity;
         let software = self.entities[t as usize].software;
         let feerate = self.wallet_feerate(software);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: t, pocket: from, utxo }).collect();
-        let mut plan = Plan::new(kind, software.style(), spends, feerate);
+        let mut plan = Plan::spending(kind, software.style(), t, from, coins, feerate);
         plan.heist = tag;
         plan
     }

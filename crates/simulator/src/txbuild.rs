@@ -136,6 +136,18 @@ impl Plan {
         Plan { kind, style, inputs, outputs: Vec::new(), change: None, feerate, op_return: None, heist: 0 }
     }
 
+    /// A plan without outputs yet, spending `coins` that `owner` took out of its pocket `pocket`.
+    pub fn spending(kind: TxKind, style: Style, owner: u32, pocket: u8, coins: Vec<Utxo>, feerate: f64) -> Plan {
+        let mut plan = Plan::new(kind, style, Vec::with_capacity(coins.len()), feerate);
+        plan.add_inputs(owner, pocket, coins);
+        plan
+    }
+
+    /// Adds `coins`, taken out of `owner`'s pocket `pocket`, to the inputs.
+    pub fn add_inputs(&mut self, owner: u32, pocket: u8, coins: impl IntoIterator<Item = Utxo>) {
+        self.inputs.extend(coins.into_iter().map(|utxo| Spend { owner, pocket, utxo }));
+    }
+
     /// Sum of the inputs.
     pub fn input_value(&self) -> u64 {
         self.inputs.iter().map(|s| s.utxo.value).sum()

@@ -9,7 +9,7 @@ use super::{log_uniform, pockets, round_amount};
 use crate::address::{Addr, AddrKind};
 use crate::economy::World;
 use crate::entity::{self, Account, Entity, Handout, Kind, ServiceStyle, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, Plan, TxKind};
 use crate::wallet::{self, Selection, Utxo};
 
 const NAMES: [&str; 8] =
@@ -245,8 +245,7 @@ impl World {
         if capped {
             feerate = feerate.min(self.feerate * 1.05).max(1.0);
         }
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::DEPOSIT, utxo }).collect();
-        let plan = Plan::new(TxKind::Sweep, software.style(), spends, feerate);
+        let plan = Plan::spending(TxKind::Sweep, software.style(), id, pockets::DEPOSIT, coins, feerate);
         let kind = self.entities[id as usize].addr_kind;
         if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
             self.restore(plan);
@@ -285,15 +284,11 @@ impl World {
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
         let base_fee = ((60 + 172 * (k as u64 + 1)) as f64 / 4.0 * feerate) as u64;
-        let pocket = self.entities[id as usize].pocket(pockets::HOT);
-        let Some(coins) =
-            wallet::select(pocket, total + base_fee, feerate, height, Selection::Largest, 50, &mut self.rng)
-        else {
+        let kind = if batching { TxKind::WithdrawalBatch } else { TxKind::Withdrawal };
+        let target = total + base_fee;
+        let Some(mut plan) = self.select_plan(kind, id, pockets::HOT, target, feerate, Selection::Largest, 50) else {
             return false;
         };
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-        let kind = if batching { TxKind::WithdrawalBatch } else { TxKind::Withdrawal };
-        let mut plan = Plan::new(kind, software.style(), spends, feerate);
         for (u, amount) in wanted {
             // Some customers withdraw straight into an account at another exchange.
             let out = match self.rng.gen_bool(0.06).then(|| self.deposit_except(u, id)).flatten() {
@@ -321,14 +316,12 @@ impl World {
         let feerate = self.wallet_feerate(software);
         if hot > total / 2 && hot > 1_000_000_000 {
             let amount = hot - total / 3;
-            let pocket = self.entities[id as usize].pocket(pockets::HOT);
-            let Some(coins) =
-                wallet::select(pocket, amount + 10_000, feerate, height, Selection::Largest, 100, &mut self.rng)
+            let target = amount + 10_000;
+            let Some(mut plan) =
+                self.select_plan(TxKind::ColdStorage, id, pockets::HOT, target, feerate, Selection::Largest, 100)
             else {
                 return false;
             };
-            let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-            let mut plan = Plan::new(TxKind::ColdStorage, software.style(), spends, feerate);
             let c = self.cold_address(x);
             plan.outputs.push(Out::new(c, amount, pockets::COLD));
             let h = self.hot_address(x);
@@ -339,14 +332,12 @@ impl World {
         }
         if hot < total / 10 && cold > 0 {
             let amount = (total / 3).min(cold / 2);
-            let pocket = self.entities[id as usize].pocket(pockets::COLD);
-            let Some(coins) =
-                wallet::select(pocket, amount + 20_000, feerate, height, Selection::Largest, 20, &mut self.rng)
+            let target = amount + 20_000;
+            let Some(mut plan) =
+                self.select_plan(TxKind::HotRefill, id, pockets::COLD, target, feerate, Selection::Largest, 20)
             else {
                 return false;
             };
-            let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::COLD, utxo }).collect();
-            let mut plan = Plan::new(TxKind::HotRefill, software.style(), spends, feerate);
             let h = self.hot_address(x);
             plan.outputs.push(Out::new(h, amount, pockets::HOT));
             let c = self.cold_address(x);

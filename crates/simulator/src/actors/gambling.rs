@@ -9,7 +9,7 @@ use super::{log_uniform, pockets};
 use crate::address::{Addr, AddrKind};
 use crate::economy::World;
 use crate::entity::{self, Entity, Handout, Kind, ServiceStyle, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, TxKind};
 use crate::wallet::{self, Selection};
 
 const NAMES: [(&str, bool); 3] = [("DiceHouse", true), ("LuckyBlock Casino", false), ("SatsBet", true)];
@@ -100,22 +100,13 @@ impl World {
         let Some(&(_, Some(to), amount)) = self.svc.gambling[g].owed.front() else { return false };
         let software = self.entities[site as usize].software;
         let feerate = self.wallet_feerate(software);
-        let height = self.height;
-        let pocket = self.entities[site as usize].pocket(pockets::HOT);
-        let Some(coins) = wallet::select(
-            pocket,
-            amount + 300 * feerate as u64,
-            feerate,
-            height,
-            Selection::Largest,
-            20,
-            &mut self.rng,
-        ) else {
+        let target = amount + 300 * feerate as u64;
+        let Some(mut plan) =
+            self.select_plan(TxKind::GamblingPayout, site, pockets::HOT, target, feerate, Selection::Largest, 20)
+        else {
             return false;
         };
         self.svc.gambling[g].owed.pop_front();
-        let spends = coins.into_iter().map(|utxo| Spend { owner: site, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::GamblingPayout, software.style(), spends, feerate);
         plan.outputs.push(Out::new(Handout { addr: to, fresh: false }, amount, pockets::MAIN));
         let bet = self.bet_address(g);
         plan.change = Some(Out::new(bet, 0, pockets::HOT));
@@ -142,17 +133,15 @@ impl World {
         let software = self.entities[site as usize].software;
         let feerate = self.wallet_feerate(software);
         let base_fee = ((60 + 172 * (owed.len() as u64 + 1)) as f64 / 4.0 * feerate) as u64;
-        let pocket = self.entities[site as usize].pocket(pockets::HOT);
-        let Some(coins) =
-            wallet::select(pocket, total + base_fee, feerate, height, Selection::Oldest, 150, &mut self.rng)
+        let target = total + base_fee;
+        let Some(mut plan) =
+            self.select_plan(TxKind::GamblingPayout, site, pockets::HOT, target, feerate, Selection::Oldest, 150)
         else {
             owed.extend(rest);
             self.svc.gambling[g].owed = owed.into();
             return false;
         };
         self.svc.gambling[g].owed = rest.into();
-        let spends = coins.into_iter().map(|utxo| Spend { owner: site, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::GamblingPayout, software.style(), spends, feerate);
         for (u, _, amount) in owed {
             let h = entity::receive(&mut self.entities, u, &mut self.rng);
             plan.outputs.push(Out::new(h, amount, pockets::MAIN));
@@ -174,13 +163,11 @@ impl World {
         let amount = hot - bankroll;
         let software = self.entities[site as usize].software;
         let feerate = self.wallet_feerate(software);
-        let pocket = self.entities[site as usize].pocket(pockets::HOT);
-        let Some(coins) = wallet::select(pocket, amount, feerate, height, Selection::Largest, 100, &mut self.rng)
+        let Some(mut plan) =
+            self.select_plan(TxKind::Deposit, site, pockets::HOT, amount, feerate, Selection::Largest, 100)
         else {
             return false;
         };
-        let spends = coins.into_iter().map(|utxo| Spend { owner: site, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Deposit, software.style(), spends, feerate);
         let Some((h, pocket)) = self.deposit_at_any(site) else {
             self.restore(plan);
             return false;

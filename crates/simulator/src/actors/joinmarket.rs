@@ -8,7 +8,7 @@ use super::{pockets, round_amount};
 use crate::address::AddrKind;
 use crate::economy::World;
 use crate::entity::{self, flags};
-use crate::txbuild::{Lock, Order, Out, Plan, Spend, Style, TxKind};
+use crate::txbuild::{Lock, Order, Out, Plan, Style, TxKind};
 use crate::wallet::{self, Selection, Utxo};
 
 const STYLE: Style = Style { version: 2, lock: Lock::Tip, sequence: 0xffff_fffe, order: Order::Shuffle, low_r: true };
@@ -69,12 +69,11 @@ impl World {
             self.entities[taker as usize].pocket(from).extend(coins);
             return false;
         }
-        let spends = coins.into_iter().map(|utxo| Spend { owner: taker, pocket: from, utxo }).collect();
-        let mut plan = Plan::new(TxKind::CoinjoinJoinmarket, STYLE, spends, feerate);
+        let mut plan = Plan::spending(TxKind::CoinjoinJoinmarket, STYLE, taker, from, coins, feerate);
         let mut fees = 0u64;
         for (m, c) in makers.iter() {
             let value: u64 = c.iter().map(|u| u.value).sum();
-            plan.inputs.extend(c.iter().map(|&utxo| Spend { owner: *m, pocket: pockets::MAIN, utxo }));
+            plan.add_inputs(*m, pockets::MAIN, c.iter().copied());
             let cjfee = ((amount as f64 * self.rng.gen_range(0.000_02..0.000_3)) as u64).max(500);
             fees += cjfee;
             let h = entity::fresh(&mut self.entities, *m, AddrKind::P2wpkh);

@@ -9,7 +9,7 @@ use super::{log_uniform, pockets};
 use crate::address::AddrKind;
 use crate::economy::World;
 use crate::entity::{self, Entity, Kind, ServiceStyle, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, Plan, TxKind};
 use crate::wallet;
 
 const PROCESSORS: [&str; 2] = ["PayGate", "CoinCheckout"];
@@ -122,8 +122,7 @@ impl World {
         }
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Settlement, software.style(), spends, feerate);
+        let mut plan = Plan::spending(TxKind::Settlement, software.style(), id, pockets::HOT, coins, feerate);
         let batch = self.scale.batch as usize;
         let mut budget = plan.input_value().saturating_sub(plan.fee_estimate_plus(batch + 2));
         let mut owed = std::mem::take(&mut self.svc.processors[p].owed);
@@ -174,8 +173,7 @@ impl World {
         let coins = wallet::take_all(self.entities[shop as usize].pocket(pockets::HOT), height, 60);
         let software = self.entities[shop as usize].software;
         let feerate = self.wallet_feerate(software);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: shop, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Deposit, software.style(), spends, feerate);
+        let mut plan = Plan::spending(TxKind::Deposit, software.style(), shop, pockets::HOT, coins, feerate);
         let value = plan.input_value();
         let keep = if self.rng.gen_bool(0.4) { log_uniform(&mut self.rng, value / 20 + 1, value / 4 + 2) } else { 0 };
         let send = value.saturating_sub(keep + plan.fee_estimate_plus(2) + 2_000);

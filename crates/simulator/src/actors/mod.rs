@@ -16,8 +16,8 @@ use rand::Rng;
 use crate::address::AddrKind;
 use crate::economy::World;
 use crate::entity::{self, flags, Entity, Kind, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
-use crate::wallet;
+use crate::txbuild::{Out, Plan, TxKind};
+use crate::wallet::{self, Selection};
 
 pub(crate) use exchange::Exchange;
 pub(crate) use gambling::Gambling;
@@ -155,6 +155,27 @@ impl World {
         r.max(1.0)
     }
 
+    /// Chooses coins of `owner`'s pocket `pocket` worth at least `target` plus their own input
+    /// fees at `feerate` (as [`wallet::select`] does, `how`, at most `max_inputs`) and plans
+    /// spending them, without outputs yet, in the style of the owner's wallet software. `None`,
+    /// the pocket untouched, when its spendable coins do not cover the target.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn select_plan(
+        &mut self,
+        kind: TxKind,
+        owner: u32,
+        pocket: u8,
+        target: u64,
+        feerate: f64,
+        how: Selection,
+        max_inputs: usize,
+    ) -> Option<Plan> {
+        let height = self.height;
+        let e = &mut self.entities[owner as usize];
+        let coins = wallet::select(e.pocket(pocket), target, feerate, height, how, max_inputs, &mut self.rng)?;
+        Some(Plan::spending(kind, e.software.style(), owner, pocket, coins, feerate))
+    }
+
     /// A service whose pocket holds more than `over` coins merges its 150 smallest into one,
     /// as services do to keep their wallets fast and future fees low.
     pub(crate) fn service_consolidate(&mut self, e: u32, pocket: u8, over: usize) -> bool {
@@ -169,8 +190,7 @@ impl World {
         }
         let software = self.entities[e as usize].software;
         let feerate = self.wallet_feerate(software).min(self.feerate).max(1.0);
-        let spends = coins.into_iter().map(|utxo| Spend { owner: e, pocket, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Consolidation, software.style(), spends, feerate);
+        let mut plan = Plan::spending(TxKind::Consolidation, software.style(), e, pocket, coins, feerate);
         let kind = self.entities[e as usize].addr_kind;
         if plan.input_value() < plan.fee_estimate_plus(1) + 2 * kind.dust() {
             self.restore(plan);

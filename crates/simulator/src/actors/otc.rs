@@ -8,7 +8,7 @@ use super::{log_uniform, pockets};
 use crate::address::AddrKind;
 use crate::economy::World;
 use crate::entity::{self, Account, Entity, Kind, ServiceStyle, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, TxKind};
 use crate::wallet::{self, Selection};
 
 const NAMES: [&str; 3] = ["Jade OTC", "Meridian Brokers", "Cashpoint OTC"];
@@ -83,14 +83,12 @@ impl World {
         let total: u64 = amounts.iter().sum();
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
-        let pocket = self.entities[id as usize].pocket(pockets::HOT);
-        let Some(coins) =
-            wallet::select(pocket, total + 400 * feerate as u64, feerate, height, Selection::Oldest, 50, &mut self.rng)
+        let target = total + 400 * feerate as u64;
+        let Some(mut plan) =
+            self.select_plan(TxKind::OtcTrade, id, pockets::HOT, target, feerate, Selection::Oldest, 50)
         else {
             return false;
         };
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::OtcTrade, software.style(), spends, feerate);
         for a in amounts {
             let buyer = self.random_user();
             plan.outputs.push(Out::new(entity::receive(&mut self.entities, buyer, &mut self.rng), a, pockets::MAIN));
@@ -111,20 +109,12 @@ impl World {
         let amount = hot / 2;
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
-        let pocket = self.entities[id as usize].pocket(pockets::HOT);
-        let Some(coins) = wallet::select(
-            pocket,
-            amount + 400 * feerate as u64,
-            feerate,
-            height,
-            Selection::Largest,
-            100,
-            &mut self.rng,
-        ) else {
+        let target = amount + 400 * feerate as u64;
+        let Some(mut plan) =
+            self.select_plan(TxKind::Deposit, id, pockets::HOT, target, feerate, Selection::Largest, 100)
+        else {
             return false;
         };
-        let spends = coins.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Deposit, software.style(), spends, feerate);
         let Some((h, pocket)) = self.deposit_at_any(id) else {
             self.restore(plan);
             return false;

@@ -9,7 +9,7 @@ use super::pockets;
 use crate::address::AddrKind;
 use crate::economy::World;
 use crate::entity::{self, flags, Entity, Handout, Kind, ServiceStyle, Software};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, Plan, TxKind};
 use crate::wallet;
 
 const NAMES: [&str; 6] = ["Hashforge", "Blockwell Pool", "Quarry Pool", "Nonce Farm", "Petahash", "Minersgate"];
@@ -114,9 +114,7 @@ impl World {
         }
         let software = self.entities[id as usize].software;
         let feerate = self.wallet_feerate(software);
-        let spends: Vec<Spend> =
-            inputs.into_iter().map(|utxo| Spend { owner: id, pocket: pockets::HOT, utxo }).collect();
-        let mut plan = Plan::new(TxKind::PoolPayout, software.style(), spends, feerate);
+        let mut plan = Plan::spending(TxKind::PoolPayout, software.style(), id, pockets::HOT, inputs, feerate);
         let total = plan.input_value();
         let k = self.rng.gen_range(3..=self.scale.batch.max(3)) as usize;
         let miners: Vec<u32> = self.svc.pools[p].miners.choose_multiple(&mut self.rng, k).copied().collect();

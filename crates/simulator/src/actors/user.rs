@@ -6,7 +6,7 @@ use rand::Rng;
 use super::{log_uniform, pockets, round_amount, Registration, TakerPockets};
 use crate::economy::World;
 use crate::entity::{self, Handout};
-use crate::txbuild::{Out, Plan, Spend, TxKind};
+use crate::txbuild::{Out, Plan, TxKind};
 use crate::wallet;
 
 /// Largest number of inputs a user's payment takes.
@@ -66,20 +66,9 @@ impl World {
         // Fee of everything but the inputs (whose share `select` adds), with room for two
         // outputs of the widest type.
         let base_fee = ((4 * 14 + 2 + 2 * 172) as f64 / 4.0 * feerate).ceil() as u64;
-        let height = self.height;
-        let pocket = self.entities[payer as usize].pocket(from);
-        let coins = wallet::select(
-            pocket,
-            amount + base_fee,
-            feerate,
-            height,
-            software.selection(),
-            MAX_USER_INPUTS,
-            &mut self.rng,
-        )?;
-        let spends: Vec<Spend> = coins.into_iter().map(|utxo| Spend { owner: payer, pocket: from, utxo }).collect();
-        let first = spends[0].utxo.addr(payer);
-        let mut plan = Plan::new(kind, software.style(), spends, feerate);
+        let how = software.selection();
+        let mut plan = self.select_plan(kind, payer, from, amount + base_fee, feerate, how, MAX_USER_INPUTS)?;
+        let first = plan.inputs[0].utxo.addr(payer);
         let (h, pocket) = payee(self);
         plan.outputs.push(Out::new(h, amount, pocket));
         let change = entity::change(&mut self.entities, payer, h.addr.kind, first);
@@ -101,8 +90,7 @@ impl World {
             self.entities[u as usize].pocket(pockets::MAIN).extend(coins);
             return false;
         }
-        let spends = coins.into_iter().map(|utxo| Spend { owner: u, pocket: pockets::MAIN, utxo }).collect();
-        let mut plan = Plan::new(TxKind::Consolidation, software.style(), spends, feerate);
+        let mut plan = Plan::spending(TxKind::Consolidation, software.style(), u, pockets::MAIN, coins, feerate);
         let kind = self.entities[u as usize].addr_kind;
         let h = entity::fresh(&mut self.entities, u, kind);
         plan.change = Some(Out::new(h, 0, pockets::MAIN));

@@ -75,8 +75,7 @@ impl World {
         // Overhead, the fee output, the OP_RETURN and the change: under 600 weight units.
         let fixed = ((in_weight + 600) as f64 / 4.0 * feerate) as u64 + pool_fee;
         let n = ((total - fixed) / (per + (124.0 / 4.0 * feerate) as u64)).clamp(1, MAX_PREMIX);
-        let spends = coins.into_iter().map(|utxo| Spend { owner, pocket: from, utxo }).collect();
-        let mut plan = Plan::new(TxKind::WhirlpoolTx0, TX0_STYLE, spends, feerate);
+        let mut plan = Plan::spending(TxKind::WhirlpoolTx0, TX0_STYLE, owner, from, coins, feerate);
         for _ in 0..n {
             let h = entity::fresh(&mut self.entities, owner, AddrKind::P2wpkh);
             plan.outputs.push(Out::new(h, per, NO_POCKET).tagged(template.tag));
