@@ -6,9 +6,11 @@
 
 mod block;
 mod cursor;
+mod parsed;
 mod tx;
 
-pub use block::{parse_block, ParsedBlock, ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
+pub use block::{parse_block, ParsedBlock};
+pub use parsed::{ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
 
 /// Bytes that are not a valid block or transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

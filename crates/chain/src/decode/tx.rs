@@ -3,8 +3,8 @@
 use bitcoin::hashes::{sha256d, Hash, HashEngine};
 use bitcoin::Txid;
 
-use super::block::{ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
 use super::cursor::Cursor;
+use super::parsed::{ParsedInput, ParsedOutput, ParsedTx, SequenceKind};
 use super::DecodeError;
 use crate::script::classify;
 
