@@ -12,6 +12,7 @@ pub mod address;
 pub mod amount;
 pub mod blockfile;
 pub mod decode;
+mod names;
 pub mod params;
 pub mod script;
 

@@ -1,32 +1,34 @@
 //! The chains Sleuth knows: network magic, genesis block and address prefixes.
 
-use std::fmt;
 use std::str::FromStr;
 
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use serde::{Deserialize, Serialize};
 
-/// A chain whose block files Sleuth can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Chain {
-    /// Bitcoin mainnet.
-    Bitcoin,
-    /// Bitcoin testnet3.
-    Testnet,
-    /// Bitcoin testnet4 (BIP94).
-    Testnet4,
-    /// Bitcoin's default signet.
-    Signet,
-    /// Bitcoin regtest.
-    Regtest,
-    /// Litecoin mainnet.
-    Litecoin,
-    /// Litecoin testnet4.
-    LitecoinTestnet,
-    /// Litecoin regtest.
-    LitecoinRegtest,
+crate::named_enum! {
+    serde:
+    /// A chain whose block files Sleuth can read. Its name is what `--chain` takes and what
+    /// the index records; `ALL` lists the chains in the order `--chain` documents them.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+    pub enum Chain {
+        /// Bitcoin mainnet.
+        Bitcoin => "bitcoin",
+        /// Bitcoin testnet3.
+        Testnet => "testnet",
+        /// Bitcoin testnet4 (BIP94).
+        Testnet4 => "testnet4",
+        /// Bitcoin's default signet.
+        Signet => "signet",
+        /// Bitcoin regtest.
+        Regtest => "regtest",
+        /// Litecoin mainnet.
+        Litecoin => "litecoin",
+        /// Litecoin testnet4.
+        LitecoinTestnet => "litecoin-testnet",
+        /// Litecoin regtest.
+        LitecoinRegtest => "litecoin-regtest",
+    }
 }
 
 /// Base58 and bech32 prefixes of a chain's addresses.
@@ -41,32 +43,6 @@ pub struct AddressPrefixes {
 }
 
 impl Chain {
-    /// Every chain, in the order `--chain` documents them.
-    pub const ALL: [Chain; 8] = [
-        Chain::Bitcoin,
-        Chain::Testnet,
-        Chain::Testnet4,
-        Chain::Signet,
-        Chain::Regtest,
-        Chain::Litecoin,
-        Chain::LitecoinTestnet,
-        Chain::LitecoinRegtest,
-    ];
-
-    /// The name `--chain` takes and the index records.
-    pub fn name(self) -> &'static str {
-        match self {
-            Chain::Bitcoin => "bitcoin",
-            Chain::Testnet => "testnet",
-            Chain::Testnet4 => "testnet4",
-            Chain::Signet => "signet",
-            Chain::Regtest => "regtest",
-            Chain::Litecoin => "litecoin",
-            Chain::LitecoinTestnet => "litecoin-testnet",
-            Chain::LitecoinRegtest => "litecoin-regtest",
-        }
-    }
-
     /// The four bytes that open every record of this chain's `blk*.dat` files.
     pub fn magic(self) -> [u8; 4] {
         match self {
@@ -147,21 +123,15 @@ impl Chain {
     }
 }
 
-impl fmt::Display for Chain {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 /// A `--chain` value that names no known chain.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown chain {0:?}; expected one of bitcoin, testnet, testnet4, signet, regtest, litecoin, litecoin-testnet, litecoin-regtest")]
+#[error("unknown chain {0:?}; expected one of {expected}", expected = Chain::NAME_LIST)]
 pub struct UnknownChain(pub String);
 
 impl FromStr for Chain {
     type Err = UnknownChain;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Chain::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| UnknownChain(s.to_owned()))
+        Chain::from_name(s).ok_or_else(|| UnknownChain(s.to_owned()))
     }
 }
 
@@ -192,6 +162,19 @@ mod tests {
         for c in Chain::ALL {
             assert_eq!(c.name().parse::<Chain>().unwrap(), c);
         }
-        assert!("dogecoin".parse::<Chain>().is_err());
+        let err = "dogecoin".parse::<Chain>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown chain \"dogecoin\"; expected one of bitcoin, testnet, testnet4, signet, regtest, litecoin, \
+             litecoin-testnet, litecoin-regtest"
+        );
+    }
+
+    #[test]
+    fn serde_names_are_the_names() {
+        for c in Chain::ALL {
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{c}\""));
+            assert_eq!(serde_json::from_str::<Chain>(&format!("\"{c}\"")).unwrap(), c);
+        }
     }
 }

@@ -55,7 +55,7 @@ pub enum TagError {
         message: String,
     },
     /// A format name that is none of the known ones.
-    #[error("unknown tag format {0:?}; expected one of tagpack, ofac, ofac-sdn, csv")]
+    #[error("unknown tag format {0:?}; expected one of {expected}", expected = crate::TagFormat::NAME_LIST)]
     UnknownFormat(String),
 }
 

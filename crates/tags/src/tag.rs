@@ -2,7 +2,6 @@
 //! import reports.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
@@ -51,48 +50,27 @@ pub struct Tag {
     pub is_cluster_definer: bool,
 }
 
-/// A tag file format [`crate::TagStore::import`] reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum TagFormat {
-    /// A GraphSense TagPack (YAML). Name `tagpack`.
-    #[serde(rename = "tagpack")]
-    TagPack,
-    /// One of OFAC's per-asset lists, `sanctioned_addresses_<ASSET>.txt` (or `.json`). Name `ofac`.
-    #[serde(rename = "ofac")]
-    Ofac,
-    /// OFAC's SDN list in the advanced XML schema, `sdn_advanced.xml`. Name `ofac-sdn`.
-    #[serde(rename = "ofac-sdn")]
-    OfacSdn,
-    /// CSV with the header `address,label,category,source`. Name `csv`.
-    #[serde(rename = "csv")]
-    Csv,
-}
-
-impl TagFormat {
-    /// Every format, in the order the help text lists them.
-    pub const ALL: [TagFormat; 4] = [TagFormat::TagPack, TagFormat::Ofac, TagFormat::OfacSdn, TagFormat::Csv];
-
-    /// The name `FromStr` takes and errors print.
-    pub fn name(self) -> &'static str {
-        match self {
-            TagFormat::TagPack => "tagpack",
-            TagFormat::Ofac => "ofac",
-            TagFormat::OfacSdn => "ofac-sdn",
-            TagFormat::Csv => "csv",
-        }
-    }
-}
-
-impl fmt::Display for TagFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+sleuth_chain::named_enum! {
+    serde:
+    /// A tag file format [`crate::TagStore::import`] reads. Its name is what `FromStr` takes,
+    /// errors print and serde writes; `ALL` lists the formats in the order the help text does.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum TagFormat {
+        /// A GraphSense TagPack (YAML).
+        TagPack => "tagpack",
+        /// One of OFAC's per-asset lists, `sanctioned_addresses_<ASSET>.txt` (or `.json`).
+        Ofac => "ofac",
+        /// OFAC's SDN list in the advanced XML schema, `sdn_advanced.xml`.
+        OfacSdn => "ofac-sdn",
+        /// CSV with the header `address,label,category,source`.
+        Csv => "csv",
     }
 }
 
 impl FromStr for TagFormat {
     type Err = TagError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TagFormat::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| TagError::UnknownFormat(s.to_owned()))
+        TagFormat::from_name(s).ok_or_else(|| TagError::UnknownFormat(s.to_owned()))
     }
 }
 
@@ -170,7 +148,7 @@ mod tests {
             assert_eq!(serde_json::to_string(&f).unwrap(), format!("\"{}\"", f.name()));
         }
         let err = "yaml".parse::<TagFormat>().unwrap_err();
-        assert!(err.to_string().contains("tagpack, ofac, ofac-sdn, csv"), "{err}");
+        assert_eq!(err.to_string(), "unknown tag format \"yaml\"; expected one of tagpack, ofac, ofac-sdn, csv");
     }
 
     #[test]

@@ -11,9 +11,15 @@ pub struct HeuristicSet {
     /// Multi-input: all inputs of a (non-CoinJoin) transaction have one owner.
     pub multi_input: bool,
     /// The change heuristics in use; a change output is merged only when every one of them
-    /// that votes names the same output.
-    pub change: [bool; 6],
+    /// that votes names the same output. Indexed as [`ChangeHeuristic::ALL`].
+    pub change: [bool; ChangeHeuristic::ALL.len()],
 }
+
+/// Name of the multi-input heuristic.
+const MULTI_INPUT: &str = "multi-input";
+
+/// Name that stands for the [`DEFAULT_CHANGE`] heuristics.
+const CHANGE: &str = "change";
 
 /// Bit in [`MergeRec::heuristic`](super::store::MergeRec) for multi-input merges; change
 /// heuristic `i` of [`ChangeHeuristic::ALL`] is bit `i + 1`.
@@ -26,7 +32,7 @@ pub const DEFAULT_CHANGE: [ChangeHeuristic; 1] = [ChangeHeuristic::Fresh];
 impl HeuristicSet {
     /// Multi-input only.
     pub fn multi_input_only() -> HeuristicSet {
-        HeuristicSet { multi_input: true, change: [false; 6] }
+        HeuristicSet { multi_input: true, change: [false; ChangeHeuristic::ALL.len()] }
     }
 
     /// The default: multi-input plus [`DEFAULT_CHANGE`].
@@ -47,7 +53,7 @@ impl HeuristicSet {
     pub fn names(&self) -> Vec<String> {
         let mut v = Vec::new();
         if self.multi_input {
-            v.push("multi-input".to_owned());
+            v.push(MULTI_INPUT.to_owned());
         }
         v.extend(self.change_heuristics().map(|h| h.name().to_owned()));
         v
@@ -58,7 +64,7 @@ impl HeuristicSet {
 pub fn bit_names(bits: u8) -> Vec<&'static str> {
     let mut v = Vec::new();
     if bits & MULTI_INPUT_BIT != 0 {
-        v.push("multi-input");
+        v.push(MULTI_INPUT);
     }
     for h in ChangeHeuristic::ALL {
         if bits & (1 << (h as u8 + 1)) != 0 {
@@ -70,18 +76,26 @@ pub fn bit_names(bits: u8) -> Vec<&'static str> {
 
 /// An unknown heuristic name.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown heuristic {0:?}; expected multi-input, change, change-fresh, change-type, change-optimal, change-round, change-fingerprint or change-peel")]
+#[error("unknown heuristic {0:?}; expected {expected}", expected = expected_names())]
 pub struct UnknownHeuristic(pub String);
+
+/// Every name `HeuristicSet`'s `FromStr` takes, as "a, b or c".
+fn expected_names() -> String {
+    let mut names = vec![MULTI_INPUT, CHANGE];
+    names.extend(ChangeHeuristic::ALL.map(ChangeHeuristic::name));
+    let (last, rest) = names.split_last().expect("at least two names");
+    format!("{} or {last}", rest.join(", "))
+}
 
 impl FromStr for HeuristicSet {
     type Err = UnknownHeuristic;
     /// Comma-separated names; `change` adds the default change heuristics.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut set = HeuristicSet { multi_input: false, change: [false; 6] };
+        let mut set = HeuristicSet { multi_input: false, change: [false; ChangeHeuristic::ALL.len()] };
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             match name {
-                "multi-input" => set.multi_input = true,
-                "change" => DEFAULT_CHANGE.iter().for_each(|h| set.change[*h as usize] = true),
+                MULTI_INPUT => set.multi_input = true,
+                CHANGE => DEFAULT_CHANGE.iter().for_each(|h| set.change[*h as usize] = true),
                 _ => {
                     let h = ChangeHeuristic::ALL
                         .into_iter()
@@ -98,5 +112,31 @@ impl FromStr for HeuristicSet {
 impl fmt::Display for HeuristicSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.names().join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        let all = "multi-input,change-fresh,change-type,change-optimal,change-round,change-fingerprint,change-peel";
+        let set: HeuristicSet = all.parse().unwrap();
+        assert!(set.multi_input && set.change.iter().all(|&on| on));
+        assert_eq!(set.to_string(), all);
+        assert_eq!("change".parse::<HeuristicSet>().unwrap().change_heuristics().collect::<Vec<_>>(), DEFAULT_CHANGE);
+        assert_eq!("multi-input,change".parse::<HeuristicSet>().unwrap(), HeuristicSet::default_set());
+        assert_eq!(bit_names(0b11), ["multi-input", "change-fresh"]);
+    }
+
+    #[test]
+    fn unknown_names_list_the_known_ones() {
+        let err = "multi-input,bogus".parse::<HeuristicSet>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown heuristic \"bogus\"; expected multi-input, change, change-fresh, change-type, change-optimal, \
+             change-round, change-fingerprint or change-peel"
+        );
     }
 }
