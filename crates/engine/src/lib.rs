@@ -44,7 +44,7 @@ pub struct Engine {
     dir: DataDir,
     source: Source,
     /// The tag store as last loaded, with the stamp of the files it was loaded from.
-    tags: Mutex<Option<(Vec<(String, u64, std::time::SystemTime)>, Arc<TagStore>)>>,
+    tags: Mutex<Option<(FilesStamp, Arc<TagStore>)>>,
 }
 
 impl Engine {
@@ -145,8 +145,11 @@ impl Engine {
     }
 }
 
-/// Names, sizes and times of the tag store's files: what says it must be loaded again.
-fn tag_files_stamp(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+/// Names, sizes and modification times of a store's files.
+type FilesStamp = Vec<(String, u64, std::time::SystemTime)>;
+
+/// The stamp of the tag store's files: what says it must be loaded again.
+fn tag_files_stamp(dir: &Path) -> FilesStamp {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -39,6 +39,9 @@ pub struct IngestOptions {
     /// …or after this many blocks, when set: tests, followers and small machines commit
     /// often (every commit costs a flush of every mapped file; see the README's figures).
     pub commit_blocks: Option<u64>,
+    /// Index the best chain only up to this height (an index as it stood then, for
+    /// comparisons and for evidence pinned to a date); `None` for the whole chain.
+    pub until_height: Option<u32>,
 }
 
 /// Default [`IngestOptions::batch_txs`].
@@ -55,6 +58,7 @@ impl IngestOptions {
             batch_txs: DEFAULT_BATCH_TXS,
             commit_secs: DEFAULT_COMMIT_SECS,
             commit_blocks: None,
+            until_height: None,
         }
     }
 }
@@ -215,7 +219,11 @@ fn apply(
     progress: &mut dyn Progress,
     stop: &AtomicBool,
 ) -> Result<IngestReport, IngestError> {
-    let Scanned { started, mut reader, scan, chain, best, headers_cached, next_cache } = scanned;
+    let Scanned { started, mut reader, scan, chain, mut best, headers_cached, next_cache } = scanned;
+    let files_best = best.len() as u64;
+    if let Some(h) = opts.until_height {
+        best.truncate(h as usize + 1);
+    }
     // Saved only by the writer (it holds the data dir's lock).
     let cache_path = index.dir().join("headers.cache");
     if let Err(e) = next_cache.save(&cache_path) {
@@ -246,7 +254,7 @@ fn apply(
         chain,
         records: scan.records.len() as u64,
         headers_cached,
-        stale_blocks: scan.records.len() as u64 - best.len() as u64,
+        stale_blocks: scan.records.len() as u64 - files_best,
         file_bytes: scan.bytes,
         unwound_blocks: unwound,
         added_blocks: 0,

@@ -36,5 +36,5 @@ pub use query::{AddressInfo, BlockInfo, BlockRef, SpentBy, Status, TxInfo, TxInp
 pub use schema::{AddrId, Counts, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};
 pub use snapshot::{Snapshot, SnapshotSource};
 pub use store::IndexWriter;
-pub use view::View;
+pub use view::{list_scans, View};
 pub use writer::Appended;

@@ -251,6 +251,7 @@ impl<'a> View<'a> {
     /// the commit is not intact (what a power cut during a batch can leave).
     fn scan_head(&self, a: u64) -> u64 {
         tracing::warn!(addr = a, "address list past the commit is damaged; scanning for its newest output");
+        LIST_SCANS.fetch_add(1, Ordering::Relaxed);
         (0..self.top.outputs).rev().find(|&o| self.output_rec(o).addr as u64 == a).unwrap_or(NONE64)
     }
 
@@ -274,6 +275,15 @@ impl<'a> View<'a> {
         probe(files.addr_slots, hash, self.split.addrs, |id| files.addr_keys[id as usize] == *k)
             .or_else(|| self.ov.as_ref()?.addr_ids.get(k).copied().filter(|&a| a < self.top.addrs))
     }
+}
+
+static LIST_SCANS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many times, in this process, a view found an address list past its commit damaged and
+/// fell back to scanning the outputs (correct, but slow). Only a power cut during a batch can
+/// cause it; tests assert it stays 0.
+pub fn list_scans() -> u64 {
+    LIST_SCANS.load(Ordering::Relaxed)
 }
 
 /// The first `i` in `0..n` for which `pred` is false (`pred` true on a prefix).

@@ -32,6 +32,9 @@ pub struct Ingest {
     /// blocks sooner, at a cost in throughput (see the README).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub commit_every: Option<u64>,
+    /// Index the best chain only up to this height.
+    #[arg(long, value_name = "HEIGHT")]
+    pub until_height: Option<u32>,
 }
 
 impl Ingest {
@@ -52,6 +55,7 @@ impl Ingest {
             batch_txs: self.batch_txs.max(1),
             commit_secs: self.commit_secs,
             commit_blocks: self.commit_every,
+            until_height: self.until_height,
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);

@@ -1,0 +1,3 @@
+//! Integration tests of the engine against a real `litecoind -regtest`.
+
+mod snapshots;
