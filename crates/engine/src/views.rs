@@ -31,6 +31,8 @@ pub struct AddressView {
     /// Balance and history.
     #[serde(flatten)]
     pub info: AddressInfo,
+    /// Height of the tip the answer is taken at: every figure holds as of this block.
+    pub tip_height: Option<u32>,
     /// Its cluster, once a clustering covers it.
     pub cluster_id: Option<ClusterId>,
     /// Tags on the address itself.
@@ -128,7 +130,8 @@ impl EngineSnapshot {
         let key = sleuth_chain::address::decode(address.trim(), view.chain())?;
         let info = view.address(&key)?;
         let tags = self.tags.tags_for(&info.address).to_vec();
-        let mut out = AddressView { info, cluster_id: None, tags, cluster_tags: Vec::new() };
+        let tip_height = view.counts().blocks.checked_sub(1).map(|h| h as u32);
+        let mut out = AddressView { info, tip_height, cluster_id: None, tags, cluster_tags: Vec::new() };
         if let (Some(c), Some(a)) = (&self.clustering, view.addr_id(&key)) {
             out.cluster_id = c.cluster_of(a);
             if let Some(id) = out.cluster_id {

@@ -4,6 +4,7 @@ mod cluster;
 mod common;
 mod crash;
 mod errors;
+mod follow;
 mod mainnet;
 mod regtest;
 mod simulated;
