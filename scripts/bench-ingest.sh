@@ -4,6 +4,9 @@
 # same files. Prints MB/s, tx/s, peak RSS and the ratio to the baseline.
 #
 #   scripts/bench-ingest.sh [TRANSACTIONS=1000000] [WORKDIR=/tmp/sleuth-bench]
+#
+# COMMIT_EVERY="1000 100" also ingests the same files with `--commit-every N` for each N and
+# prints what committing that often costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
@@ -45,3 +48,14 @@ awk -v n="$txs" -v b="$bytes" -v s="$ing_s" -v bs="$base_s" -v ss="$sim_s" \
   printf "baseline: %.2f s, %.0f tx/s, %.1f MB/s, peak RSS %d MB (bitcoin-block-parser, parse + txids only)\n", bs, n/bs, b/1e6/bs, brss
   printf "ratio:    ingest runs at %.0f%% of the parse-only baseline speed\n", 100*bs/s
 }'
+
+for every in ${COMMIT_EVERY:-}; do
+  rm -rf "$work/idx-every"
+  /usr/bin/time -v "$sleuth" -q --data-dir "$work/idx-every" ingest --blocks-dir "$work/sim/blocks" --commit-every "$every" --json \
+    >"$work/ingest-every.json" 2>"$work/ingest-every.time"
+  blocks=$(grep -o '"added_blocks": [0-9]*' "$work/ingest-every.json" | grep -o '[0-9]*$')
+  awk -v n="$txs" -v s="$(wall_s "$work/ingest-every.time")" -v base="$ing_s" -v every="$every" -v blocks="$blocks" \
+    -v rss="$(rss_mb "$work/ingest-every.time")" 'BEGIN {
+    printf "ingest --commit-every %d (%d commits): %.2f s, %.0f tx/s, peak RSS %d MB, %.2fx the default cadence\n", every, blocks/every, s, n/s, rss, s/base
+  }'
+done

@@ -100,10 +100,6 @@ impl HeaderCache {
                 r.loc.size.consensus_encode(&mut out)?;
             }
         }
-        let tmp = path.with_extension("tmp");
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&out)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
+        sleuth_durable::write_atomic(path, &out)
     }
 }
