@@ -29,6 +29,7 @@ pub struct Cli {
 }
 
 /// Settings every command can read.
+#[derive(Clone)]
 pub struct Context {
     /// The index folder.
     pub data_dir: PathBuf,

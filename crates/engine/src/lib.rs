@@ -14,12 +14,15 @@
 
 mod datadir;
 mod error;
+pub mod screen;
 mod snapshot;
+pub mod trace;
 pub mod views;
 
 pub use datadir::DataDir;
 pub use error::EngineError;
 pub use snapshot::{ClusteringState, EngineSnapshot};
+pub use trace::Subject;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;

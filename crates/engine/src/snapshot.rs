@@ -1,7 +1,9 @@
 //! [`EngineSnapshot`]: the index at one commit, with the clustering and the tags that go
 //! with it, held together so that every part of an answer agrees with the same tip.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use sleuth_analysis::trace::Attribution;
 
 use serde::{Deserialize, Serialize};
 use sleuth_analysis::cluster::Clustering;
@@ -35,6 +37,8 @@ pub struct EngineSnapshot {
     pub(crate) clustering: Option<Arc<Clustering>>,
     pub(crate) clustering_state: ClusteringState,
     pub(crate) tags: Arc<TagStore>,
+    /// Clusters and labels for traces and screening, built on first use.
+    pub(crate) attribution: OnceLock<Arc<Attribution>>,
 }
 
 impl EngineSnapshot {
@@ -51,7 +55,7 @@ impl EngineSnapshot {
                 }
             }
         };
-        EngineSnapshot { index, clustering, clustering_state, tags }
+        EngineSnapshot { index, clustering, clustering_state, tags, attribution: OnceLock::new() }
     }
 
     /// The index snapshot.

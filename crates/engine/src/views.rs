@@ -82,7 +82,7 @@ impl EngineSnapshot {
         Ok(view.addr_id(&key).ok_or_else(|| IndexError::not_found_address(address.trim()))?)
     }
 
-    fn require_clustering(&self) -> Result<&Clustering, EngineError> {
+    pub(crate) fn require_clustering(&self) -> Result<&Clustering, EngineError> {
         let path = sleuth_analysis::cluster::cluster_dir(self.index.dir());
         match (&self.clustering, &self.clustering_state) {
             (Some(c), _) => Ok(c),

@@ -176,6 +176,11 @@ impl View<'_> {
         BlockHash::from_byte_array(self.block_rec(h.pos()).hash)
     }
 
+    /// Timestamp of the block at `h` (which must be indexed).
+    pub fn block_time(&self, h: Height) -> u32 {
+        self.block_rec(h.pos()).time
+    }
+
     /// Height of a block by hash.
     pub fn height_of(&self, hash: &BlockHash) -> Option<Height> {
         let k = hash.to_byte_array();

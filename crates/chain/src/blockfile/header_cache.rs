@@ -5,7 +5,7 @@
 //! `u32`, then per file: number `u32`, end `u64` (where its known records end), record count
 //! `u32`, then per record: header `[80]`, hash `[32]`, offset `u64`, size `u32`.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use bitcoin::block::Header;

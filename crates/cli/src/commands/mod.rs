@@ -6,9 +6,11 @@ mod block;
 mod cluster;
 mod demo;
 mod ingest;
+mod screen;
 mod simulate;
 mod status;
 mod tags;
+mod trace;
 mod tx;
 
 use crate::Context;
@@ -30,6 +32,10 @@ pub enum Command {
     Cluster(cluster::ClusterCmd),
     /// Import tags (GraphSense TagPacks, OFAC lists, CSV) and look them up.
     Tags(tags::TagsCmd),
+    /// Follow tainted value forward (where did it go) or backward (where did it come from).
+    Trace(trace::TraceCmd),
+    /// Score an address or incoming output for exposure to crime, with the reasons.
+    Screen(screen::ScreenCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
     /// Simulate heists, ingest them, follow the loot one hop and cluster the chain.
@@ -47,6 +53,8 @@ impl Command {
             Command::Address(c) => c.run(ctx),
             Command::Cluster(c) => c.run(ctx),
             Command::Tags(c) => c.run(ctx),
+            Command::Trace(c) => c.run(ctx),
+            Command::Screen(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),
         }

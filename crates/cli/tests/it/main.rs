@@ -9,3 +9,4 @@ mod mainnet;
 mod regtest;
 mod simulated;
 mod tags;
+mod trace;

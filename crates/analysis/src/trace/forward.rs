@@ -1,0 +1,220 @@
+//! The forward walk: from tainted coins to the transactions spending them, in chain order.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::time::Instant;
+
+use sleuth_index::{InputNum, OutputNum, TxNum, View};
+
+use super::attribution::{Attribution, Class, Owner};
+use super::policy::{self, Policy};
+use super::ranges::Ranges;
+use super::report::{height, Bucket, Collector, StopReason, TraceReport};
+use super::taint::{ix, Taint, N};
+use super::TraceOptions;
+use crate::cluster::{coinjoin, TxView};
+
+struct Walk<'v, 'a> {
+    view: &'v View<'v>,
+    attribution: &'a Attribution,
+    opts: &'a TraceOptions,
+    out: Collector,
+    /// Tainted coins waiting for their spending transaction.
+    pending: HashMap<u64, Taint>,
+    queue: BinaryHeap<Reverse<u32>>,
+    queued: HashSet<u32>,
+}
+
+impl Walk<'_, '_> {
+    /// Decides what happens to a tainted coin: it stops (and why), or waits for its spender.
+    fn settle(&mut self, o: OutputNum, mut t: Taint, created_by: TxNum, source: bool) {
+        let view = self.view;
+        let coin = view.output(o);
+        let stop = |w: &mut Self, why: StopReason, t: &Taint| {
+            let a = t.amounts(coin.value);
+            w.out.stop(coin.addr, why, &a, created_by, t.hops, t.coinjoin);
+        };
+        if !source {
+            match coin.addr.and_then(|a| self.attribution.label_of(a)) {
+                Some(l) if self.attribution.stops_at(l) => {
+                    let why = if l.class == Class::Mixer { StopReason::Mixer } else { StopReason::Service };
+                    return stop(self, why, &t);
+                }
+                _ => {}
+            }
+        }
+        let mut limited = [0u64; N];
+        t.drop_below(coin.value, self.opts.min_sat, &mut limited);
+        if limited.iter().any(|&x| x > 0) {
+            self.out.stop(None, StopReason::MinSat, &limited, created_by, t.hops, t.coinjoin);
+        }
+        if t.is_clean() {
+            return;
+        }
+        let Some(spender) = view.spender(o) else { return stop(self, StopReason::Unspent, &t) };
+        let s = view.tx_of_input(spender);
+        if self.opts.until_height.is_some_and(|u| height(view, s).get() > u) {
+            return stop(self, StopReason::UntilHeight, &t);
+        }
+        if t.hops >= self.opts.max_hops {
+            return stop(self, StopReason::MaxHops, &t);
+        }
+        match self.pending.entry(o.get()) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&t),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(t);
+            }
+        }
+        if self.queued.insert(s.get()) {
+            self.queue.push(Reverse(s.get()));
+        }
+    }
+
+    /// Splits the taint of transaction `s`'s inputs over its outputs and fee.
+    fn visit(&mut self, s: TxNum, tx: &mut TxView, scratch: &mut Scratch) {
+        let view = self.view;
+        tx.load(view, s);
+        self.out.visited += 1;
+        let on = self.out.on;
+        let ins = view.tx_input_range(s);
+        scratch.clear();
+        let mut first: Option<(u64, Owner)> = None;
+        let mut hops = u32::MAX;
+        let mut cj = false;
+        for (k, i) in ins.clone().enumerate() {
+            let o = view.spent_output(InputNum::new(i)).expect("a spending transaction is no coinbase");
+            let v = tx.inputs[k].value;
+            scratch.in_values.push(v);
+            let t = self.pending.remove(&o.get()).unwrap_or_default();
+            if !t.is_clean() {
+                hops = hops.min(t.hops);
+                cj |= t.coinjoin;
+                if first.is_none() {
+                    first = Some((o.get(), self.attribution.owner(tx.inputs[k].addr, self.opts.clusters)));
+                }
+            }
+            scratch.taints.push(t);
+        }
+        let Some((first_coin, owner_in)) = first else { return };
+        self.out.pred.insert(s.get(), view.tx_of_output(OutputNum::new(first_coin)).get());
+        let in_sum: u64 = scratch.in_values.iter().sum();
+        for o in &tx.outputs {
+            scratch.parts.push(o.value);
+        }
+        let out_sum: u64 = scratch.parts.iter().sum();
+        scratch.parts.push(in_sum.saturating_sub(out_sum));
+        let n_out = tx.outputs.len();
+        let is_cj = coinjoin::detect(tx, &mut scratch.counts).is_some();
+        if is_cj {
+            self.out.coinjoins += 1;
+        }
+
+        // Each policy's share of every output (and of the fee, the last part).
+        let poisoned = on[ix(Policy::Poison)] && scratch.taints.iter().any(|t| t.poison);
+        if on[ix(Policy::Haircut)] {
+            let total = scratch.taints.iter().map(|t| t.haircut).sum();
+            policy::haircut(total, &scratch.parts, &mut scratch.haircut);
+        }
+        if on[ix(Policy::Tiho)] {
+            let total = scratch.taints.iter().map(|t| t.tiho).sum();
+            policy::tiho(total, &scratch.parts, &mut scratch.tiho);
+        }
+        if on[ix(Policy::Fifo)] {
+            let r: Vec<&Ranges> = scratch.taints.iter().map(|t| &t.fifo).collect();
+            policy::fifo(&scratch.in_values, &r, &scratch.parts, &mut scratch.fifo);
+        }
+        if on[ix(Policy::Lifo)] {
+            let r: Vec<&Ranges> = scratch.taints.iter().map(|t| &t.lifo).collect();
+            policy::lifo(&scratch.in_values, &r, &scratch.parts, &mut scratch.lifo);
+        }
+        let part = |k: usize| Taint {
+            poison: poisoned,
+            haircut: scratch.haircut.get(k).copied().unwrap_or(0),
+            fifo: scratch.fifo.get(k).cloned().unwrap_or_default(),
+            lifo: scratch.lifo.get(k).cloned().unwrap_or_default(),
+            tiho: scratch.tiho.get(k).copied().unwrap_or(0),
+            hops,
+            coinjoin: cj || is_cj,
+        };
+        let fee = part(n_out);
+        let fee_amounts = fee.amounts(scratch.parts[n_out]);
+        if fee_amounts.iter().any(|&x| x > 0) {
+            self.out.bucket(Bucket::Fees, &fee_amounts);
+        }
+        let outs: Vec<(OutputNum, Taint, Owner)> = tx
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(k, o)| (o.out, part(k), self.attribution.owner(o.addr, self.opts.clusters)))
+            .collect();
+        for (o, mut t, owner) in outs {
+            if t.is_clean() {
+                continue;
+            }
+            // A transfer to another owner is a hop; an owner paying itself is not.
+            if owner != owner_in || owner == Owner::None {
+                t.hops = hops.saturating_add(1);
+            }
+            self.settle(o, t, s, false);
+        }
+    }
+}
+
+/// Buffers reused from transaction to transaction.
+#[derive(Default)]
+struct Scratch {
+    in_values: Vec<u64>,
+    taints: Vec<Taint>,
+    parts: Vec<u64>,
+    haircut: Vec<u64>,
+    tiho: Vec<u64>,
+    fifo: Vec<Ranges>,
+    lifo: Vec<Ranges>,
+    counts: HashMap<u64, usize>,
+}
+
+impl Scratch {
+    fn clear(&mut self) {
+        self.in_values.clear();
+        self.taints.clear();
+        self.parts.clear();
+        self.haircut.clear();
+        self.tiho.clear();
+        self.fifo.clear();
+        self.lifo.clear();
+    }
+}
+
+pub(super) fn run(
+    view: &View<'_>,
+    sources: &[OutputNum],
+    attribution: &Attribution,
+    opts: &TraceOptions,
+) -> TraceReport {
+    let started = Instant::now();
+    let mut w = Walk {
+        view,
+        attribution,
+        opts,
+        out: Collector::new(&opts.policies),
+        pending: HashMap::new(),
+        queue: BinaryHeap::new(),
+        queued: HashSet::new(),
+    };
+    let on = w.out.on;
+    let mut seen = HashSet::new();
+    for &o in sources {
+        if seen.insert(o) {
+            let created_by = view.tx_of_output(o);
+            w.settle(o, Taint::whole(view.output(o).value, &on), created_by, true);
+        }
+    }
+    let mut tx = TxView::default();
+    let mut scratch = Scratch::default();
+    while let Some(Reverse(s)) = w.queue.pop() {
+        w.visit(TxNum::new(s), &mut tx, &mut scratch);
+    }
+    debug_assert!(w.pending.is_empty(), "every tainted coin waiting was visited");
+    let seconds = started.elapsed().as_secs_f64();
+    w.out.finish(view, attribution, opts.direction, &opts.policies, sources, opts.max_endpoints, seconds)
+}

@@ -1,0 +1,409 @@
+//! What a trace returns: endpoints with amounts per policy and the path that proves them,
+//! totals per entity and category, and a reconciliation that adds up to the satoshi.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::de::{Deserializer, Error as _};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use sleuth_chain::Sat;
+use sleuth_index::{AddrId, Height, OutputNum, TxNum, View};
+
+use super::attribution::Attribution;
+use super::policy::Policy;
+use super::taint::{ix, N};
+use super::Direction;
+use crate::cluster::ClusterId;
+
+/// A value per policy: a plain value when one policy ran, `{policy: value}` when several.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PerPolicy<T>(pub Vec<(Policy, T)>);
+
+impl<T: Copy> PerPolicy<T> {
+    /// The value under `p`, if it ran.
+    pub fn get(&self, p: Policy) -> Option<T> {
+        self.0.iter().find(|(q, _)| *q == p).map(|(_, v)| *v)
+    }
+}
+
+impl<T: Serialize> Serialize for PerPolicy<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if let [(_, v)] = self.0.as_slice() {
+            return v.serialize(s);
+        }
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (p, v) in &self.0 {
+            m.serialize_entry(p.name(), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for PerPolicy<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PerPolicy<T>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either<T> {
+            Map(BTreeMap<String, T>),
+            One(T),
+        }
+        match Either::<T>::deserialize(d)? {
+            // A single value carries no policy name; the report's `policies` says which.
+            Either::One(v) => Ok(PerPolicy(vec![(Policy::Haircut, v)])),
+            Either::Map(m) => m
+                .into_iter()
+                .map(|(k, v)| {
+                    Policy::from_name(&k).map(|p| (p, v)).ok_or_else(|| D::Error::custom(format!("policy {k}")))
+                })
+                .collect::<Result<_, _>>()
+                .map(PerPolicy),
+        }
+    }
+}
+
+sleuth_chain::named_enum! {
+    serde:
+    /// Why a trace stopped at an endpoint.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+    pub enum StopReason {
+        /// Reached a service that can freeze it (exchange, OTC desk, payment processor, …).
+        Service => "service",
+        /// Entered a mixer.
+        Mixer => "mixer",
+        /// Not spent (as of the snapshot's tip).
+        Unspent => "unspent",
+        /// Spent only above `--until-height`.
+        UntilHeight => "until-height",
+        /// `--max-hops` transfers from the source.
+        MaxHops => "max-hops",
+        /// Less taint than `--min-sat` under some policy.
+        MinSat => "min-sat",
+        /// Backward: came from a tagged cluster.
+        TaggedSource => "tagged-source",
+        /// Backward: newly mined (a coinbase).
+        Mined => "mined",
+    }
+}
+
+/// A coin the trace started from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceCoin {
+    /// Its transaction.
+    pub txid: String,
+    /// Its output index.
+    pub vout: u32,
+    /// The address it pays.
+    pub address: Option<String>,
+    /// Its value.
+    pub amount_sat: Sat,
+}
+
+/// Where (some of) the taint stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// The address (none for dust summed under `min-sat`, and for outputs without one).
+    pub address: Option<String>,
+    /// Its cluster.
+    pub cluster_id: Option<ClusterId>,
+    /// The tag label of its cluster.
+    pub entity: Option<String>,
+    /// The label's category.
+    pub category: Option<String>,
+    /// Taint that stopped here, per policy.
+    pub amount_sat: PerPolicy<Sat>,
+    /// Height of the first arrival (forward) or of the coin's creation (backward).
+    pub height: u32,
+    /// Its block's time (Unix seconds).
+    pub time: u32,
+    /// Transfers between owners from the source.
+    pub hops: u32,
+    /// The transactions from the source to here, in order (at most 1,000, the nearest).
+    pub path_txids: Vec<String>,
+    /// Why the trace stopped here.
+    pub stop_reason: StopReason,
+    /// Whether the path crossed a CoinJoin.
+    pub coinjoin: bool,
+}
+
+/// Taint per entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityAmount {
+    /// The entity.
+    pub entity: String,
+    /// Its category.
+    pub category: String,
+    /// Taint that reached it, per policy.
+    pub amount_sat: PerPolicy<Sat>,
+}
+
+/// Taint per category.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryAmount {
+    /// The category.
+    pub category: String,
+    /// Taint that reached it, per policy.
+    pub amount_sat: PerPolicy<Sat>,
+}
+
+/// Where every traced satoshi ended, under one policy: the parts add up to `traced_sat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Reconciliation {
+    /// Everything traced (forward poison: everything it reached, which exceeds the sources).
+    pub traced_sat: Sat,
+    /// Reached services.
+    pub to_services_sat: Sat,
+    /// Still unspent (or spent only past `--until-height`).
+    pub unspent_sat: Sat,
+    /// Paid as fees to miners.
+    pub fees_sat: Sat,
+    /// Entered mixers.
+    pub mixers_sat: Sat,
+    /// Stopped by `--max-hops` or `--min-sat`.
+    pub limited_sat: Sat,
+    /// Backward: came from tagged sources.
+    pub tagged_sources_sat: Sat,
+    /// Backward: newly mined.
+    pub mined_sat: Sat,
+}
+
+/// The result of a trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceReport {
+    /// The policies run side by side.
+    pub policies: Vec<Policy>,
+    /// Forward or backward.
+    pub direction: Direction,
+    /// The coins traced from.
+    pub sources: Vec<SourceCoin>,
+    /// Their value.
+    pub source_sat: Sat,
+    /// Everything traced, per policy (the reconciliation's total).
+    pub traced_sat: PerPolicy<Sat>,
+    /// Endpoints, the largest first (at most `max_endpoints`).
+    pub endpoints: Vec<Endpoint>,
+    /// Endpoints in all (some may be left out of the list).
+    pub endpoint_count: u64,
+    /// Taint per tagged entity.
+    pub by_entity: Vec<EntityAmount>,
+    /// Taint per category.
+    pub by_category: Vec<CategoryAmount>,
+    /// Where every satoshi ended, per policy.
+    pub reconciliation: PerPolicy<Reconciliation>,
+    /// Transactions visited.
+    pub transactions_visited: u64,
+    /// CoinJoins crossed.
+    pub coinjoins_crossed: u64,
+    /// Seconds spent.
+    pub seconds: f64,
+}
+
+/// Buckets of the reconciliation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bucket {
+    Services,
+    Unspent,
+    Fees,
+    Mixers,
+    Limited,
+    Tagged,
+    Mined,
+}
+
+/// An endpoint being summed.
+struct EndAcc {
+    amounts: [u64; N],
+    tx: TxNum,
+    hops: u32,
+    coinjoin: bool,
+}
+
+/// What a walk collects, turned into a [`TraceReport`] at the end.
+pub(crate) struct Collector {
+    pub on: [bool; N],
+    buckets: [[u64; 7]; N],
+    endpoints: HashMap<(Option<AddrId>, StopReason), EndAcc>,
+    /// For paths: the transaction a visited transaction's taint came from.
+    pub pred: HashMap<u32, u32>,
+    pub visited: u64,
+    pub coinjoins: u64,
+}
+
+impl Collector {
+    pub fn new(policies: &[Policy]) -> Collector {
+        let mut on = [false; N];
+        for &p in policies {
+            on[ix(p)] = true;
+        }
+        Collector {
+            on,
+            buckets: [[0; 7]; N],
+            endpoints: HashMap::new(),
+            pred: HashMap::new(),
+            visited: 0,
+            coinjoins: 0,
+        }
+    }
+
+    /// Adds `amounts` to a bucket, with no endpoint (fees).
+    pub fn bucket(&mut self, b: Bucket, amounts: &[u64; N]) {
+        for (bucket, x) in self.buckets.iter_mut().zip(amounts) {
+            bucket[b as usize] += x;
+        }
+    }
+
+    /// Adds `amounts` stopping at `addr` (created by `tx`) for `why`.
+    pub fn stop(&mut self, addr: Option<AddrId>, why: StopReason, amounts: &[u64; N], tx: TxNum, hops: u32, cj: bool) {
+        let b = match why {
+            StopReason::Service => Bucket::Services,
+            StopReason::Mixer => Bucket::Mixers,
+            StopReason::Unspent | StopReason::UntilHeight => Bucket::Unspent,
+            StopReason::MaxHops | StopReason::MinSat => Bucket::Limited,
+            StopReason::TaggedSource => Bucket::Tagged,
+            StopReason::Mined => Bucket::Mined,
+        };
+        self.bucket(b, amounts);
+        let e = self.endpoints.entry((addr, why)).or_insert(EndAcc { amounts: [0; N], tx, hops, coinjoin: cj });
+        for (a, x) in e.amounts.iter_mut().zip(amounts) {
+            *a += x;
+        }
+        // Forward: the first arrival; backward: any (each coin is reached once per path).
+        if tx < e.tx {
+            e.tx = tx;
+        }
+        e.hops = e.hops.min(hops);
+        e.coinjoin |= cj;
+    }
+
+    fn per_policy(&self, policies: &[Policy], a: &[u64; N]) -> PerPolicy<Sat> {
+        PerPolicy(policies.iter().map(|&p| (p, Sat::new(a[ix(p)]))).collect())
+    }
+
+    fn path(&self, view: &View<'_>, tx: TxNum) -> Vec<String> {
+        let mut path = vec![tx.get()];
+        let mut t = tx.get();
+        while let Some(&p) = self.pred.get(&t) {
+            if path.len() >= 1_000 || p == t {
+                break;
+            }
+            path.push(p);
+            t = p;
+        }
+        path.reverse();
+        path.into_iter().map(|t| view.txid(TxNum::new(t)).to_string()).collect()
+    }
+
+    /// The report.
+    #[allow(clippy::too_many_arguments)]
+    pub fn finish(
+        self,
+        view: &View<'_>,
+        attribution: &Attribution,
+        direction: Direction,
+        policies: &[Policy],
+        sources: &[OutputNum],
+        max_endpoints: usize,
+        seconds: f64,
+    ) -> TraceReport {
+        let source_coins: Vec<SourceCoin> = sources
+            .iter()
+            .map(|&o| {
+                let t = view.tx_of_output(o);
+                let out = view.output(o);
+                SourceCoin {
+                    txid: view.txid(t).to_string(),
+                    vout: (o.get() - view.tx_output_range(t).start) as u32,
+                    address: out.addr.map(|a| view.address_of(a)),
+                    amount_sat: Sat::new(out.value),
+                }
+            })
+            .collect();
+        let source_sat = Sat::new(source_coins.iter().map(|s| s.amount_sat.get()).sum());
+        let mut recs = Vec::new();
+        for &p in policies {
+            let b = &self.buckets[ix(p)];
+            let s = |k: Bucket| Sat::new(b[k as usize]);
+            recs.push((
+                p,
+                Reconciliation {
+                    traced_sat: Sat::new(b.iter().sum()),
+                    to_services_sat: s(Bucket::Services),
+                    unspent_sat: s(Bucket::Unspent),
+                    fees_sat: s(Bucket::Fees),
+                    mixers_sat: s(Bucket::Mixers),
+                    limited_sat: s(Bucket::Limited),
+                    tagged_sources_sat: s(Bucket::Tagged),
+                    mined_sat: s(Bucket::Mined),
+                },
+            ));
+        }
+        let traced_sat = PerPolicy(recs.iter().map(|(p, r)| (*p, r.traced_sat)).collect());
+        let mut by_entity: BTreeMap<(String, String), [u64; N]> = BTreeMap::new();
+        let mut by_category: BTreeMap<String, [u64; N]> = BTreeMap::new();
+        let mut ends: Vec<_> = self.endpoints.iter().collect();
+        for ((addr, _), e) in &ends {
+            if let Some(l) = addr.and_then(|a| attribution.label_of(a)) {
+                let x = by_entity.entry((l.entity.clone(), l.category.clone())).or_insert([0; N]);
+                let y = by_category.entry(l.category.clone()).or_insert([0; N]);
+                for p in 0..N {
+                    x[p] += e.amounts[p];
+                    y[p] += e.amounts[p];
+                }
+            }
+        }
+        // The largest first: by the largest amount under any policy, then by address.
+        let size = |e: &EndAcc| e.amounts.iter().copied().max().unwrap_or(0);
+        ends.sort_by(|a, b| size(b.1).cmp(&size(a.1)).then(a.0.cmp(b.0)));
+        let endpoint_count = ends.len() as u64;
+        let endpoints = ends
+            .into_iter()
+            .take(max_endpoints)
+            .map(|((addr, why), e)| {
+                let h = view.height_of_tx(e.tx);
+                let label = addr.and_then(|a| attribution.label_of(a));
+                Endpoint {
+                    address: addr.map(|a| view.address_of(a)),
+                    cluster_id: addr.and_then(|a| attribution.cluster_of(a)),
+                    entity: label.map(|l| l.entity.clone()),
+                    category: label.map(|l| l.category.clone()),
+                    amount_sat: self.per_policy(policies, &e.amounts),
+                    height: h.get(),
+                    time: view.block_time(h),
+                    hops: e.hops,
+                    path_txids: self.path(view, e.tx),
+                    stop_reason: *why,
+                    coinjoin: e.coinjoin,
+                }
+            })
+            .collect();
+        TraceReport {
+            policies: policies.to_vec(),
+            direction,
+            sources: source_coins,
+            source_sat,
+            traced_sat,
+            endpoints,
+            endpoint_count,
+            by_entity: by_entity
+                .into_iter()
+                .map(|((entity, category), a)| EntityAmount {
+                    entity,
+                    category,
+                    amount_sat: self.per_policy(policies, &a),
+                })
+                .collect(),
+            by_category: by_category
+                .into_iter()
+                .map(|(category, a)| CategoryAmount { category, amount_sat: self.per_policy(policies, &a) })
+                .collect(),
+            reconciliation: PerPolicy(recs),
+            transactions_visited: self.visited,
+            coinjoins_crossed: self.coinjoins,
+            seconds,
+        }
+    }
+}
+
+/// Height helper for the walks.
+pub(crate) fn height(view: &View<'_>, t: TxNum) -> Height {
+    view.height_of_tx(t)
+}

@@ -1,0 +1,366 @@
+//! Screening: how exposed an address or an incoming output is to crime, as a 0–100 score with
+//! the reasons behind it. Direct exposure is what its cluster received from and sent to
+//! tagged risk clusters; indirect exposure is a backward haircut trace within a few hops,
+//! as shares of value by category. The rules are in `docs/tracing.md`.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use sleuth_analysis::cluster::ClusterId;
+use sleuth_analysis::trace::{Class, Direction, Policy, StopReason, TraceOptions};
+use sleuth_chain::Sat;
+use sleuth_index::{AddrId, InputNum, OutputNum, View};
+
+use crate::trace::Subject;
+use crate::{EngineError, EngineSnapshot};
+
+/// Risk groups: (group, severity weight, the tag categories or abuses it gathers).
+const RISK_GROUPS: &[(&str, u32, &[&str])] = &[
+    ("sanctioned", 100, &["sanction", "sanctioned"]),
+    ("terrorism", 100, &["terrorism", "terrorism_financing", "extremism"]),
+    ("child_abuse", 100, &["child_sexual_abuse", "sexual_abuse", "human_trafficking"]),
+    ("theft", 90, &["theft", "service_hack", "account_hack", "hacking", "exploit", "data_breach"]),
+    ("ransomware", 90, &["ransomware", "malware"]),
+    ("darknet", 80, &["dark_web", "market", "darknet", "drugs", "weapons", "counterfeit"]),
+    (
+        "scam",
+        70,
+        &["scam", "phishing", "investment_fraud", "ponzi_scheme", "pyramid_scheme", "extortion", "sextortion"],
+    ),
+    ("mixer", 60, &["mixing_service", "coinjoin", "mixer"]),
+    ("fraud", 60, &["payment_card_fraud", "financial_crime", "money_laundering"]),
+    ("gambling", 25, &["gambling"]),
+];
+
+/// The risk group of a tag category or abuse, with its weight.
+pub fn risk_group(category: &str) -> Option<(&'static str, u32)> {
+    RISK_GROUPS.iter().find(|(_, _, cats)| cats.contains(&category)).map(|(g, w, _)| (*g, *w))
+}
+
+/// A screening's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// No exposure found.
+    None,
+    /// Score 1–29.
+    Low,
+    /// 30–59.
+    Medium,
+    /// 60–79.
+    High,
+    /// 80–100.
+    Severe,
+}
+
+impl Level {
+    fn of(score: u32) -> Level {
+        match score {
+            0 => Level::None,
+            1..=29 => Level::Low,
+            30..=59 => Level::Medium,
+            60..=79 => Level::High,
+            _ => Level::Severe,
+        }
+    }
+}
+
+/// Exposure to one risk group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Exposure {
+    /// The risk group (`sanctioned`, `theft`, …).
+    pub category: String,
+    /// Value involved.
+    pub amount_sat: Sat,
+    /// As a share of the value screened (0–1).
+    pub share: f64,
+}
+
+/// Why the score is what it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reason {
+    /// `own` (the subject's cluster is tagged), `received-from`, `sent-to` (direct
+    /// counterparties) or `indirect` (within the backward trace).
+    pub kind: String,
+    /// The risk group.
+    pub category: String,
+    /// The tagged entity.
+    pub entity: String,
+    /// An address of it on the path.
+    pub address: Option<String>,
+    /// Value involved.
+    pub amount_sat: Sat,
+    /// As a share of the value screened.
+    pub share: f64,
+    /// Hops from the subject.
+    pub hops: u32,
+    /// The transactions that link them.
+    pub path_txids: Vec<String>,
+    /// What this reason adds to the score.
+    pub score: u32,
+}
+
+/// The answer of a screening.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScreenReport {
+    /// What was screened, as given.
+    pub subject: String,
+    /// Its cluster.
+    pub cluster_id: Option<ClusterId>,
+    /// The label of its own cluster, if tagged.
+    pub entity: Option<String>,
+    /// 0–100.
+    pub score: u32,
+    /// The verdict.
+    pub level: Level,
+    /// Value screened (the coins traced back).
+    pub screened_sat: Sat,
+    /// Direct exposure: received from risk clusters.
+    pub received_from: Vec<Exposure>,
+    /// Direct exposure: sent to risk clusters.
+    pub sent_to: Vec<Exposure>,
+    /// Indirect exposure within `hops`, haircut.
+    pub indirect: Vec<Exposure>,
+    /// Hops of the indirect trace.
+    pub hops: u32,
+    /// The reasons, strongest first.
+    pub reasons: Vec<Reason>,
+    /// Whether the direct exposure covered only part of a large cluster.
+    pub truncated: bool,
+    /// Microseconds spent.
+    pub micros: u64,
+}
+
+/// Member outputs of a cluster looked at for direct exposure, at most.
+const MAX_DIRECT_COINS: usize = 20_000;
+/// Coins of an address traced back for indirect exposure, at most (the newest).
+const MAX_TRACED_COINS: usize = 1_000;
+
+/// A share's contribution to the score: the full weight at half of the value or more.
+fn contribution(weight: u32, share: f64) -> u32 {
+    if share <= 0.0 {
+        return 0;
+    }
+    ((weight as f64 * (2.0 * share).min(1.0)).ceil() as u32).clamp(1, weight)
+}
+
+impl EngineSnapshot {
+    /// Screens an address or an output: direct and indirect exposure, score and reasons.
+    ///
+    /// # Errors
+    /// As [`EngineSnapshot::coins_of`].
+    pub fn screen(&self, subject: &Subject, hops: u32) -> Result<ScreenReport, EngineError> {
+        let started = Instant::now();
+        let view = self.index.view();
+        let attribution = self.attribution();
+        let mut coins = self.coins_of(&view, subject)?;
+        let owner_addr: Option<AddrId> = coins.first().and_then(|&o| view.output(o).addr);
+        let cluster_id = owner_addr.and_then(|a| attribution.cluster_of(a));
+        let own = owner_addr.and_then(|a| attribution.label_of(a)).cloned();
+        let mut reasons = Vec::new();
+        if let Some(l) = own.as_ref().filter(|l| l.class == Class::Risk) {
+            if let Some((group, w)) = risk_group(&l.category) {
+                reasons.push(Reason {
+                    kind: "own".into(),
+                    category: group.into(),
+                    entity: l.entity.clone(),
+                    address: owner_addr.map(|a| view.address_of(a)),
+                    amount_sat: Sat::ZERO,
+                    share: 1.0,
+                    hops: 0,
+                    path_txids: Vec::new(),
+                    score: w,
+                });
+            }
+        }
+
+        // Direct: the cluster's (or, for an output, the coin's) counterparties.
+        let direct_coins: Vec<OutputNum> = match (subject, cluster_id, self.clustering()) {
+            (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => coins.clone(),
+            (_, Some(c), Some(cl)) => {
+                let mut v = Vec::new();
+                for m in cl.members(c) {
+                    v.extend(view.address_outputs(m).take(MAX_DIRECT_COINS - v.len().min(MAX_DIRECT_COINS)));
+                    if v.len() >= MAX_DIRECT_COINS {
+                        break;
+                    }
+                }
+                v
+            }
+        };
+        let truncated = direct_coins.len() >= MAX_DIRECT_COINS;
+        // Per risk group: value, and the first transaction that showed it.
+        type ByGroup<'g> = BTreeMap<&'g str, (u64, Reason)>;
+        let (mut received, mut sent): (ByGroup, ByGroup) = Default::default();
+        let mut received_total = 0u64;
+        let same = |a: Option<AddrId>| match (a, cluster_id) {
+            (Some(a), Some(c)) => attribution.cluster_of(a) == Some(c),
+            (Some(a), None) => Some(a) == owner_addr,
+            _ => false,
+        };
+        let risky = |a: Option<AddrId>| {
+            let l = a.and_then(|a| attribution.label_of(a))?;
+            let (g, w) = risk_group(&l.category)?;
+            Some((g, w, l.entity.clone()))
+        };
+        for &o in &direct_coins {
+            let value = view.output(o).value;
+            received_total += value;
+            let t = view.tx_of_output(o);
+            for i in view.tx_input_range(t) {
+                let Some(prev) = view.spent_output(InputNum::new(i)) else { continue };
+                let a = view.output(prev).addr;
+                if same(a) {
+                    continue;
+                }
+                if let Some((g, w, entity)) = risky(a) {
+                    let e = received
+                        .entry(g)
+                        .or_insert_with(|| (0, direct_reason("received-from", g, &entity, &view, a, t)));
+                    e.0 += value;
+                    e.1.score = w;
+                    break;
+                }
+            }
+            if let Some(s) = view.spender(o) {
+                let st = view.tx_of_input(s);
+                for out in view.tx_output_range(st) {
+                    let ov = view.output(OutputNum::new(out));
+                    if same(ov.addr) {
+                        continue;
+                    }
+                    if let Some((g, w, entity)) = risky(ov.addr) {
+                        let e = sent
+                            .entry(g)
+                            .or_insert_with(|| (0, direct_reason("sent-to", g, &entity, &view, ov.addr, st)));
+                        e.0 += ov.value;
+                        e.1.score = w;
+                    }
+                }
+            }
+        }
+        let share_of = |x: u64, total: u64| if total == 0 { 0.0 } else { x as f64 / total as f64 };
+        let exposures = |m: &ByGroup, total: u64| -> Vec<Exposure> {
+            m.iter()
+                .map(|(g, (x, _))| Exposure {
+                    category: (*g).into(),
+                    amount_sat: Sat::new(*x),
+                    share: share_of(*x, total),
+                })
+                .collect()
+        };
+        let received_from = exposures(&received, received_total);
+        let sent_total: u64 = sent.values().map(|(x, _)| *x).sum::<u64>().max(received_total);
+        let sent_to = exposures(&sent, sent_total);
+        for (map, total) in [(received, received_total), (sent, sent_total)] {
+            for (_, (x, mut r)) in map {
+                r.amount_sat = Sat::new(x);
+                r.share = share_of(x, total);
+                r.score = contribution(r.score, r.share);
+                reasons.push(r);
+            }
+        }
+
+        // Indirect: a backward haircut trace of the coins received, within `hops`.
+        if coins.len() > MAX_TRACED_COINS {
+            coins.drain(..coins.len() - MAX_TRACED_COINS);
+        }
+        let opts = TraceOptions {
+            direction: Direction::Backward,
+            policies: vec![Policy::Haircut],
+            max_hops: hops,
+            min_sat: 1,
+            until_height: None,
+            clusters: true,
+            max_endpoints: usize::MAX,
+        };
+        let report = sleuth_analysis::trace::trace(&view, &coins, &attribution, &opts);
+        let traced = report.source_sat.get();
+        let mut indirect: BTreeMap<&str, u64> = BTreeMap::new();
+        for e in report.endpoints.iter().filter(|e| e.stop_reason == StopReason::TaggedSource) {
+            let Some((g, w)) = e.category.as_deref().and_then(risk_group) else { continue };
+            let x = e.amount_sat.get(Policy::Haircut).map_or(0, Sat::get);
+            *indirect.entry(g).or_default() += x;
+            let share = share_of(x, traced);
+            reasons.push(Reason {
+                kind: "indirect".into(),
+                category: g.into(),
+                entity: e.entity.clone().unwrap_or_default(),
+                address: e.address.clone(),
+                amount_sat: Sat::new(x),
+                share,
+                hops: e.hops,
+                path_txids: e.path_txids.clone(),
+                score: contribution(w, share),
+            });
+        }
+        let indirect: Vec<Exposure> = indirect
+            .into_iter()
+            .map(|(g, x)| Exposure { category: g.into(), amount_sat: Sat::new(x), share: share_of(x, traced) })
+            .collect();
+        // Per group, the shares of all its reasons add up before they are weighed.
+        let mut by_group: BTreeMap<String, (u32, f64, bool)> = BTreeMap::new();
+        for r in &reasons {
+            let w = risk_group_weight(&r.category);
+            let e = by_group.entry(r.category.clone()).or_insert((w, 0.0, false));
+            if r.kind == "own" {
+                e.2 = true;
+            } else if r.kind != "sent-to" {
+                e.1 += r.share;
+            }
+        }
+        let score = by_group
+            .values()
+            .map(|&(w, share, own)| if own { w } else { contribution(w, share.min(1.0)) })
+            .chain(reasons.iter().filter(|r| r.kind == "sent-to").map(|r| r.score))
+            .max()
+            .unwrap_or(0);
+        reasons.sort_by(|a, b| b.score.cmp(&a.score).then(b.amount_sat.cmp(&a.amount_sat)));
+        Ok(ScreenReport {
+            subject: match subject {
+                Subject::Tx(t, Some(v)) => format!("{t}:{v}"),
+                Subject::Tx(t, None) => t.to_string(),
+                Subject::Address(a) => a.clone(),
+                Subject::Cluster(c) => format!("cluster:{c}"),
+            },
+            cluster_id,
+            entity: own.map(|l| l.entity),
+            score,
+            level: Level::of(score),
+            screened_sat: Sat::new(traced),
+            received_from,
+            sent_to,
+            indirect,
+            hops,
+            reasons,
+            truncated,
+            micros: started.elapsed().as_micros() as u64,
+        })
+    }
+}
+
+fn risk_group_weight(group: &str) -> u32 {
+    RISK_GROUPS.iter().find(|(g, _, _)| *g == group).map_or(0, |(_, w, _)| *w)
+}
+
+fn direct_reason(
+    kind: &str,
+    group: &str,
+    entity: &str,
+    view: &View<'_>,
+    a: Option<AddrId>,
+    t: sleuth_index::TxNum,
+) -> Reason {
+    Reason {
+        kind: kind.into(),
+        category: group.into(),
+        entity: entity.into(),
+        address: a.map(|a| view.address_of(a)),
+        amount_sat: Sat::ZERO,
+        share: 0.0,
+        hops: 1,
+        path_txids: vec![view.txid(t).to_string()],
+        score: 0,
+    }
+}
