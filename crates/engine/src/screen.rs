@@ -4,11 +4,12 @@
 //! as shares of value by category. The rules are in `docs/tracing.md`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 use sleuth_analysis::cluster::ClusterId;
-use sleuth_analysis::trace::{Class, Direction, Policy, StopReason, TraceOptions};
+use sleuth_analysis::trace::{Attribution, Class, Direction, Policy, StopReason, TraceOptions};
 use sleuth_chain::Sat;
 use sleuth_index::{AddrId, InputNum, OutputNum, View};
 
@@ -133,9 +134,9 @@ pub struct ScreenReport {
 }
 
 /// Member outputs of a cluster looked at for direct exposure, at most.
-const MAX_DIRECT_COINS: usize = 20_000;
+const MAX_DIRECT_COINS: usize = 2_000;
 /// Coins of an address traced back for indirect exposure, at most (the newest).
-const MAX_TRACED_COINS: usize = 1_000;
+const MAX_TRACED_COINS: usize = 100;
 
 /// A share's contribution to the score: the full weight at half of the value or more.
 fn contribution(weight: u32, share: f64) -> u32 {
@@ -175,92 +176,22 @@ impl EngineSnapshot {
             }
         }
 
-        // Direct: the cluster's (or, for an output, the coin's) counterparties.
-        let direct_coins: Vec<OutputNum> = match (subject, cluster_id, self.clustering()) {
-            (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => coins.clone(),
-            (_, Some(c), Some(cl)) => {
-                let mut v = Vec::new();
-                for m in cl.members(c) {
-                    v.extend(view.address_outputs(m).take(MAX_DIRECT_COINS - v.len().min(MAX_DIRECT_COINS)));
-                    if v.len() >= MAX_DIRECT_COINS {
-                        break;
-                    }
+        // Direct: the cluster's (or, for an output, the coin's) counterparties; per cluster,
+        // computed once per snapshot.
+        let key = matches!(subject, Subject::Address(_) | Subject::Cluster(_)).then_some(cluster_id).flatten();
+        let cached = key.and_then(|c| self.direct_cache.lock().unwrap_or_else(|e| e.into_inner()).get(&c).cloned());
+        let direct = match cached {
+            Some(d) => d,
+            None => {
+                let d = Arc::new(direct_exposure(self, &view, &attribution, subject, &coins, cluster_id, owner_addr));
+                if let Some(c) = key {
+                    self.direct_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(c, d.clone());
                 }
-                v
+                d
             }
         };
-        let truncated = direct_coins.len() >= MAX_DIRECT_COINS;
-        // Per risk group: value, and the first transaction that showed it.
-        type ByGroup<'g> = BTreeMap<&'g str, (u64, Reason)>;
-        let (mut received, mut sent): (ByGroup, ByGroup) = Default::default();
-        let mut received_total = 0u64;
-        let same = |a: Option<AddrId>| match (a, cluster_id) {
-            (Some(a), Some(c)) => attribution.cluster_of(a) == Some(c),
-            (Some(a), None) => Some(a) == owner_addr,
-            _ => false,
-        };
-        let risky = |a: Option<AddrId>| {
-            let l = a.and_then(|a| attribution.label_of(a))?;
-            let (g, w) = risk_group(&l.category)?;
-            Some((g, w, l.entity.clone()))
-        };
-        for &o in &direct_coins {
-            let value = view.output(o).value;
-            received_total += value;
-            let t = view.tx_of_output(o);
-            for i in view.tx_input_range(t) {
-                let Some(prev) = view.spent_output(InputNum::new(i)) else { continue };
-                let a = view.output(prev).addr;
-                if same(a) {
-                    continue;
-                }
-                if let Some((g, w, entity)) = risky(a) {
-                    let e = received
-                        .entry(g)
-                        .or_insert_with(|| (0, direct_reason("received-from", g, &entity, &view, a, t)));
-                    e.0 += value;
-                    e.1.score = w;
-                    break;
-                }
-            }
-            if let Some(s) = view.spender(o) {
-                let st = view.tx_of_input(s);
-                for out in view.tx_output_range(st) {
-                    let ov = view.output(OutputNum::new(out));
-                    if same(ov.addr) {
-                        continue;
-                    }
-                    if let Some((g, w, entity)) = risky(ov.addr) {
-                        let e = sent
-                            .entry(g)
-                            .or_insert_with(|| (0, direct_reason("sent-to", g, &entity, &view, ov.addr, st)));
-                        e.0 += ov.value;
-                        e.1.score = w;
-                    }
-                }
-            }
-        }
-        let share_of = |x: u64, total: u64| if total == 0 { 0.0 } else { x as f64 / total as f64 };
-        let exposures = |m: &ByGroup, total: u64| -> Vec<Exposure> {
-            m.iter()
-                .map(|(g, (x, _))| Exposure {
-                    category: (*g).into(),
-                    amount_sat: Sat::new(*x),
-                    share: share_of(*x, total),
-                })
-                .collect()
-        };
-        let received_from = exposures(&received, received_total);
-        let sent_total: u64 = sent.values().map(|(x, _)| *x).sum::<u64>().max(received_total);
-        let sent_to = exposures(&sent, sent_total);
-        for (map, total) in [(received, received_total), (sent, sent_total)] {
-            for (_, (x, mut r)) in map {
-                r.amount_sat = Sat::new(x);
-                r.share = share_of(x, total);
-                r.score = contribution(r.score, r.share);
-                reasons.push(r);
-            }
-        }
+        let Direct { received_from, sent_to, truncated, .. } = (*direct).clone();
+        reasons.extend(direct.reasons.iter().cloned());
 
         // Indirect: a backward haircut trace of the coins received, within `hops`.
         if coins.len() > MAX_TRACED_COINS {
@@ -340,6 +271,15 @@ impl EngineSnapshot {
     }
 }
 
+/// `x` as a share of `total` (0 when there is nothing).
+fn share_of(x: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        x as f64 / total as f64
+    }
+}
+
 fn risk_group_weight(group: &str) -> u32 {
     RISK_GROUPS.iter().find(|(g, _, _)| *g == group).map_or(0, |(_, w, _)| *w)
 }
@@ -363,4 +303,106 @@ fn direct_reason(
         path_txids: vec![view.txid(t).to_string()],
         score: 0,
     }
+}
+
+/// Direct exposure of a cluster (or of coins, for an output): what it received from and sent
+/// to risk clusters.
+#[derive(Debug, Clone)]
+pub(crate) struct Direct {
+    received_from: Vec<Exposure>,
+    sent_to: Vec<Exposure>,
+    reasons: Vec<Reason>,
+    truncated: bool,
+}
+
+fn direct_exposure(
+    snap: &EngineSnapshot,
+    view: &View<'_>,
+    attribution: &Attribution,
+    subject: &Subject,
+    coins: &[OutputNum],
+    cluster_id: Option<ClusterId>,
+    owner_addr: Option<AddrId>,
+) -> Direct {
+    let mut direct_reasons = Vec::new();
+    let direct_coins: Vec<OutputNum> = match (subject, cluster_id, snap.clustering()) {
+        (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => coins.to_vec(),
+        (_, Some(c), Some(cl)) => {
+            let mut v = Vec::new();
+            for m in cl.members(c) {
+                v.extend(view.address_outputs(m).take(MAX_DIRECT_COINS - v.len().min(MAX_DIRECT_COINS)));
+                if v.len() >= MAX_DIRECT_COINS {
+                    break;
+                }
+            }
+            v
+        }
+    };
+    let truncated = direct_coins.len() >= MAX_DIRECT_COINS;
+    // Per risk group: value, and the first transaction that showed it.
+    type ByGroup<'g> = BTreeMap<&'g str, (u64, Reason)>;
+    let (mut received, mut sent): (ByGroup, ByGroup) = Default::default();
+    let mut received_total = 0u64;
+    let same = |a: Option<AddrId>| match (a, cluster_id) {
+        (Some(a), Some(c)) => attribution.cluster_of(a) == Some(c),
+        (Some(a), None) => Some(a) == owner_addr,
+        _ => false,
+    };
+    let risky = |a: Option<AddrId>| {
+        let l = a.and_then(|a| attribution.label_of(a))?;
+        let (g, w) = risk_group(&l.category)?;
+        Some((g, w, l.entity.clone()))
+    };
+    for &o in &direct_coins {
+        let value = view.output(o).value;
+        received_total += value;
+        let t = view.tx_of_output(o);
+        for i in view.tx_input_range(t) {
+            let Some(prev) = view.spent_output(InputNum::new(i)) else { continue };
+            let a = view.output(prev).addr;
+            if same(a) {
+                continue;
+            }
+            if let Some((g, w, entity)) = risky(a) {
+                let e =
+                    received.entry(g).or_insert_with(|| (0, direct_reason("received-from", g, &entity, view, a, t)));
+                e.0 += value;
+                e.1.score = w;
+                break;
+            }
+        }
+        if let Some(s) = view.spender(o) {
+            let st = view.tx_of_input(s);
+            for out in view.tx_output_range(st) {
+                let ov = view.output(OutputNum::new(out));
+                if same(ov.addr) {
+                    continue;
+                }
+                if let Some((g, w, entity)) = risky(ov.addr) {
+                    let e =
+                        sent.entry(g).or_insert_with(|| (0, direct_reason("sent-to", g, &entity, view, ov.addr, st)));
+                    e.0 += ov.value;
+                    e.1.score = w;
+                }
+            }
+        }
+    }
+    let exposures = |m: &ByGroup, total: u64| -> Vec<Exposure> {
+        m.iter()
+            .map(|(g, (x, _))| Exposure { category: (*g).into(), amount_sat: Sat::new(*x), share: share_of(*x, total) })
+            .collect()
+    };
+    let received_from = exposures(&received, received_total);
+    let sent_total: u64 = sent.values().map(|(x, _)| *x).sum::<u64>().max(received_total);
+    let sent_to = exposures(&sent, sent_total);
+    for (map, total) in [(received, received_total), (sent, sent_total)] {
+        for (_, (x, mut r)) in map {
+            r.amount_sat = Sat::new(x);
+            r.share = share_of(x, total);
+            r.score = contribution(r.score, r.share);
+            direct_reasons.push(r);
+        }
+    }
+
+    Direct { received_from, sent_to, reasons: direct_reasons, truncated }
 }

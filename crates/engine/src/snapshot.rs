@@ -1,12 +1,13 @@
 //! [`EngineSnapshot`]: the index at one commit, with the clustering and the tags that go
 //! with it, held together so that every part of an answer agrees with the same tip.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use sleuth_analysis::trace::Attribution;
 
 use serde::{Deserialize, Serialize};
-use sleuth_analysis::cluster::Clustering;
+use sleuth_analysis::cluster::{ClusterId, Clustering};
 use sleuth_index::Snapshot;
 use sleuth_tags::TagStore;
 
@@ -39,6 +40,8 @@ pub struct EngineSnapshot {
     pub(crate) tags: Arc<TagStore>,
     /// Clusters and labels for traces and screening, built on first use.
     pub(crate) attribution: OnceLock<Arc<Attribution>>,
+    /// Direct exposure of the clusters screened so far.
+    pub(crate) direct_cache: Arc<Mutex<HashMap<ClusterId, Arc<crate::screen::Direct>>>>,
 }
 
 impl EngineSnapshot {
@@ -55,7 +58,14 @@ impl EngineSnapshot {
                 }
             }
         };
-        EngineSnapshot { index, clustering, clustering_state, tags, attribution: OnceLock::new() }
+        EngineSnapshot {
+            index,
+            clustering,
+            clustering_state,
+            tags,
+            attribution: OnceLock::new(),
+            direct_cache: Arc::default(),
+        }
     }
 
     /// The index snapshot.

@@ -225,6 +225,38 @@ impl View<'_> {
         TxNum::new(partition_point(self.top.txs, |t| self.tx_rec(t).first_input <= i.get()) as u32 - 1)
     }
 
+    /// The transaction holding input `i`, searched forward from transaction `hint` (at or
+    /// before it): a walk that visits inputs in chain order pays for the distance it moves,
+    /// not for the whole chain (exponential search, then binary).
+    pub fn tx_of_input_from(&self, i: InputNum, hint: TxNum) -> TxNum {
+        let n = self.top.txs;
+        let starts_at_or_before = |t: u64| self.tx_rec(t).first_input <= i.get();
+        let lo = hint.pos().min(n.saturating_sub(1));
+        if !starts_at_or_before(lo) {
+            return self.tx_of_input(i);
+        }
+        // Find hi with tx hi starting past i, doubling the step.
+        let (mut lo, mut step) = (lo, 1u64);
+        let mut hi = lo + step;
+        while hi < n && starts_at_or_before(hi) {
+            lo = hi;
+            step *= 2;
+            hi = lo + step;
+        }
+        let hi = hi.min(n);
+        // Now tx lo starts at or before i and tx hi (or the end) after it.
+        let (mut a, mut b) = (lo + 1, hi);
+        while a < b {
+            let mid = a + (b - a) / 2;
+            if starts_at_or_before(mid) {
+                a = mid + 1;
+            } else {
+                b = mid;
+            }
+        }
+        TxNum::new(a as u32 - 1)
+    }
+
     /// The input spending output `o`, if one is committed in this view.
     pub fn spender(&self, o: OutputNum) -> Option<InputNum> {
         self.spender_of(o.get()).map(InputNum::new)

@@ -1,8 +1,10 @@
 //! The backward walk: from coins to the coins their transaction spent, in reverse chain
 //! order, until value reaches a tagged source, a coinbase or a limit.
 
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{BinaryHeap, HashMap};
 use std::time::Instant;
+
+use super::fasthash::{IdMap, IdSet};
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
 
@@ -20,9 +22,9 @@ struct Walk<'v, 'a> {
     opts: &'a TraceOptions,
     out: Collector,
     /// Tainted coins waiting for the transaction that created them.
-    pending: HashMap<u64, Taint>,
+    pending: IdMap<u64, Taint>,
     queue: BinaryHeap<u32>,
-    queued: HashSet<u32>,
+    queued: IdSet<u32>,
     /// Owners of the coins traced from: their own cluster is not a source.
     start_owners: Vec<Owner>,
 }
@@ -153,13 +155,13 @@ pub(super) fn run(
         attribution,
         opts,
         out: Collector::new(&opts.policies),
-        pending: HashMap::new(),
+        pending: IdMap::default(),
         queue: BinaryHeap::new(),
-        queued: HashSet::new(),
+        queued: IdSet::default(),
         start_owners: sources.iter().map(|&o| attribution.owner(view.output(o).addr, opts.clusters)).collect(),
     };
     let on = w.out.on;
-    let mut seen = HashSet::new();
+    let mut seen = IdSet::default();
     for &o in sources {
         if seen.insert(o) {
             w.settle(o, Taint::whole(view.output(o).value, &on), true);

@@ -1,8 +1,10 @@
 //! The forward walk: from tainted coins to the transactions spending them, in chain order.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
+
+use super::fasthash::IdMap;
+use super::queue::MonotoneQueue;
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
 
@@ -20,9 +22,10 @@ struct Walk<'v, 'a> {
     opts: &'a TraceOptions,
     out: Collector,
     /// Tainted coins waiting for their spending transaction.
-    pending: HashMap<u64, Taint>,
-    queue: BinaryHeap<Reverse<u32>>,
-    queued: HashSet<u32>,
+    pending: IdMap<u64, Taint>,
+    /// The inputs spending them, smallest first: inputs are numbered in chain order, so this
+    /// visits transactions in chain order without looking each one up per coin.
+    queue: MonotoneQueue,
 }
 
 impl Walk<'_, '_> {
@@ -52,21 +55,21 @@ impl Walk<'_, '_> {
             return;
         }
         let Some(spender) = view.spender(o) else { return stop(self, StopReason::Unspent, &t) };
-        let s = view.tx_of_input(spender);
-        if self.opts.until_height.is_some_and(|u| height(view, s).get() > u) {
-            return stop(self, StopReason::UntilHeight, &t);
+        if let Some(u) = self.opts.until_height {
+            if height(view, view.tx_of_input(spender)).get() > u {
+                return stop(self, StopReason::UntilHeight, &t);
+            }
         }
         if t.hops >= self.opts.max_hops {
             return stop(self, StopReason::MaxHops, &t);
         }
+        t.from = created_by.get();
         match self.pending.entry(o.get()) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&t),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(t);
+                self.queue.push(spender.get());
             }
-        }
-        if self.queued.insert(s.get()) {
-            self.queue.push(Reverse(s.get()));
         }
     }
 
@@ -78,7 +81,7 @@ impl Walk<'_, '_> {
         let on = self.out.on;
         let ins = view.tx_input_range(s);
         scratch.clear();
-        let mut first: Option<(u64, Owner)> = None;
+        let mut first: Option<(u32, Owner)> = None;
         let mut hops = u32::MAX;
         let mut cj = false;
         for (k, i) in ins.clone().enumerate() {
@@ -90,13 +93,13 @@ impl Walk<'_, '_> {
                 hops = hops.min(t.hops);
                 cj |= t.coinjoin;
                 if first.is_none() {
-                    first = Some((o.get(), self.attribution.owner(tx.inputs[k].addr, self.opts.clusters)));
+                    first = Some((t.from, self.attribution.owner(tx.inputs[k].addr, self.opts.clusters)));
                 }
             }
             scratch.taints.push(t);
         }
-        let Some((first_coin, owner_in)) = first else { return };
-        self.out.pred.insert(s.get(), view.tx_of_output(OutputNum::new(first_coin)).get());
+        let Some((from, owner_in)) = first else { return };
+        self.out.pred.insert(s.get(), from);
         let in_sum: u64 = scratch.in_values.iter().sum();
         for o in &tx.outputs {
             scratch.parts.push(o.value);
@@ -135,6 +138,7 @@ impl Walk<'_, '_> {
             tiho: scratch.tiho.get(k).copied().unwrap_or(0),
             hops,
             coinjoin: cj || is_cj,
+            from: s.get(),
         };
         let fee = part(n_out);
         let fee_amounts = fee.amounts(scratch.parts[n_out]);
@@ -197,12 +201,11 @@ pub(super) fn run(
         attribution,
         opts,
         out: Collector::new(&opts.policies),
-        pending: HashMap::new(),
-        queue: BinaryHeap::new(),
-        queued: HashSet::new(),
+        pending: IdMap::default(),
+        queue: MonotoneQueue::new(false),
     };
     let on = w.out.on;
-    let mut seen = HashSet::new();
+    let mut seen = super::fasthash::IdSet::default();
     for &o in sources {
         if seen.insert(o) {
             let created_by = view.tx_of_output(o);
@@ -211,8 +214,13 @@ pub(super) fn run(
     }
     let mut tx = TxView::default();
     let mut scratch = Scratch::default();
-    while let Some(Reverse(s)) = w.queue.pop() {
-        w.visit(TxNum::new(s), &mut tx, &mut scratch);
+    let mut last: Option<TxNum> = None;
+    while let Some(i) = w.queue.pop() {
+        let s = view.tx_of_input_from(InputNum::new(i), last.unwrap_or(TxNum::new(0)));
+        if last != Some(s) {
+            w.visit(s, &mut tx, &mut scratch);
+            last = Some(s);
+        }
     }
     debug_assert!(w.pending.is_empty(), "every tainted coin waiting was visited");
     let seconds = started.elapsed().as_secs_f64();

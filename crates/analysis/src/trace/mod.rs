@@ -10,8 +10,10 @@
 
 mod attribution;
 mod backward;
+mod fasthash;
 mod forward;
 pub mod policy;
+mod queue;
 pub mod ranges;
 mod report;
 mod taint;

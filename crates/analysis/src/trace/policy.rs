@@ -210,6 +210,69 @@ mod tests {
         assert_eq!(out.iter().map(|&x| x as u128).sum::<u128>(), u64::MAX as u128);
     }
 
+    /// Clayton's case (Devaynes v Noble, 1816), as a transaction: 10 clean coins entered
+    /// first, then 3 stolen; 5 leave, then 8. The first out are the first in.
+    #[test]
+    fn claytons_case_fifo_and_its_mirror_lifo() {
+        let inputs = [10, 3];
+        let clean = Ranges::default();
+        let stolen = Ranges::whole(3);
+        let taint = [&clean, &stolen];
+        let parts = [5, 8, 0];
+        let mut out = Vec::new();
+        fifo(&inputs, &taint, &parts, &mut out);
+        let totals: Vec<u64> = out.iter().map(Ranges::total).collect();
+        assert_eq!(totals, [0, 3, 0], "the first 5 out are clean; the stolen 3 stay in the 8");
+        assert_eq!(out[1].iter().collect::<Vec<_>>(), [(5, 8)], "the 6th to 8th satoshi of the second output");
+        lifo(&inputs, &taint, &parts, &mut out);
+        let totals: Vec<u64> = out.iter().map(Ranges::total).collect();
+        assert_eq!(totals, [3, 0, 0], "the last in (stolen) leave first");
+    }
+
+    /// Möser, Böhme & Breuker's example: 3 stolen and 7 clean coins in; every output is 30 %
+    /// tainted under haircut, fully under poison. With outputs of 6 and 3 and a fee of 1, the
+    /// exact shares are 1.8, 0.9 and 0.3: the floors give 1, 0, 0 and the 2 satoshis left go
+    /// to the largest remainders (0.9, then 0.8).
+    #[test]
+    fn three_stolen_and_seven_clean_under_haircut_reconcile_to_the_satoshi() {
+        let mut out = Vec::new();
+        haircut(3, &[6, 3, 1], &mut out);
+        assert_eq!(out, [2, 1, 0]);
+        assert_eq!(out.iter().sum::<u64>(), 3);
+        // At satoshi scale: 3 BTC stolen of 10 in; outputs 6 and 3.9999 BTC, fee 0.0001.
+        haircut(300_000_000, &[600_000_000, 399_990_000, 10_000], &mut out);
+        assert_eq!(out, [180_000_000, 119_997_000, 3_000]);
+        // TIHO: the 3 tainted go to the largest output.
+        tiho(3, &[6, 3, 1], &mut out);
+        assert_eq!(out, [3, 0, 0]);
+        // Backward, the 6-coin output came 3/10 from the stolen input.
+        split_proportionally(6, &[3, 7], &mut out);
+        assert_eq!(out, [2, 4], "1.8 and 4.2: the leftover satoshi to the larger remainder (0.8)");
+    }
+
+    #[test]
+    fn backward_lines_read_the_forward_line_the_other_way() {
+        let inputs = [10, 3];
+        let parts = [5, 8, 0];
+        let mut out = Vec::new();
+        // The second output (positions 5..13 of the line) came 5 from the first input, 3 from
+        // the second.
+        lined_back(&inputs, &parts, 1, &Ranges::whole(8), false, &mut out);
+        assert_eq!(out.iter().map(Ranges::total).collect::<Vec<_>>(), [5, 3]);
+        lined_back(&inputs, &parts, 0, &Ranges::whole(5), true, &mut out);
+        assert_eq!(
+            out.iter().map(Ranges::total).collect::<Vec<_>>(),
+            [2, 3],
+            "LIFO: the first output took the last in"
+        );
+        // TIHO back: the largest output (8) is poured from the largest input (10).
+        let mut amounts = Vec::new();
+        tiho_back(&inputs, &[5, 8], 1, 8, &mut amounts);
+        assert_eq!(amounts, [8, 0]);
+        tiho_back(&inputs, &[5, 8], 0, 5, &mut amounts);
+        assert_eq!(amounts, [2, 3]);
+    }
+
     #[test]
     fn tiho_fills_the_largest_outputs_first_and_the_fee_last() {
         let mut out = Vec::new();

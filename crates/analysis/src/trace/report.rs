@@ -1,7 +1,7 @@
 //! What a trace returns: endpoints with amounts per policy and the path that proves them,
 //! totals per entity and category, and a reconciliation that adds up to the satoshi.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::de::{Deserializer, Error as _};
 use serde::ser::{SerializeMap, Serializer};
@@ -10,6 +10,7 @@ use sleuth_chain::Sat;
 use sleuth_index::{AddrId, Height, OutputNum, TxNum, View};
 
 use super::attribution::Attribution;
+use super::fasthash::IdMap;
 use super::policy::Policy;
 use super::taint::{ix, N};
 use super::Direction;
@@ -221,9 +222,10 @@ struct EndAcc {
 pub(crate) struct Collector {
     pub on: [bool; N],
     buckets: [[u64; 7]; N],
-    endpoints: HashMap<(Option<AddrId>, StopReason), EndAcc>,
+    /// Keyed by [`end_key`].
+    endpoints: IdMap<u64, EndAcc>,
     /// For paths: the transaction a visited transaction's taint came from.
-    pub pred: HashMap<u32, u32>,
+    pub pred: IdMap<u32, u32>,
     pub visited: u64,
     pub coinjoins: u64,
 }
@@ -237,8 +239,8 @@ impl Collector {
         Collector {
             on,
             buckets: [[0; 7]; N],
-            endpoints: HashMap::new(),
-            pred: HashMap::new(),
+            endpoints: IdMap::default(),
+            pred: IdMap::default(),
             visited: 0,
             coinjoins: 0,
         }
@@ -262,7 +264,7 @@ impl Collector {
             StopReason::Mined => Bucket::Mined,
         };
         self.bucket(b, amounts);
-        let e = self.endpoints.entry((addr, why)).or_insert(EndAcc { amounts: [0; N], tx, hops, coinjoin: cj });
+        let e = self.endpoints.entry(end_key(addr, why)).or_insert(EndAcc { amounts: [0; N], tx, hops, coinjoin: cj });
         for (a, x) in e.amounts.iter_mut().zip(amounts) {
             *a += x;
         }
@@ -339,7 +341,8 @@ impl Collector {
         let traced_sat = PerPolicy(recs.iter().map(|(p, r)| (*p, r.traced_sat)).collect());
         let mut by_entity: BTreeMap<(String, String), [u64; N]> = BTreeMap::new();
         let mut by_category: BTreeMap<String, [u64; N]> = BTreeMap::new();
-        let mut ends: Vec<_> = self.endpoints.iter().collect();
+        let mut ends: Vec<((Option<AddrId>, StopReason), &EndAcc)> =
+            self.endpoints.iter().map(|(&k, e)| (from_end_key(k), e)).collect();
         for ((addr, _), e) in &ends {
             if let Some(l) = addr.and_then(|a| attribution.label_of(a)) {
                 let x = by_entity.entry((l.entity.clone(), l.category.clone())).or_insert([0; N]);
@@ -350,10 +353,17 @@ impl Collector {
                 }
             }
         }
-        // The largest first: by the largest amount under any policy, then by address.
+        // The largest first: by the largest amount under any policy, then by address; only
+        // the listed ones are sorted.
         let size = |e: &EndAcc| e.amounts.iter().copied().max().unwrap_or(0);
-        ends.sort_by(|a, b| size(b.1).cmp(&size(a.1)).then(a.0.cmp(b.0)));
+        type End<'e> = ((Option<AddrId>, StopReason), &'e EndAcc);
+        let order = |a: &End, b: &End| size(b.1).cmp(&size(a.1)).then(a.0.cmp(&b.0));
         let endpoint_count = ends.len() as u64;
+        if ends.len() > max_endpoints && max_endpoints > 0 {
+            ends.select_nth_unstable_by(max_endpoints - 1, order);
+            ends.truncate(max_endpoints);
+        }
+        ends.sort_by(order);
         let endpoints = ends
             .into_iter()
             .take(max_endpoints)
@@ -370,7 +380,7 @@ impl Collector {
                     time: view.block_time(h),
                     hops: e.hops,
                     path_txids: self.path(view, e.tx),
-                    stop_reason: *why,
+                    stop_reason: why,
                     coinjoin: e.coinjoin,
                 }
             })
@@ -401,6 +411,17 @@ impl Collector {
             seconds,
         }
     }
+}
+
+/// An endpoint's key: the address (or none) and the reason, in one word.
+fn end_key(addr: Option<AddrId>, why: StopReason) -> u64 {
+    (addr.map_or(u32::MAX as u64, |a| a.get() as u64) << 8) | why as u64
+}
+
+fn from_end_key(k: u64) -> (Option<AddrId>, StopReason) {
+    let a = (k >> 8) as u32;
+    let why = StopReason::ALL[(k & 0xff) as usize];
+    ((a != u32::MAX).then(|| AddrId::new(a)), why)
 }
 
 /// Height helper for the walks.

@@ -26,6 +26,9 @@ pub(crate) struct Taint {
     pub hops: u32,
     /// Crossed a CoinJoin on the way.
     pub coinjoin: bool,
+    /// The transaction that created the coin (forward) or spent it (backward): the step
+    /// before on the path.
+    pub from: u32,
 }
 
 impl Taint {
@@ -39,6 +42,7 @@ impl Taint {
             tiho: if on[ix(Policy::Tiho)] { value } else { 0 },
             hops: 0,
             coinjoin: false,
+            from: u32::MAX,
         }
     }
 

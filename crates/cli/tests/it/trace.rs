@@ -232,3 +232,106 @@ fn a_drain_through_a_change_chain_and_a_coinjoin_is_traced_to_the_deposits_the_n
     assert!(matches!(clean["level"].as_str(), Some("none" | "low")), "{clean}");
     assert!(clean["reasons"].as_array().unwrap().iter().all(|r| r["category"] != "theft"), "{clean}");
 }
+
+/// On the simulator's truth: every heist traced forward from the thief's outputs of the drain
+/// reaches the exchanges and OTC desks where the thief deposited (`taint.csv`, outputs that
+/// leave the thief with only the thief's inputs), with amounts close to the truth under haircut
+/// and FIFO; poison's over-reach is measured. Every exchange and OTC address is tagged (as a
+/// service that can freeze), from the truth.
+#[test]
+fn heists_traced_forward_reach_the_thieves_deposits_of_the_truth() {
+    use crate::common::{rows, simulate};
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    simulate(&sim, &["--transactions", "30000", "--seed", "21"]);
+    let d = tmp.path().join("idx");
+    ingest(&d, &sim.join("blocks"), &[]);
+    sleuth(&d, ["-q", "cluster", "build", "--json"]).run();
+    let truth = |f: &str| std::fs::read_to_string(sim.join("truth").join(f)).unwrap();
+    let (entities, addresses, heists, taint) =
+        (truth("entities.csv"), truth("addresses.csv"), truth("heists.csv"), truth("taint.csv"));
+    let entities = rows(&entities);
+    let kind: HashMap<&str, &str> = entities.iter().map(|e| (e["entity_id"], e["kind"])).collect();
+    let name: HashMap<&str, &str> = entities.iter().map(|e| (e["entity_id"], e["name"])).collect();
+    let addresses = rows(&addresses);
+    let owner: HashMap<&str, &str> = addresses.iter().map(|r| (r["address"], r["entity_id"])).collect();
+    let service = |e: &str| matches!(kind[e], "exchange" | "otc");
+    let mut csv = String::from("address,label,category,source\n");
+    for r in &addresses {
+        if service(r["entity_id"]) {
+            csv += &format!("{},{},exchange,truth\n", r["address"], name[r["entity_id"]]);
+        }
+    }
+    let tags = tmp.path().join("services.csv");
+    std::fs::write(&tags, csv).unwrap();
+    sleuth(&d, ["-q", "tags", "import", tags.to_str().unwrap(), "--format", "csv"]).run();
+
+    let taint = rows(&taint);
+    let heists = rows(&heists);
+    assert!(!heists.is_empty());
+    let mut summary = Vec::new();
+    for h in &heists {
+        let drain: Value = sleuth(&d, ["tx", h["txid"], "--json"]).run_json();
+        let from: Vec<String> = drain["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["address"].as_str().and_then(|a| owner.get(a)).map(|e| name[e]) == Some(h["thief"]))
+            .map(|o| format!("{}:{}", h["txid"], o["n"]))
+            .collect();
+        let stolen: u64 = h["amount"].parse().unwrap();
+        let r: Value =
+            sleuth(&d, ["trace", "--from", &from.join(","), "--policy", "all", "--min-sat", "1", "--json"]).run_json();
+        assert_eq!(r["source_sat"].as_u64(), Some(stolen), "the thief's outputs of the drain are the heist");
+        let mut want: HashMap<String, u64> = HashMap::new();
+        for t in taint.iter().filter(|t| t["heist"] == h["txid"] && t["direct"] == "1" && service(t["to_entity"])) {
+            *want.entry(name[t["to_entity"]].to_owned()).or_default() += t["amount"].parse::<u64>().unwrap();
+        }
+        let want_total: u64 = want.values().sum();
+        assert!(want_total > 0, "the thief deposited at services");
+        let got = |p: &str, e: &str| {
+            r["by_entity"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|x| x["entity"] == e)
+                .map_or(0, |x| x["amount_sat"][p].as_u64().unwrap())
+        };
+        for p in ["poison", "haircut", "fifo", "lifo", "tiho"] {
+            let rec = &r["reconciliation"][p];
+            let total: u64 = want.keys().map(|e| got(p, e)).sum();
+            let err: u64 = want.iter().map(|(e, &w)| got(p, e).abs_diff(w)).sum();
+            summary.push(format!(
+                "heist {} ({} sat) {p}: services {} / truth {want_total} ({:+.1} %), per-exchange error {:.1} %, traced {:.2}x",
+                &h["txid"][..12],
+                stolen,
+                rec["to_services_sat"],
+                100.0 * (total as f64 / want_total as f64 - 1.0),
+                100.0 * err as f64 / want_total as f64,
+                rec["traced_sat"].as_u64().unwrap() as f64 / stolen as f64
+            ));
+            if p != "poison" {
+                assert_eq!(rec["traced_sat"].as_u64(), Some(stolen), "{p} conserves value");
+            }
+            if p == "haircut" || p == "fifo" {
+                // Every service the thief deposited a tenth of the loot at is found.
+                for (e, &w) in &want {
+                    if w * 10 >= want_total {
+                        assert!(got(p, e) > 0, "{p}: {e} received {w} of the truth and nothing traced");
+                    }
+                }
+                assert!(err * 2 <= want_total, "{p}: per-exchange error above 50 %: {}", summary.last().unwrap());
+                assert!(
+                    total.abs_diff(want_total) * 5 <= want_total,
+                    "{p}: total off by more than 20 %: {}",
+                    summary.last().unwrap()
+                );
+            }
+        }
+        let poison = r["reconciliation"]["poison"]["traced_sat"].as_u64().unwrap();
+        assert!(poison >= stolen, "poison never reaches less than the sources");
+    }
+    for l in &summary {
+        eprintln!("{l}");
+    }
+}
