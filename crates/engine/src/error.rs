@@ -38,6 +38,20 @@ pub enum EngineError {
         /// The lock file.
         path: PathBuf,
     },
+    /// An incident is malformed, a duplicate, or names no output (the message says which).
+    #[error("{0}")]
+    Incident(String),
+    /// A price table is malformed or lacks a day (the message names the file and day).
+    #[error("{0}")]
+    Prices(String),
+    /// A report file cannot be read.
+    #[error("{}: {what}", path.display())]
+    Report {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
     /// A file of the data dir could not be read or written.
     #[error("{}: {source}", path.display())]
     Io {

@@ -14,6 +14,10 @@
 
 mod datadir;
 mod error;
+pub mod incidents;
+pub mod prices;
+pub mod report;
+pub mod report_render;
 pub mod screen;
 mod snapshot;
 pub mod trace;
@@ -76,8 +80,9 @@ impl Engine {
         // `EngineSnapshot` notices), so a clustering is never newer than the index it joins.
         let clustering = sleuth_analysis::cluster::Clustering::load_if_built(self.dir.root())?;
         let tags = self.tag_store()?;
+        let incidents = Arc::new(incidents::Ledger::load(&self.dir.incidents())?);
         let index = self.index_snapshot()?;
-        Ok(EngineSnapshot::new(index, clustering, tags))
+        Ok(EngineSnapshot::new(index, clustering, tags, incidents))
     }
 
     /// A snapshot of the index alone.
@@ -134,6 +139,40 @@ impl Engine {
     pub fn tags_of(&self, address: &str) -> Result<views::TagList, EngineError> {
         let store = self.tag_store()?;
         Ok(views::TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim()).to_vec() })
+    }
+
+    /// Adds an incident after checking it against the newest commit; with `actors`, its actor
+    /// is matched against that actor pack (by id or label) and the pack's id recorded.
+    ///
+    /// # Errors
+    /// [`EngineError::Incident`] for a duplicate or malformed incident, index errors for a
+    /// txid or output that is not there; the ledger is then unchanged.
+    pub fn add_incidents(
+        &self,
+        new: Vec<incidents::NewIncident>,
+        actors: Option<&Path>,
+    ) -> Result<Vec<incidents::Incident>, EngineError> {
+        let pack = actors.map(sleuth_tags::ActorPack::load).transpose()?;
+        let snap = self.index_snapshot()?;
+        let view = snap.view();
+        let mut ledger = incidents::Ledger::load(&self.dir.incidents())?;
+        let mut added = Vec::new();
+        for n in new {
+            let actor_id = n.actor.as_deref().and_then(|a| pack.as_ref()?.find(a)).map(|a| a.id.clone());
+            let id = ledger.add(&view, n)?.id;
+            ledger.set_actor_id(id, actor_id);
+            added.push(ledger.find(&id.to_string()).expect("just added").clone());
+        }
+        ledger.save()?;
+        Ok(added)
+    }
+
+    /// The incident ledger.
+    ///
+    /// # Errors
+    /// [`EngineError::Incident`] if it is damaged.
+    pub fn incidents(&self) -> Result<incidents::Ledger, EngineError> {
+        incidents::Ledger::load(&self.dir.incidents())
     }
 
     /// Imports a tag file into the data dir's tag store.

@@ -205,6 +205,7 @@ impl EngineSnapshot {
             until_height: None,
             clusters: true,
             max_endpoints: usize::MAX,
+            list_only: Some(vec![StopReason::TaggedSource]),
         };
         let report = sleuth_analysis::trace::trace(&view, &coins, &attribution, &opts);
         let traced = report.source_sat.get();

@@ -40,12 +40,19 @@ pub struct EngineSnapshot {
     pub(crate) tags: Arc<TagStore>,
     /// Clusters and labels for traces and screening, built on first use.
     pub(crate) attribution: OnceLock<Arc<Attribution>>,
+    /// The incident ledger as it was when the snapshot was taken.
+    pub(crate) incidents: Arc<crate::incidents::Ledger>,
     /// Direct exposure of the clusters screened so far.
     pub(crate) direct_cache: Arc<Mutex<HashMap<ClusterId, Arc<crate::screen::Direct>>>>,
 }
 
 impl EngineSnapshot {
-    pub(crate) fn new(index: Snapshot, clustering: Option<Clustering>, tags: Arc<TagStore>) -> EngineSnapshot {
+    pub(crate) fn new(
+        index: Snapshot,
+        clustering: Option<Clustering>,
+        tags: Arc<TagStore>,
+        incidents: Arc<crate::incidents::Ledger>,
+    ) -> EngineSnapshot {
         let (clustering, clustering_state) = match clustering {
             None => (None, ClusteringState::NotBuilt),
             Some(c) => {
@@ -64,6 +71,7 @@ impl EngineSnapshot {
             clustering_state,
             tags,
             attribution: OnceLock::new(),
+            incidents,
             direct_cache: Arc::default(),
         }
     }
@@ -86,5 +94,10 @@ impl EngineSnapshot {
     /// The tag store.
     pub fn tags(&self) -> &TagStore {
         &self.tags
+    }
+
+    /// The incident ledger.
+    pub fn incidents(&self) -> &crate::incidents::Ledger {
+        &self.incidents
     }
 }

@@ -80,6 +80,21 @@ impl EngineSnapshot {
                         a.label(id, label_of(tag));
                     }
                 }
+                // Stolen outputs are sources of theft: what descends from them is exposed.
+                for i in self.incidents.incidents() {
+                    for s in &i.outputs {
+                        let Ok(coins) = self.coins_of(&view, &Subject::Tx(s.txid, s.vout)) else { continue };
+                        for o in coins {
+                            if let Some(addr) = view.output(o).addr {
+                                let entity = match &i.actor {
+                                    Some(actor) => format!("{} ({actor})", i.name),
+                                    None => i.name.clone(),
+                                };
+                                a.label(addr, Label { entity, category: "theft".into(), class: Class::Risk });
+                            }
+                        }
+                    }
+                }
                 Arc::new(a)
             })
             .clone()

@@ -14,6 +14,7 @@
 //! the earlier import of the same source, so importing twice changes nothing. Tags are
 //! attached to addresses only; joining them to clusters and flows is the analysis layer's job.
 
+pub mod actors;
 pub mod address;
 pub mod csv;
 mod error;
@@ -25,6 +26,7 @@ pub mod tagpack;
 pub mod taxonomy;
 mod yaml;
 
+pub use actors::{Actor, ActorPack};
 pub use error::TagError;
 pub use store::{TagStore, STORE_VERSION};
 pub use tag::{normalize_currency, ImportReport, Tag, TagFormat};

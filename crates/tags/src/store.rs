@@ -242,6 +242,11 @@ impl TagStore {
         self.len() == 0
     }
 
+    /// Every source with the name of its file in the store folder.
+    pub fn source_files(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.imports.iter().map(|(s, st)| (s.as_str(), st.file_name.as_str()))
+    }
+
     /// The folder the store lives in.
     pub fn dir(&self) -> &Path {
         &self.dir

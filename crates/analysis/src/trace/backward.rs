@@ -173,5 +173,5 @@ pub(super) fn run(
         w.visit(TxNum::new(c), &mut tx, &mut counts);
     }
     let seconds = started.elapsed().as_secs_f64();
-    w.out.finish(view, attribution, opts.direction, &opts.policies, sources, opts.max_endpoints, seconds)
+    w.out.finish(view, attribution, opts, sources, seconds)
 }

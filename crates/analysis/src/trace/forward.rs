@@ -224,5 +224,5 @@ pub(super) fn run(
     }
     debug_assert!(w.pending.is_empty(), "every tainted coin waiting was visited");
     let seconds = started.elapsed().as_secs_f64();
-    w.out.finish(view, attribution, opts.direction, &opts.policies, sources, opts.max_endpoints, seconds)
+    w.out.finish(view, attribution, opts, sources, seconds)
 }

@@ -66,6 +66,9 @@ pub struct TraceOptions {
     pub clusters: bool,
     /// Endpoints listed at most (the largest first); the totals cover all.
     pub max_endpoints: usize,
+    /// List only endpoints that stopped for these reasons (all when `None`); the totals
+    /// cover all.
+    pub list_only: Option<Vec<StopReason>>,
 }
 
 impl Default for TraceOptions {
@@ -78,6 +81,7 @@ impl Default for TraceOptions {
             until_height: None,
             clusters: true,
             max_endpoints: 10_000,
+            list_only: None,
         }
     }
 }

@@ -295,17 +295,15 @@ impl Collector {
     }
 
     /// The report.
-    #[allow(clippy::too_many_arguments)]
     pub fn finish(
         self,
         view: &View<'_>,
         attribution: &Attribution,
-        direction: Direction,
-        policies: &[Policy],
+        opts: &super::TraceOptions,
         sources: &[OutputNum],
-        max_endpoints: usize,
         seconds: f64,
     ) -> TraceReport {
+        let (direction, policies, max_endpoints) = (opts.direction, opts.policies.as_slice(), opts.max_endpoints);
         let source_coins: Vec<SourceCoin> = sources
             .iter()
             .map(|&o| {
@@ -359,6 +357,9 @@ impl Collector {
         type End<'e> = ((Option<AddrId>, StopReason), &'e EndAcc);
         let order = |a: &End, b: &End| size(b.1).cmp(&size(a.1)).then(a.0.cmp(&b.0));
         let endpoint_count = ends.len() as u64;
+        if let Some(only) = &opts.list_only {
+            ends.retain(|((_, why), _)| only.contains(why));
+        }
         if ends.len() > max_endpoints && max_endpoints > 0 {
             ends.select_nth_unstable_by(max_endpoints - 1, order);
             ends.truncate(max_endpoints);

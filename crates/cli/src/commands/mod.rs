@@ -5,7 +5,9 @@ mod address;
 mod block;
 mod cluster;
 mod demo;
+mod incident;
 mod ingest;
+mod report;
 mod screen;
 mod simulate;
 mod status;
@@ -36,6 +38,10 @@ pub enum Command {
     Trace(trace::TraceCmd),
     /// Score an address or incoming output for exposure to crime, with the reasons.
     Screen(screen::ScreenCmd),
+    /// Record thefts: stolen outputs, victim, actor, date, source.
+    Incident(incident::IncidentCmd),
+    /// Evidence reports of incidents (HTML, JSON, CSV), and their re-verification.
+    Report(report::ReportCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
     /// Simulate heists, ingest them, follow the loot one hop and cluster the chain.
@@ -55,6 +61,8 @@ impl Command {
             Command::Tags(c) => c.run(ctx),
             Command::Trace(c) => c.run(ctx),
             Command::Screen(c) => c.run(ctx),
+            Command::Incident(c) => c.run(ctx),
+            Command::Report(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),
         }

@@ -80,6 +80,7 @@ impl TraceCmd {
             until_height: self.until_height,
             clusters: !self.no_clusters,
             max_endpoints: self.max_endpoints,
+            list_only: None,
         };
         let report = super::snapshot(ctx)?.trace(&self.from, &opts, self.stop_at.as_deref())?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());

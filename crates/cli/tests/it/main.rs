@@ -7,6 +7,7 @@ mod errors;
 mod follow;
 mod mainnet;
 mod regtest;
+mod report;
 mod simulated;
 mod tags;
 mod trace;

@@ -1,0 +1,124 @@
+//! `sleuth report`: evidence reports of incidents, and their re-verification.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use sleuth_engine::report::{verify, Report, ReportParams, Scope, Verification};
+use sleuth_engine::Engine;
+
+use crate::output::{print, thousands, Human};
+use crate::Context;
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One self-contained HTML page.
+    Html,
+    /// Everything, re-verifiable with `report verify`.
+    Json,
+    /// One row per policy and destination.
+    Csv,
+}
+
+/// Write an evidence report of incidents (stolen amounts, where they went under every policy,
+/// services reached, USD values), or re-verify one.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct ReportCmd {
+    #[command(subcommand)]
+    pub cmd: Option<ReportSub>,
+    /// The incident (name or number).
+    pub incident: Option<String>,
+    /// Every incident of this actor.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Every incident.
+    #[arg(long)]
+    pub all: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: Format,
+    /// A daily price table (`date,close`) for USD values.
+    #[arg(long)]
+    pub prices: Option<PathBuf>,
+    /// Trace limit: transfers between clusters.
+    #[arg(long, default_value_t = 50)]
+    pub max_hops: u32,
+    /// Trace limit: taint followed per coin and policy.
+    #[arg(long, default_value_t = 1_000)]
+    pub min_sat: u64,
+    /// Write here instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// `report` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub enum ReportSub {
+    /// Recompute a JSON report from the data dir and say whether every figure still matches.
+    Verify {
+        /// The JSON report.
+        report: PathBuf,
+    },
+}
+
+impl ReportCmd {
+    pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let engine = Engine::open(&ctx.data_dir);
+        if let Some(ReportSub::Verify { report }) = self.cmd {
+            let text = std::fs::read_to_string(&report).with_context(|| format!("reading {}", report.display()))?;
+            let r: Report = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a JSON report of sleuth report --format json", report.display()))?;
+            let v = verify(&engine, &r)?;
+            print(ctx, &v);
+            if !v.matches {
+                anyhow::bail!("{}: {} of {} figures differ", report.display(), v.differences.len(), v.figures);
+            }
+            return Ok(());
+        }
+        let scope = match (self.incident, self.actor, self.all) {
+            (Some(i), None, false) => Scope::Incident(i),
+            (None, Some(a), false) => Scope::Actor(a),
+            (None, None, true) => Scope::All,
+            _ => anyhow::bail!("name one incident, or --actor NAME, or --all"),
+        };
+        let params = ReportParams { scope, prices: self.prices, max_hops: self.max_hops, min_sat: self.min_sat };
+        let r = engine.snapshot()?.report(&params)?;
+        let text = match self.format {
+            Format::Json => serde_json::to_string_pretty(&r)? + "\n",
+            Format::Html => sleuth_engine::report_render::html(&r),
+            Format::Csv => sleuth_engine::report_render::csv(&r),
+        };
+        match &self.output {
+            Some(p) => {
+                std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+                if !ctx.quiet {
+                    eprintln!("wrote {}", p.display());
+                }
+            }
+            None => {
+                use std::io::Write;
+                let mut out = std::io::stdout().lock();
+                out.write_all(text.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Human for Verification {
+    fn human(&self) -> String {
+        let mut s = if self.matches {
+            format!("every figure matches ({} compared)\n", thousands(self.figures))
+        } else {
+            format!("{} of {} figures differ\n", self.differences.len(), thousands(self.figures))
+        };
+        for c in &self.changed_inputs {
+            s += &format!("  changed input: {c}\n");
+        }
+        for d in self.differences.iter().take(20) {
+            s += &format!("  {}: was {}, now {}\n", d.field, d.was, d.now);
+        }
+        s
+    }
+}
