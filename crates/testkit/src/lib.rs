@@ -3,9 +3,11 @@
 //! - [`RegtestNode`] runs a real `litecoind -regtest` in a tempdir on free ports, so tests
 //!   compare Sleuth against the node's own RPC answers instead of a mock.
 //! - [`shared_data`] finds the reference fixtures in `../shared/data`, read in place.
+//! - [`economy`] builds an economy of real wallets on a node and reads its truth back.
 //! - [`Sleuth`] runs the CLI binary and checks its exit code, stdout and stderr.
 
 mod command;
+pub mod economy;
 mod node;
 mod rpc;
 mod shared_data;

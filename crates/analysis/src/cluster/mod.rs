@@ -185,7 +185,8 @@ pub fn build(
                 }
             }
         }
-        if !change.is_empty() && change::is_candidate(&view) {
+        if !change.is_empty() && change::is_candidate(&view) && !change.iter().any(|&h| change::vetoes(h, &view, index))
+        {
             let mut pick = None;
             let mut bits = 0u8;
             let mut agree = true;

@@ -6,6 +6,7 @@ mod crash;
 mod errors;
 mod follow;
 mod mainnet;
+mod real_wallets;
 mod regtest;
 mod report;
 mod simulated;
