@@ -58,6 +58,7 @@ fn main() {
     drop(view);
     drop(snap);
 
-    let writer = IndexWriter::open(&dir, sleuth_index::Snapshot::open(&dir).unwrap().meta().chain).expect("no other writer");
+    let writer =
+        IndexWriter::open(&dir, sleuth_index::Snapshot::open(&dir).unwrap().meta().chain).expect("no other writer");
     println!("IndexWriter::snapshot (same process): {}", percentiles(timed(2000, |_| writer.snapshot().unwrap())));
 }

@@ -6,6 +6,8 @@ mod crash;
 mod errors;
 mod follow;
 mod mainnet;
+mod mutants;
 mod regtest;
 mod simulated;
 mod tags;
+mod validation;
