@@ -247,9 +247,16 @@ fn next_bits(records: &[HeaderRecord], state: &[State], rules: &Rules, pi: usize
     // Litecoin looks back a whole interval, except at the first retarget (its time-warp fix).
     let back = if rules.litecoin_retarget && height != interval { interval } else { interval - 1 };
     let first = &records[ancestor(state, pi, back)].header;
-    let actual = (last.time as i64 - first.time as i64).clamp(rules.timespan / 4, rules.timespan * 4);
     let base = if rules.bip94 { records[ancestor(state, pi, interval - 1)].header.bits } else { last.bits };
-    let (mut t, _, _) = U256::from_compact(base.to_consensus());
+    retarget(rules, base.to_consensus(), first.time, last.time)
+}
+
+/// Core's `CalculateNextWorkRequired` (Litecoin's with its overflow shift): the target
+/// `base_bits` scaled by how long the period from `first_time` to `last_time` took, clamped
+/// to a factor of 4 either way and to the chain's limit.
+pub fn retarget(rules: &Rules, base_bits: u32, first_time: u32, last_time: u32) -> u32 {
+    let actual = (last_time as i64 - first_time as i64).clamp(rules.timespan / 4, rules.timespan * 4);
+    let (mut t, _, _) = U256::from_compact(base_bits);
     let shift = rules.litecoin_retarget && t.bits() > rules.pow_limit.bits() - 1;
     if shift {
         t = t.shr_bits(1);
@@ -262,4 +269,31 @@ fn next_bits(records: &[HeaderRecord], state: &[State], rules: &Rules, pi: usize
         t = rules.pow_limit;
     }
     t.to_compact()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::params::Chain;
+
+    #[test]
+    fn retargets_match_cores_pow_tests() {
+        // Bitcoin Core's src/test/pow_tests.cpp: (first block's time, last block's time,
+        // last bits) -> next bits, at mainnet heights 32256, 2016, 68544 and 48384.
+        let btc = Rules::consensus(Chain::Bitcoin);
+        assert_eq!(retarget(&btc, 0x1d00ffff, 1_261_130_161, 1_262_152_739), 0x1d00d86a);
+        assert_eq!(retarget(&btc, 0x1d00ffff, 1_231_006_505, 1_233_061_996), 0x1d00ffff);
+        assert_eq!(retarget(&btc, 0x1c05a3f4, 1_279_008_237, 1_279_297_671), 0x1c0168fd);
+        assert_eq!(retarget(&btc, 0x1c387f6f, 1_263_163_443, 1_269_211_443), 0x1d00e1fd);
+    }
+
+    #[test]
+    fn litecoin_retargets_keep_the_limit_when_blocks_are_slow() {
+        // At the limit, a slow period cannot ease the target further (the shift keeps the
+        // arithmetic in 256 bits, as Litecoin Core's does).
+        let ltc = Rules::consensus(Chain::Litecoin);
+        assert_eq!(retarget(&ltc, 0x1e0fffff, 0, 10 * 302_400), 0x1e0fffff);
+        // Four times faster than planned: a quarter of the target.
+        assert_eq!(retarget(&ltc, 0x1e0fffff, 0, 1), 0x1e03ffff);
+    }
 }

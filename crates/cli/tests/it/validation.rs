@@ -154,12 +154,13 @@ fn a_damaged_then_restored_file_heals() {
     std::fs::write(dir.join("blk00001.dat"), &bad).unwrap();
     let e = err(ingest(&d, &dir));
     assert!(e.contains("blk00001.dat") && e.contains("rule proof-of-work"), "{e}");
-    // A damaged file that still scans is cached as damaged: the same file with height 3000's
-    // record moved to the end (still a valid file) is ingested, then the original restored.
-    let moved =
-        [&b[..off[3000] - off[2000]], &b[off[3001] - off[2000]..], &b[off[3000] - off[2000]..off[3001] - off[2000]]]
-            .concat();
-    std::fs::write(dir.join("blk00001.dat"), &moved).unwrap();
+    // A damaged file that still scans is cached as it is: the same file with the records of
+    // heights 3000 and 3001 (216 bytes each) swapped is still a valid file, and its last
+    // record is where it was. Restored, it must be read again, not taken from the cache.
+    let (r0, r1, r2) = (off[3000] - off[2000], off[3001] - off[2000], off[3002] - off[2000]);
+    assert_eq!(r1 - r0, r2 - r1);
+    let swapped = [&b[..r0], &b[r1..r2], &b[r0..r1], &b[r2..]].concat();
+    std::fs::write(dir.join("blk00001.dat"), &swapped).unwrap();
     assert_eq!(ingest(&d, &dir).unwrap().height, Some(4521));
     std::fs::write(dir.join("blk00001.dat"), b).unwrap();
     let r = ingest(&d, &dir).unwrap();
