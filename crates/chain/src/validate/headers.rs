@@ -229,6 +229,9 @@ fn ancestor(state: &[State], mut i: usize, steps: u32) -> usize {
 
 /// Core's `GetNextWorkRequired` for the block after record `pi` (node `p`), made at `time`.
 fn next_bits(records: &[HeaderRecord], state: &[State], rules: &Rules, pi: usize, p: Node, time: u32) -> u32 {
+    if let Some(bits) = rules.fixed_bits {
+        return bits;
+    }
     let interval = rules.interval();
     let height = p.height + 1;
     let last = &records[pi].header;

@@ -63,6 +63,9 @@ pub struct Rules {
     pub max_money: u64,
     /// Height from which the coinbase must start with the block's height (BIP34).
     pub bip34_height: u32,
+    /// Every block after genesis has these bits (simulated chains: regtest's target after
+    /// the real genesis block of the chain they are written for).
+    pub fixed_bits: Option<u32>,
 }
 
 impl Rules {
@@ -87,6 +90,7 @@ impl Rules {
             initial_subsidy: 50 * COIN,
             max_money: 21_000_000 * COIN,
             bip34_height: 227_931,
+            fixed_bits: None,
         };
         let ltc = Rules {
             pow_hash: PowHash::Scrypt,
@@ -131,6 +135,7 @@ impl Rules {
             bip94: false,
             halving_interval: None,
             bip34_height: 1,
+            fixed_bits: Some(0x207f_ffff),
             ..c
         }
     }

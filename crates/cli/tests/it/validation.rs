@@ -335,3 +335,27 @@ fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
     let e = case("harder", &harder);
     assert!(e.contains("rule difficulty") && e.contains("0x200fffff") && e.contains("0x207fffff"), "{e}");
 }
+
+#[test]
+fn a_simulated_chain_is_validated_by_the_simulators_rules_and_only_beside_its_truth() {
+    // `sleuth simulate --chain bitcoin` writes mainnet's genesis, then blocks at regtest's
+    // target with a constant subsidy: no Bitcoin node would accept them.
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    crate::common::simulate(&sim, &["--transactions", "2000", "--seed", "3", "--chain", "bitcoin"]);
+    let r = ingest(&tmp.path().join("idx"), &sim.join("blocks")).unwrap();
+    assert_eq!((r.chain, r.rules), (sleuth_chain::Chain::Bitcoin, sleuth_chain::validate::RuleSet::Simulated));
+    assert!(r.height.unwrap() > 100);
+    // The same files without the simulation's truth beside them are judged as mainnet's.
+    let alone = tmp.path().join("alone");
+    std::fs::create_dir_all(&alone).unwrap();
+    for e in std::fs::read_dir(sim.join("blocks")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), alone.join(e.file_name())).unwrap();
+    }
+    let e = err(ingest(&tmp.path().join("idx2"), &alone));
+    assert!(e.contains("at byte 293") && e.contains("rule proof-of-work") && e.contains("limit 0x1d00ffff"), "{e}");
+    // A real node's chain is validated by its own rules.
+    let r = ingest(&tmp.path().join("idx3"), &folder(tmp.path(), "main", &[&mainnet()])).unwrap();
+    assert_eq!(r.rules, sleuth_chain::validate::RuleSet::Consensus);
+}
