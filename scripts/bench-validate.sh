@@ -28,5 +28,5 @@ for r in $(seq "$rounds"); do
   done
 done
 awk '{t[$1]=t[$1] " " $2} END {
-  for (w in t) { n=split(substr(t[w],2),a," "); asort(a); printf "%s: runs%s, median %.2f s\n", w, t[w], a[int((n+1)/2)] }
+  for (w in t) { n=split(substr(t[w],2),a," "); for(i=1;i<=n;i++) for(j=i+1;j<=n;j++) if (a[j]<a[i]) {x=a[i]; a[i]=a[j]; a[j]=x}; printf "%s: runs%s, median %.2f s\n", w, t[w], a[int((n+1)/2)] }
 }' "$work/times"

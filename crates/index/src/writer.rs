@@ -109,6 +109,28 @@ impl IndexWriter {
             }
             addr_hashes.push(h);
         }
+        // Resolve the outputs of earlier blocks that the inputs spend, and prefetch them: the
+        // double-spend and fee checks load each one (a load miss stalls, where the store of
+        // its spender alone did not).
+        let live0 = txs.len();
+        let spends: Vec<u64> = b
+            .inputs
+            .iter()
+            .map(|pin| {
+                if pin.is_null() {
+                    return NONE64;
+                }
+                let prev = pin.prev_txid.to_byte_array();
+                let o = txid_idx.get(hash_random_key(&prev), live0, |id| txs.get(id).txid == prev).and_then(|pt| {
+                    let start = txs.get(pt).first_output;
+                    let end = if pt + 1 < live0 { txs.get(pt + 1).first_output } else { outputs.len() };
+                    let o = start + pin.prev_vout as u64;
+                    (o < end).then_some(o)
+                });
+                o.inspect(|&o| outputs.prefetch(o)).unwrap_or(NONE64)
+            })
+            .collect();
+        let mut spends = spends.into_iter();
         let mut hashes = addr_hashes.iter();
         let first_tx = txs.len();
         let first_addr = addr_keys.len();
@@ -131,18 +153,25 @@ impl IndexWriter {
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
+                let resolved = spends.next().expect("one resolution per input");
                 if pin.is_null() {
                     inputs.push(NONE64)?;
                     continue;
                 }
                 let prev = pin.prev_txid.to_byte_array();
                 let live = txs.len();
-                let found = txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev);
-                let o = found.and_then(|pt| {
-                    let start = txs.get(pt).first_output;
-                    let end = if pt + 1 < live { txs.get(pt + 1).first_output } else { outputs.len() };
-                    let o = start + pin.prev_vout as u64;
-                    (o < end).then_some(o)
+                // Outputs of this block were not resolved above.
+                let found = match resolved {
+                    NONE64 => txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev),
+                    _ => None,
+                };
+                let o = (resolved != NONE64).then_some(resolved).or_else(|| {
+                    found.and_then(|pt| {
+                        let start = txs.get(pt).first_output;
+                        let end = if pt + 1 < live { txs.get(pt + 1).first_output } else { outputs.len() };
+                        let o = start + pin.prev_vout as u64;
+                        (o < end).then_some(o)
+                    })
                 });
                 let Some(o) = o else {
                     return Err(IndexError::MissingPrevout {
