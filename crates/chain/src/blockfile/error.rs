@@ -79,6 +79,18 @@ pub enum BlockFileError {
         /// Byte offset of the next whole record.
         next: u64,
     },
+    /// The last record's size field is larger than the whole block it holds.
+    #[error("{}: block record at byte {offset} declares {size} bytes but holds a whole block of {actual} bytes up to the end of the file; its size field is damaged (not a block still being written)", path.display())]
+    SizeMismatch {
+        /// The block file.
+        path: PathBuf,
+        /// Byte offset of the record.
+        offset: u64,
+        /// Its declared size.
+        size: u32,
+        /// Bytes of the whole block after the record header.
+        actual: u64,
+    },
     /// A block's bytes do not decode.
     #[error("{}: block at byte {offset} (hash {hash}) is corrupt: {source}", path.display())]
     Corrupt {

@@ -307,6 +307,18 @@ impl BlockFileReader {
                     return Err(BlockFileError::Gap { path: path.to_owned(), offset: off, size, next });
                 }
                 if is_last {
+                    // A node writing a block has written a prefix of it; bytes that already
+                    // hold a whole block mean the size field, not the block, is unfinished.
+                    let mut raw = vec![0u8; (len - off - 8) as usize];
+                    self.read_at(file, path, off + 8, &mut raw)?;
+                    if crate::decode::parse_block(&raw, true, &mut crate::decode::ParsedBlock::default()).is_ok() {
+                        return Err(BlockFileError::SizeMismatch {
+                            path: path.to_owned(),
+                            offset: off,
+                            size,
+                            actual: raw.len() as u64,
+                        });
+                    }
                     scan.partial_tail = Some((path.to_owned(), off));
                     return Ok(off);
                 }

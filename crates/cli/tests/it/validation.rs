@@ -131,6 +131,15 @@ fn an_orphaned_tail_a_gap_and_a_pruned_folder_are_errors() {
             && e.contains("another record starts at byte"),
         "{e}"
     );
+    // The last record's size field enlarged: a whole block is there, so it is not one still
+    // being written.
+    let mut file = good.clone();
+    file[off[4521] + 4..off[4521] + 8].copy_from_slice(&(300u32).to_le_bytes());
+    let e = err(ingest(&tmp.path().join("i4"), &folder(tmp.path(), "last", &[&file])));
+    assert!(e.contains(&format!("record at byte {} declares 300 bytes but holds a whole block", off[4521])), "{e}");
+    // Cut inside that record instead, it is one still being written: left for the next run.
+    let r = ingest(&tmp.path().join("i5"), &folder(tmp.path(), "cut", &[&good[..good.len() - 10]])).unwrap();
+    assert_eq!((r.height, r.partial_tail), (Some(4520), true));
     // A pruned node's folder: blk00000.dat deleted.
     let b = folder(tmp.path(), "pruned", &[&good[..off[2000]], &good[off[2000]..]]);
     std::fs::remove_file(b.join("blk00000.dat")).unwrap();
