@@ -4,7 +4,8 @@
 //! - [`params`]: the chains (magic, genesis, address prefixes);
 //! - [`blockfile`]: reading `blk*.dat` folders, XOR de-obfuscation, best-chain selection;
 //! - [`decode`]: zero-copy block and transaction decoding (legacy, SegWit, Taproot, MWEB-aware);
-//! - [`script`] and [`address`]: output classification and address strings.
+//! - [`script`] and [`address`]: output classification and address strings;
+//! - [`validate`]: proof of work, retargeting and block rules, as a node checks them.
 //!
 //! Nothing here knows about the index; data flows out of this crate only.
 
@@ -15,6 +16,7 @@ pub mod decode;
 mod names;
 pub mod params;
 pub mod script;
+pub mod validate;
 
 pub use amount::Sat;
 pub use params::Chain;

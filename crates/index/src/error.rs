@@ -70,6 +70,36 @@ pub enum IndexError {
         /// The missing output's index.
         prev_vout: u32,
     },
+    /// A block spends an output that an earlier input already spent.
+    #[error("block {height} ({hash}) transaction {txid} input {vin} breaks rule double-spend: it spends {prev_txid}:{prev_vout}, which an earlier input already spent; the block files are damaged or forged")]
+    DoubleSpend {
+        /// Height of the block.
+        height: u32,
+        /// Hash of the block.
+        hash: String,
+        /// The spending transaction.
+        txid: String,
+        /// Its input.
+        vin: u32,
+        /// The spent output's transaction.
+        prev_txid: String,
+        /// The spent output's index.
+        prev_vout: u32,
+    },
+    /// A transaction pays out more than its inputs spend.
+    #[error("block {height} ({hash}) transaction {txid} breaks rule value-in: it pays {value_out} base units but spends only {value_in}; the block files are damaged or forged")]
+    ValueOutExceedsIn {
+        /// Height of the block.
+        height: u32,
+        /// Hash of the block.
+        hash: String,
+        /// The transaction.
+        txid: String,
+        /// What its inputs spend.
+        value_in: u64,
+        /// What its outputs pay.
+        value_out: u64,
+    },
     /// A query for something the index does not hold.
     #[error("{message}")]
     NotFound {

@@ -5,6 +5,15 @@
 //! appends the new blocks. Decoding runs on a second thread, ahead of the writer, with a
 //! bounded queue and recycled buffers. Batches are committed every `commit_secs` seconds,
 //! `batch_txs` transactions or `commit_blocks` blocks, whichever comes first.
+//!
+//! Nothing on disk is trusted: before any block is read, every header in the files must meet
+//! its proof of work and the target of the chain's rules, and link up to genesis; otherwise
+//! the ingest fails and the index is left as it was. Each block is then checked as it is
+//! decoded (merkle root without CVE-2012-2459 malleation, coinbase, amounts, BIP34) and
+//! appended (no missing or twice-spent output, coinbase value within subsidy plus fees). The
+//! first block that fails stops the ingest with an error naming its file, offset, hash and
+//! rule: it and the blocks above it are not indexed, and the batch it was in is not
+//! committed (the blocks below it committed in earlier batches stay).
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,10 +22,9 @@ use std::time::Instant;
 
 use bitcoin::hashes::Hash as _;
 use serde::{Deserialize, Serialize};
-use sleuth_chain::blockfile::{
-    best_chain, BestChainError, BlockFileError, BlockFileReader, BlockLocation, HeaderCache,
-};
+use sleuth_chain::blockfile::{BestChainError, BlockFileError, BlockFileReader, BlockLocation, HeaderCache};
 use sleuth_chain::decode::{parse_block, ParsedBlock};
+use sleuth_chain::validate::{bip34_height, check_block, validate_headers, RuleSet, Rules, ValidationError};
 use sleuth_chain::Chain;
 
 use crate::error::IndexError;
@@ -94,9 +102,44 @@ pub enum IngestError {
     /// No chain can be formed from them.
     #[error(transparent)]
     BestChain(#[from] BestChainError),
+    /// A header or block fails validation, or the files do not form one chain.
+    #[error(transparent)]
+    Invalid(Box<ValidationError>),
+    /// A block breaks a rule checked against the outputs it spends.
+    #[error("{}: block at byte {offset}: {source}", path.display())]
+    Block {
+        /// The block file.
+        path: PathBuf,
+        /// Byte offset of the record.
+        offset: u64,
+        /// The rule broken.
+        source: IndexError,
+    },
+    /// A coinbase claims more than the subsidy and the fees.
+    #[error("{}: block {height} at byte {offset} (hash {hash}) breaks rule coinbase-value: its coinbase pays {claimed} base units, the subsidy and fees allow {allowed}; the block files are damaged or forged", path.display())]
+    CoinbaseValue {
+        /// The block file.
+        path: PathBuf,
+        /// Byte offset of the record.
+        offset: u64,
+        /// The block's hash.
+        hash: String,
+        /// Its height.
+        height: u32,
+        /// What the coinbase pays.
+        claimed: u64,
+        /// Subsidy plus fees.
+        allowed: u64,
+    },
     /// The index cannot be opened or written.
     #[error(transparent)]
     Index(#[from] IndexError),
+}
+
+impl From<ValidationError> for IngestError {
+    fn from(e: ValidationError) -> IngestError {
+        IngestError::Invalid(Box::new(e))
+    }
 }
 
 /// What an ingest did.
@@ -104,6 +147,8 @@ pub enum IngestError {
 pub struct IngestReport {
     /// Chain of the files.
     pub chain: Chain,
+    /// The rules the files were validated by.
+    pub rules: RuleSet,
     /// Block records found in the files.
     pub records: u64,
     /// Of those, how many came from the header cache of earlier runs instead of the files.
@@ -138,7 +183,7 @@ pub struct IngestReport {
     pub seconds: f64,
 }
 
-type Decoded = Result<(ParsedBlock, BlockLocation), BlockFileError>;
+type Decoded = Result<(ParsedBlock, BlockLocation), IngestError>;
 
 /// Brings the index in `data_dir` up to the best chain of the block files, opening its
 /// writer (and creating the index for the files' chain if there is none).
@@ -192,7 +237,9 @@ struct Scanned {
     reader: BlockFileReader,
     scan: sleuth_chain::blockfile::HeaderScan,
     chain: Chain,
+    rules: Rules,
     best: Vec<usize>,
+    stale: u64,
     headers_cached: u64,
     next_cache: HeaderCache,
 }
@@ -200,15 +247,80 @@ struct Scanned {
 impl Scanned {
     fn read(data_dir: &Path, opts: &IngestOptions, requested: Option<Chain>) -> Result<Scanned, IngestError> {
         let started = Instant::now();
-        let reader = BlockFileReader::open(&opts.blocks_dir)?;
+        let mut reader = BlockFileReader::open(&opts.blocks_dir)?;
         // Headers found by earlier runs are reused; only what the node appended is read.
         let cache_path = data_dir.join("headers.cache");
         let cache = HeaderCache::load(&cache_path);
         let (scan, next_cache, headers_cached) =
             reader.scan_headers_cached(requested.map(Chain::magic), cache.as_ref())?;
+        if !scan.records.iter().any(|r| Chain::with_genesis(&r.hash).is_some()) {
+            pruned(&mut reader, &scan)?;
+        }
         let chain = reader.detect_chain(&scan, requested)?;
-        let best = best_chain(&scan.records, chain.genesis_hash())?;
-        Ok(Scanned { started, reader, scan, chain, best, headers_cached, next_cache })
+        let rules = rules_for(chain, &opts.blocks_dir);
+        if rules.set == RuleSet::Simulated {
+            tracing::warn!(dir = %opts.blocks_dir.display(), "a chain written by `sleuth simulate` (truth/ beside it): validated by the simulator's rules");
+        }
+        let valid =
+            validate_headers(&scan.records, &scan.from_cache, &rules, chain.genesis_hash(), reader.dir(), &|f| {
+                reader.path_of(f)
+            })?;
+        Ok(Scanned {
+            started,
+            reader,
+            scan,
+            chain,
+            rules,
+            best: valid.best,
+            stale: valid.stale,
+            headers_cached,
+            next_cache,
+        })
+    }
+}
+
+/// Where `blkN.dat` of `dir` would be.
+fn reader_dir_path(dir: &Path, file: u32) -> PathBuf {
+    dir.join(format!("blk{file:05}.dat"))
+}
+
+/// The rules `blocks_dir`'s files are validated by: the chain's own, unless `sleuth simulate`
+/// wrote them (its ground truth lies beside them in `truth/`), whose blocks no node would
+/// accept (regtest's target on any chain, no halvings).
+fn rules_for(chain: Chain, blocks_dir: &Path) -> Rules {
+    let truth = blocks_dir.parent().map(|p| p.join("truth"));
+    let simulated = truth.is_some_and(|t| t.join("entities.csv").is_file() && t.join("addresses.csv").is_file());
+    if simulated {
+        Rules::simulated(chain)
+    } else {
+        Rules::consensus(chain)
+    }
+}
+
+/// The error for files without the genesis block: a pruned node's folder (its oldest files
+/// deleted) says so and from which block, and height, it has blocks.
+fn pruned(reader: &mut BlockFileReader, scan: &sleuth_chain::blockfile::HeaderScan) -> Result<(), IngestError> {
+    let first_file = reader.file_numbers().next().unwrap_or(0);
+    let first = scan.records.iter().filter(|r| r.loc.file == first_file).min_by_key(|r| r.loc.offset);
+    let numbered_from_zero = reader.file_numbers().enumerate().all(|(i, n)| i as u32 == n);
+    match first {
+        Some(r) if !numbered_from_zero => {
+            let mut raw = Vec::new();
+            let mut block = ParsedBlock::default();
+            let height = reader
+                .read_block(&r.loc, &mut raw)
+                .ok()
+                .and_then(|()| parse_block(&raw, true, &mut block).ok())
+                .and_then(|()| bip34_height(&block.coinbase_script_head[..block.coinbase_script_len.min(8)]));
+            Err(ValidationError::Pruned {
+                path: reader.dir().to_owned(),
+                first_file: reader.path_of(first_file),
+                first_hash: r.hash.to_string(),
+                height: height.filter(|_| r.header.version.to_consensus() >= 2),
+            }
+            .into())
+        }
+        _ => Ok(()),
     }
 }
 
@@ -219,7 +331,7 @@ fn apply(
     progress: &mut dyn Progress,
     stop: &AtomicBool,
 ) -> Result<IngestReport, IngestError> {
-    let Scanned { started, mut reader, scan, chain, mut best, headers_cached, next_cache } = scanned;
+    let Scanned { started, mut reader, scan, chain, rules, mut best, stale, headers_cached, next_cache } = scanned;
     let files_best = best.len() as u64;
     if let Some(h) = opts.until_height {
         best.truncate(h as usize + 1);
@@ -252,9 +364,10 @@ fn apply(
     let todo: Vec<BlockLocation> = best[keep as usize..].iter().map(|&i| scan.records[i].loc).collect();
     let mut report = IngestReport {
         chain,
+        rules: rules.set,
         records: scan.records.len() as u64,
         headers_cached,
-        stale_blocks: scan.records.len() as u64 - files_best,
+        stale_blocks: stale.min(scan.records.len() as u64 - files_best),
         file_bytes: scan.bytes,
         unwound_blocks: unwound,
         added_blocks: 0,
@@ -275,23 +388,40 @@ fn apply(
     index.reserve_for(todo_bytes / 250)?;
 
     let litecoin = chain.is_litecoin();
+    let paths: Vec<(u32, PathBuf)> = reader.file_numbers().map(|n| (n, reader.path_of(n))).collect();
+    let path_of = |file: u32| {
+        paths
+            .iter()
+            .find(|(n, _)| *n == file)
+            .map(|(_, p)| p.clone())
+            .unwrap_or_else(|| reader_dir_path(&opts.blocks_dir, file))
+    };
     let (tx, rx) = mpsc::sync_channel::<Decoded>(64);
     let (recycle_tx, recycle_rx) = mpsc::channel::<ParsedBlock>();
     let result = std::thread::scope(|s| -> Result<(), IngestError> {
         let reader = &mut reader;
         let todo = &todo;
+        let rules = &rules;
         s.spawn(move || {
             let mut raw = Vec::new();
-            for loc in todo {
+            for (k, loc) in todo.iter().enumerate() {
+                let height = (keep + k as u64) as u32;
                 let mut block = recycle_rx.try_recv().unwrap_or_default();
-                let res = reader.read_block(loc, &mut raw).and_then(|()| {
-                    parse_block(&raw, litecoin, &mut block).map_err(|source| BlockFileError::Corrupt {
-                        path: reader.path_of(loc.file),
-                        offset: loc.offset,
-                        hash: bitcoin::hashes::sha256d::Hash::hash(&raw[..80.min(raw.len())]).to_string(),
-                        source,
+                let res = reader
+                    .read_block(loc, &mut raw)
+                    .and_then(|()| {
+                        parse_block(&raw, litecoin, &mut block).map_err(|source| BlockFileError::Corrupt {
+                            path: reader.path_of(loc.file),
+                            offset: loc.offset,
+                            hash: bitcoin::hashes::sha256d::Hash::hash(&raw[..80.min(raw.len())]).to_string(),
+                            source,
+                        })
                     })
-                });
+                    .map_err(IngestError::from)
+                    .and_then(|()| {
+                        check_block(&block, height, rules, &reader.path_of(loc.file), loc.offset)
+                            .map_err(IngestError::from)
+                    });
                 let failed = res.is_err();
                 if tx.send(res.map(|()| (block, *loc))).is_err() || failed {
                     return;
@@ -303,8 +433,26 @@ fn apply(
         let mut blocks_in_batch = 0u64;
         let mut batch_started = Instant::now();
         for item in rx.iter() {
-            let (block, _loc) = item?;
-            let added = index.append_block(&block)?;
+            let (block, loc) = item?;
+            let block_error = |source| IngestError::Block { path: path_of(loc.file), offset: loc.offset, source };
+            let added = index.append_block(&block).map_err(|e| match e {
+                e @ (IndexError::MissingPrevout { .. }
+                | IndexError::DoubleSpend { .. }
+                | IndexError::ValueOutExceedsIn { .. }) => block_error(e),
+                e => IngestError::Index(e),
+            })?;
+            let height = index.height_count() as u32 - 1;
+            let allowed = rules.subsidy(height).saturating_add(added.fees);
+            if added.coinbase_value > allowed {
+                return Err(IngestError::CoinbaseValue {
+                    path: path_of(loc.file),
+                    offset: loc.offset,
+                    hash: block.hash.to_string(),
+                    height,
+                    claimed: added.coinbase_value,
+                    allowed,
+                });
+            }
             report.added_blocks += 1;
             report.added_transactions += added.transactions;
             report.added_inputs += added.inputs;

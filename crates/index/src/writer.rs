@@ -22,6 +22,10 @@ pub struct Appended {
     pub inputs: u64,
     /// Outputs.
     pub outputs: u64,
+    /// What the coinbase pays.
+    pub coinbase_value: u64,
+    /// Fees of the other transactions: what their inputs spend less what they pay.
+    pub fees: u64,
 }
 
 impl IndexWriter {
@@ -64,7 +68,10 @@ impl IndexWriter {
     /// the index or earlier in the same block.
     ///
     /// # Errors
-    /// [`IndexError::MissingPrevout`] for an input whose output is unknown; I/O errors.
+    /// [`IndexError::MissingPrevout`] for an input whose output is unknown,
+    /// [`IndexError::DoubleSpend`] for one whose output an earlier input spent,
+    /// [`IndexError::ValueOutExceedsIn`] for a transaction paying more than it spends; I/O
+    /// errors. The block is then partly appended: the batch must not be committed.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
         let IndexWriter {
             blocks,
@@ -102,13 +109,37 @@ impl IndexWriter {
             }
             addr_hashes.push(h);
         }
+        // Resolve the outputs of earlier blocks that the inputs spend, and prefetch them: the
+        // double-spend and fee checks load each one (a load miss stalls, where the store of
+        // its spender alone did not).
+        let live0 = txs.len();
+        let spends: Vec<u64> = b
+            .inputs
+            .iter()
+            .map(|pin| {
+                if pin.is_null() {
+                    return NONE64;
+                }
+                let prev = pin.prev_txid.to_byte_array();
+                let o = txid_idx.get(hash_random_key(&prev), live0, |id| txs.get(id).txid == prev).and_then(|pt| {
+                    let start = txs.get(pt).first_output;
+                    let end = if pt + 1 < live0 { txs.get(pt + 1).first_output } else { outputs.len() };
+                    let o = start + pin.prev_vout as u64;
+                    (o < end).then_some(o)
+                });
+                o.inspect(|&o| outputs.prefetch(o)).unwrap_or(NONE64)
+            })
+            .collect();
+        let mut spends = spends.into_iter();
         let mut hashes = addr_hashes.iter();
         let first_tx = txs.len();
         let first_addr = addr_keys.len();
         let mut in_iter = b.inputs.iter();
         let mut out_iter = b.outputs.iter();
-        for ptx in &b.txs {
+        let (mut coinbase_value, mut fees) = (0u128, 0u128);
+        for (t_in_block, ptx) in b.txs.iter().enumerate() {
             let t = txs.len();
+            let mut value_in = 0u128;
             let txid = ptx.txid.to_byte_array();
             txs.push(TxRec { txid, first_input: inputs.len(), first_output: outputs.len() })?;
             txid_idx.insert(hash_random_key(&txid), t);
@@ -122,18 +153,25 @@ impl IndexWriter {
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
+                let resolved = spends.next().expect("one resolution per input");
                 if pin.is_null() {
                     inputs.push(NONE64)?;
                     continue;
                 }
                 let prev = pin.prev_txid.to_byte_array();
                 let live = txs.len();
-                let found = txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev);
-                let o = found.and_then(|pt| {
-                    let start = txs.get(pt).first_output;
-                    let end = if pt + 1 < live { txs.get(pt + 1).first_output } else { outputs.len() };
-                    let o = start + pin.prev_vout as u64;
-                    (o < end).then_some(o)
+                // Outputs of this block were not resolved above.
+                let found = match resolved {
+                    NONE64 => txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev),
+                    _ => None,
+                };
+                let o = (resolved != NONE64).then_some(resolved).or_else(|| {
+                    found.and_then(|pt| {
+                        let start = txs.get(pt).first_output;
+                        let end = if pt + 1 < live { txs.get(pt + 1).first_output } else { outputs.len() };
+                        let o = start + pin.prev_vout as u64;
+                        (o < end).then_some(o)
+                    })
                 });
                 let Some(o) = o else {
                     return Err(IndexError::MissingPrevout {
@@ -145,12 +183,28 @@ impl IndexWriter {
                         prev_vout: pin.prev_vout,
                     });
                 };
+                // Spent already if its spender is an earlier input that points back (a stale
+                // value left by an unwound block or an interrupted batch does not).
+                let spent = outputs.get(o);
+                if spent.spent_by != NONE64 && spent.spent_by < i && inputs.get(spent.spent_by) == o {
+                    return Err(IndexError::DoubleSpend {
+                        height: height as u32,
+                        hash: b.hash.to_string(),
+                        txid: ptx.txid.to_string(),
+                        vin,
+                        prev_txid: pin.prev_txid.to_string(),
+                        prev_vout: pin.prev_vout,
+                    });
+                }
+                value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
                 store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
             }
+            let mut value_out = 0u128;
             for _ in 0..ptx.n_outputs {
                 let pout = out_iter.next().expect("block has as many outputs as its txs count");
+                value_out += u128::from(pout.value);
                 let h = *hashes.next().expect("one hash per output");
                 let o = outputs.len();
                 let (addr, prev_same_addr) = match &pout.address {
@@ -187,6 +241,19 @@ impl IndexWriter {
                     store_u64(addr_heads.get_mut(addr as u64), o, Ordering::Release);
                 }
             }
+            if t_in_block == 0 {
+                coinbase_value = value_out;
+            } else if value_out > value_in {
+                return Err(IndexError::ValueOutExceedsIn {
+                    height: height as u32,
+                    hash: b.hash.to_string(),
+                    txid: ptx.txid.to_string(),
+                    value_in: value_in as u64,
+                    value_out: value_out.min(u64::MAX as u128) as u64,
+                });
+            } else {
+                fees += value_in - value_out;
+            }
         }
         blocks.push(BlockRec {
             hash: b.hash.to_byte_array(),
@@ -200,6 +267,8 @@ impl IndexWriter {
             transactions: b.txs.len() as u64,
             inputs: b.inputs.len() as u64,
             outputs: b.outputs.len() as u64,
+            coinbase_value: coinbase_value.min(u64::MAX as u128) as u64,
+            fees: fees.min(u64::MAX as u128) as u64,
         })
     }
 

@@ -67,6 +67,30 @@ pub enum BlockFileError {
         /// Bytes present after the record header.
         available: u64,
     },
+    /// A record that cannot be read, with whole records after it.
+    #[error("{}: block record at byte {offset} declares {size} bytes, which runs past the end of the file, but another record starts at byte {next}; the file is damaged (a size field or a record between them)", path.display())]
+    Gap {
+        /// The block file.
+        path: PathBuf,
+        /// Byte offset of the unreadable record.
+        offset: u64,
+        /// Its declared size.
+        size: u32,
+        /// Byte offset of the next whole record.
+        next: u64,
+    },
+    /// The last record's size field is larger than the whole block it holds.
+    #[error("{}: block record at byte {offset} declares {size} bytes but holds a whole block of {actual} bytes up to the end of the file; its size field is damaged (not a block still being written)", path.display())]
+    SizeMismatch {
+        /// The block file.
+        path: PathBuf,
+        /// Byte offset of the record.
+        offset: u64,
+        /// Its declared size.
+        size: u32,
+        /// Bytes of the whole block after the record header.
+        actual: u64,
+    },
     /// A block's bytes do not decode.
     #[error("{}: block at byte {offset} (hash {hash}) is corrupt: {source}", path.display())]
     Corrupt {

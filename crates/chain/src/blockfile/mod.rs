@@ -10,6 +10,6 @@ mod xor;
 
 pub use best_chain::{best_chain, BestChainError};
 pub use error::BlockFileError;
-pub use header_cache::{CachedFile, HeaderCache};
+pub use header_cache::{CachedFile, FileStamp, HeaderCache};
 pub use reader::{BlockFileReader, BlockLocation, HeaderRecord, HeaderScan};
 pub use xor::XorKey;

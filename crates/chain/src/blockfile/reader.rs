@@ -9,7 +9,7 @@ use bitcoin::consensus::Decodable;
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 
-use super::header_cache::{CachedFile, HeaderCache};
+use super::header_cache::{CachedFile, FileStamp, HeaderCache};
 use super::{BlockFileError, XorKey};
 use crate::params::Chain;
 
@@ -51,6 +51,8 @@ pub struct HeaderScan {
     /// A record at the end of the newest file that is not whole yet (a running node is
     /// still writing it): its file and offset. It is left for the next run.
     pub partial_tail: Option<(PathBuf, u64)>,
+    /// `from_cache[i]`: record `i` came from the header cache rather than the files.
+    pub from_cache: Vec<bool>,
 }
 
 /// Reads the `blk*.dat` files of one folder, undoing the XOR obfuscation of `xor.dat`.
@@ -126,6 +128,11 @@ impl BlockFileReader {
         &self.dir
     }
 
+    /// The numbers `N` of the folder's `blkN.dat` files, in order.
+    pub fn file_numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.files.iter().map(|(n, _)| *n)
+    }
+
     /// The XOR key in use.
     pub fn xor_key(&self) -> XorKey {
         self.xor
@@ -156,9 +163,9 @@ impl BlockFileReader {
         Ok(self.scan_headers_cached(magic, None)?.0)
     }
 
-    /// As [`BlockFileReader::scan_headers`], but reuses the records of an earlier scan: a file
-    /// the cache covers is read only past where the cache ends (nodes only append, writing
-    /// into preallocated zeros), after checking that its last cached record is still there.
+    /// As [`BlockFileReader::scan_headers`], but reuses the records of an earlier scan for
+    /// every file that is exactly as it was then (size, inode, modification and change time,
+    /// and its last cached record still in place); any other file is read again whole.
     /// Returns the scan, the cache for the next run, and how many records came from the cache.
     ///
     /// # Errors
@@ -168,8 +175,13 @@ impl BlockFileReader {
         magic: Option<[u8; 4]>,
         cache: Option<&HeaderCache>,
     ) -> Result<(HeaderScan, HeaderCache, u64), BlockFileError> {
-        let mut scan =
-            HeaderScan { magic: magic.unwrap_or_default(), records: Vec::new(), bytes: 0, partial_tail: None };
+        let mut scan = HeaderScan {
+            magic: magic.unwrap_or_default(),
+            records: Vec::new(),
+            bytes: 0,
+            partial_tail: None,
+            from_cache: Vec::new(),
+        };
         let mut magic = magic;
         let cache = cache.filter(|c| c.xor == self.xor.0 && magic.is_none_or(|m| m == c.magic));
         if let Some(c) = cache {
@@ -182,33 +194,50 @@ impl BlockFileReader {
         for (i, (n, path)) in self.files.iter().enumerate() {
             let io = |source| BlockFileError::Io { path: path.clone(), source };
             let file = File::open(path).map_err(io)?;
-            let len = file.metadata().map_err(io)?.len();
+            let stamp = FileStamp::of(&file.metadata().map_err(io)?);
+            let len = stamp.len;
             scan.bytes += len;
             let first = scan.records.len();
-            let mut start = 0;
-            if let Some(cf) = cache.and_then(|c| c.file(*n)).filter(|cf| cf.end <= len) {
-                if self.still_there(&file, cf.records.last()) {
-                    scan.records.extend_from_slice(&cf.records);
-                    reused += cf.records.len() as u64;
-                    start = cf.end;
+            let cached = cache.and_then(|c| c.file(*n)).filter(|cf| cf.end <= len);
+            // Unchanged files are trusted (one record checked); a file written to since (the
+            // node appended, or it was damaged or restored) has every cached record read again.
+            let cached = cached.filter(|cf| {
+                if cf.stamp == stamp {
+                    self.still_there(&file, cf.records.last())
+                } else {
+                    cf.records.iter().all(|r| self.still_there(&file, Some(r)))
                 }
-            }
-            let end = self.scan_file(&file, path, *n, len, start, i == last, &mut magic, &mut scan)?;
-            next.files.push(CachedFile { file: *n, end, records: scan.records[first..].to_vec() });
+            });
+            let end = match cached {
+                Some(cf) => {
+                    scan.records.extend_from_slice(&cf.records);
+                    scan.from_cache.resize(scan.records.len(), true);
+                    reused += cf.records.len() as u64;
+                    // Unchanged: what lies past the known records (zeros, or a record still
+                    // being written) is looked at again, as in a full scan.
+                    self.scan_file(&file, path, *n, len, cf.end, i == last, &mut magic, &mut scan)?
+                }
+                _ => self.scan_file(&file, path, *n, len, 0, i == last, &mut magic, &mut scan)?,
+            };
+            scan.from_cache.resize(scan.records.len(), false);
+            next.files.push(CachedFile { file: *n, end, stamp, records: scan.records[first..].to_vec() });
         }
         next.magic = scan.magic;
         Ok((scan, next, reused))
     }
 
-    /// Whether the record cached as `last` is still at its place with the same header.
+    /// Whether the record cached as `last` is still at its place with the same magic, size
+    /// and header.
     fn still_there(&self, file: &File, last: Option<&HeaderRecord>) -> bool {
         let Some(r) = last else { return true };
-        let mut hb = [0u8; 80];
-        if file.read_exact_at(&mut hb, r.loc.offset + 8).is_err() {
+        let mut hb = [0u8; 88];
+        if file.read_exact_at(&mut hb, r.loc.offset).is_err() {
             return false;
         }
-        self.xor.apply(r.loc.offset + 8, &mut hb);
-        BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb)) == r.hash
+        self.xor.apply(r.loc.offset, &mut hb);
+        Chain::with_magic(hb[..4].try_into().expect("4 bytes")).next().is_some()
+            && hb[4..8] == r.loc.size.to_le_bytes()
+            && BlockHash::from_raw_hash(bitcoin::hashes::sha256d::Hash::hash(&hb[8..])) == r.hash
     }
 
     /// Scans one file from `off`, appending its records; returns where the known records end
@@ -272,7 +301,24 @@ impl BlockFileReader {
                 return Err(BlockFileError::BadSize { path: path.to_owned(), offset: off, size });
             }
             if off + 8 + size as u64 > len {
+                if let Some(next) = self.next_record(file, path, off + 8, len)? {
+                    // A record that runs past the end with a whole record after it: not a
+                    // block still being written, but a damaged size field or a lost record.
+                    return Err(BlockFileError::Gap { path: path.to_owned(), offset: off, size, next });
+                }
                 if is_last {
+                    // A node writing a block has written a prefix of it; bytes that already
+                    // hold a whole block mean the size field, not the block, is unfinished.
+                    let mut raw = vec![0u8; (len - off - 8) as usize];
+                    self.read_at(file, path, off + 8, &mut raw)?;
+                    if crate::decode::parse_block(&raw, true, &mut crate::decode::ParsedBlock::default()).is_ok() {
+                        return Err(BlockFileError::SizeMismatch {
+                            path: path.to_owned(),
+                            offset: off,
+                            size,
+                            actual: raw.len() as u64,
+                        });
+                    }
                     scan.partial_tail = Some((path.to_owned(), off));
                     return Ok(off);
                 }
@@ -302,6 +348,32 @@ impl BlockFileReader {
             });
         }
         Ok(off.min(len))
+    }
+
+    /// The offset of the first whole record at or after `from`: a magic of a known chain, a
+    /// plausible size and all its bytes in the file. Used to tell a record still being
+    /// written (nothing follows it) from a damaged one (more records follow).
+    fn next_record(&self, file: &File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, BlockFileError> {
+        const CHUNK: u64 = 1 << 20;
+        let mut buf = vec![0u8; CHUNK as usize + 8];
+        let mut start = from;
+        while start + 8 <= len {
+            let n = (len - start).min(CHUNK + 8) as usize;
+            self.read_at(file, path, start, &mut buf[..n])?;
+            for p in 0..n.saturating_sub(7) {
+                let m: [u8; 4] = buf[p..p + 4].try_into().expect("4 bytes");
+                if m == [0; 4] || Chain::with_magic(m).next().is_none() {
+                    continue;
+                }
+                let size = u32::from_le_bytes(buf[p + 4..p + 8].try_into().expect("4 bytes"));
+                let at = start + p as u64;
+                if (80..=MAX_RECORD).contains(&size) && at + 8 + size as u64 <= len {
+                    return Ok(Some(at));
+                }
+            }
+            start += CHUNK;
+        }
+        Ok(None)
     }
 
     /// Reads the serialized block at `loc` into `buf`, de-obfuscated.

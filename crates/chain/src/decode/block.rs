@@ -28,6 +28,12 @@ pub struct ParsedBlock {
     pub size: usize,
     /// Bytes of Litecoin MWEB extension data that followed the transactions and were skipped.
     pub mweb_bytes: usize,
+    /// The first bytes of the coinbase's script (BIP34 puts the height there).
+    pub coinbase_script_head: [u8; 8],
+    /// Length of the coinbase's script.
+    pub coinbase_script_len: usize,
+    /// Scratch space of the merkle root computation.
+    merkle: Vec<[u8; 32]>,
 }
 
 impl Default for ParsedBlock {
@@ -40,6 +46,9 @@ impl Default for ParsedBlock {
             outputs: Vec::new(),
             size: 0,
             mweb_bytes: 0,
+            coinbase_script_head: [0; 8],
+            coinbase_script_len: 0,
+            merkle: Vec::new(),
         }
     }
 }
@@ -64,8 +73,17 @@ pub fn parse_block(raw: &[u8], litecoin: bool, out: &mut ParsedBlock) -> Result<
     out.hash = out.header.block_hash();
     let n_tx = c.count("transaction count", 60)?;
     let mut last_mweb = false;
+    out.coinbase_script_head = [0; 8];
+    out.coinbase_script_len = 0;
     for i in 0..n_tx {
-        last_mweb = parse_tx(&mut c, i, litecoin, &mut out.txs, &mut out.inputs, &mut out.outputs)?.mweb;
+        let tail = parse_tx(&mut c, i, litecoin, &mut out.txs, &mut out.inputs, &mut out.outputs)?;
+        last_mweb = tail.mweb;
+        if i == 0 {
+            let script = &raw[tail.first_script.0..tail.first_script.1];
+            let n = script.len().min(8);
+            out.coinbase_script_head[..n].copy_from_slice(&script[..n]);
+            out.coinbase_script_len = script.len();
+        }
     }
     if c.remaining() > 0 {
         // Litecoin: a block whose last transaction is the HogEx carries the MWEB extension
@@ -76,15 +94,47 @@ pub fn parse_block(raw: &[u8], litecoin: bool, out: &mut ParsedBlock) -> Result<
             return Err(DecodeError::TrailingBytes { at: c.pos, extra: c.remaining() });
         }
     }
-    let root = bitcoin::merkle_tree::calculate_root(out.txs.iter().map(|t| t.txid.to_raw_hash()));
-    let root = root.map(bitcoin::TxMerkleNode::from_raw_hash);
+    out.merkle.clear();
+    out.merkle.extend(out.txs.iter().map(|t| t.txid.to_byte_array()));
+    let (root, mutated) = merkle_root(&mut out.merkle);
+    let root = root.map(bitcoin::TxMerkleNode::from_byte_array);
     if root != Some(out.header.merkle_root) {
         return Err(DecodeError::MerkleMismatch {
             expected: out.header.merkle_root.to_string(),
             found: root.map(|r| r.to_string()).unwrap_or_else(|| "nothing (no transactions)".into()),
         });
     }
+    if mutated {
+        return Err(DecodeError::MerkleMalleated { transactions: n_tx });
+    }
     Ok(())
+}
+
+/// The merkle root of `hashes` (consumed), and whether two hashes paired at some level are
+/// equal: Core's `ComputeMerkleRoot` with its `mutated` flag, which catches the duplicated
+/// transactions of CVE-2012-2459 that leave the root unchanged.
+fn merkle_root(hashes: &mut Vec<[u8; 32]>) -> (Option<[u8; 32]>, bool) {
+    if hashes.is_empty() {
+        return (None, false);
+    }
+    let mut mutated = false;
+    while hashes.len() > 1 {
+        for pair in hashes.chunks_exact(2) {
+            mutated |= pair[0] == pair[1];
+        }
+        if hashes.len() % 2 == 1 {
+            hashes.push(*hashes.last().expect("not empty"));
+        }
+        let n = hashes.len() / 2;
+        for i in 0..n {
+            let mut both = [0u8; 64];
+            both[..32].copy_from_slice(&hashes[2 * i]);
+            both[32..].copy_from_slice(&hashes[2 * i + 1]);
+            hashes[i] = bitcoin::hashes::sha256d::Hash::hash(&both).to_byte_array();
+        }
+        hashes.truncate(n);
+    }
+    (Some(hashes[0]), mutated)
 }
 
 #[cfg(test)]

@@ -58,6 +58,13 @@ pub enum DecodeError {
         /// Root of the decoded transactions.
         found: String,
     },
+    /// The transaction list is malleated (CVE-2012-2459): transactions repeat at the end of
+    /// the list so that the merkle root is unchanged.
+    #[error("rule merkle-malleation: of its {transactions} transactions, some repeat so that the merkle root still matches (CVE-2012-2459)")]
+    MerkleMalleated {
+        /// Transactions in the block.
+        transactions: usize,
+    },
     /// A count or length that cannot be right.
     #[error("implausible {what} {value} at byte {at}")]
     Implausible {

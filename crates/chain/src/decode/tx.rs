@@ -17,6 +17,8 @@ const FLAG_MWEB: u8 = 0x08;
 pub(crate) struct TxTail {
     /// The transaction set the MWEB flag (Litecoin's HogEx does).
     pub(crate) mweb: bool,
+    /// Byte range of the first input's script in the block (the coinbase's, in the first tx).
+    pub(crate) first_script: (usize, usize),
 }
 
 /// Decodes the transaction at the cursor, appending its inputs and outputs.
@@ -47,13 +49,17 @@ pub(crate) fn parse_tx(
     // reversed bytes) then index; outputs by value then script.
     let mut bip69 = true;
     let mut prev_outpoint: Option<&[u8]> = None;
-    for _ in 0..n_in {
+    let mut first_script = (0, 0);
+    for k in 0..n_in {
         let prev = c.take(36, "outpoint")?;
         if let Some(last) = prev_outpoint {
             bip69 &= outpoint_order(last, prev).is_le();
         }
         prev_outpoint = Some(prev);
-        c.bytes("input script")?;
+        let script = c.bytes("input script")?;
+        if k == 0 {
+            first_script = (c.pos - script.len(), c.pos);
+        }
         sequences = SequenceKind::fold(sequences, c.u32("sequence")?);
         inputs.push(ParsedInput {
             prev_txid: Txid::from_byte_array(prev[..32].try_into().expect("32 bytes")),
@@ -104,7 +110,7 @@ pub(crate) fn parse_tx(
         sequences: sequences.unwrap_or(SequenceKind::Final),
         bip69,
     });
-    Ok(TxTail { mweb: flag & FLAG_MWEB != 0 })
+    Ok(TxTail { mweb: flag & FLAG_MWEB != 0, first_script })
 }
 
 /// BIP69's order of two serialized outpoints: txid bytes reversed, then the index.

@@ -84,3 +84,16 @@ fn unknown_values_get_one_line_errors() {
     let (_, err) = sleuth_testkit::Sleuth::new(BIN, ["status"]).data_dir(&tmp.path().join("none")).run_fail();
     assert!(err.contains("no index here"), "{err}");
 }
+
+#[test]
+fn a_forged_header_is_one_line_naming_file_offset_hash_and_rule() {
+    // Issue 14: the nonce of height 3000 (byte 696,017) zeroed.
+    let tmp = tempfile::tempdir().unwrap();
+    let mut bad = std::fs::read(shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    bad[696_017] = 0;
+    let b = dir_with(tmp.path(), "forged", &bad);
+    let (code, err) = sleuth(&tmp.path().join("idx"), ["ingest", "-q", "--blocks-dir", b.to_str().unwrap()]).run_fail();
+    assert_eq!(code, 1);
+    assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{err}");
+    assert!(err.contains("blk00000.dat: block at byte 695933 (hash ") && err.contains("rule proof-of-work"), "{err}");
+}
