@@ -137,8 +137,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Tags`] if the tag store is damaged.
     pub fn tags_of(&self, address: &str) -> Result<views::TagList, EngineError> {
-        let store = self.tag_store()?;
-        Ok(views::TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim()).to_vec() })
+        Ok(views::TagList::of(&*self.tag_store()?, address))
     }
 
     /// Adds an incident after checking it against the newest commit; with `actors`, its actor

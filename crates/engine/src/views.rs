@@ -64,6 +64,13 @@ pub struct TagList {
     pub tags: Vec<Tag>,
 }
 
+impl TagList {
+    /// The tags `store` holds for `address` (of any chain).
+    pub fn of(store: &TagStore, address: &str) -> TagList {
+        TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim()).to_vec() }
+    }
+}
+
 /// Tags on the members of cluster `c`, except on `skip`.
 fn cluster_tags(view: &View<'_>, c: &Clustering, store: &TagStore, id: ClusterId, skip: Option<&str>) -> Vec<Tag> {
     let mut tags = Vec::new();
@@ -191,6 +198,6 @@ impl EngineSnapshot {
 
     /// The tags of an address of any chain.
     pub fn tags_of(&self, address: &str) -> TagList {
-        TagList { address: address.trim().to_owned(), tags: self.tags.tags_for(address.trim()).to_vec() }
+        TagList::of(&self.tags, address)
     }
 }

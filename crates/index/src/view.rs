@@ -118,44 +118,37 @@ impl<'a> View<'a> {
         self.dir
     }
 
+    /// Record `pos` of a column that never changes below the split: from the overlay at or
+    /// past `split`, from the file below it.
+    #[inline]
+    fn layered<T: Copy>(&self, pos: u64, split: u64, top: u64, ov: fn(&Overlay) -> &[T], file: &[T]) -> T {
+        debug_assert!(pos < top);
+        if pos >= split {
+            ov(self.ov())[(pos - split) as usize]
+        } else {
+            file[pos as usize]
+        }
+    }
+
     #[inline]
     pub(crate) fn block_rec(&self, h: u64) -> BlockRec {
-        debug_assert!(h < self.top.blocks);
-        if h >= self.split.blocks {
-            self.ov().blocks[(h - self.split.blocks) as usize]
-        } else {
-            self.files.blocks[h as usize]
-        }
+        self.layered(h, self.split.blocks, self.top.blocks, |o| &o.blocks, self.files.blocks)
     }
 
     #[inline]
     pub(crate) fn tx_rec(&self, t: u64) -> TxRec {
-        debug_assert!(t < self.top.txs);
-        if t >= self.split.txs {
-            self.ov().txs[(t - self.split.txs) as usize]
-        } else {
-            self.files.txs[t as usize]
-        }
+        self.layered(t, self.split.txs, self.top.txs, |o| &o.txs, self.files.txs)
     }
 
     #[inline]
     pub(crate) fn tx_meta_rec(&self, t: u64) -> TxMetaRec {
-        if t >= self.split.txs {
-            self.ov().tx_meta[(t - self.split.txs) as usize]
-        } else {
-            self.files.tx_meta[t as usize]
-        }
+        self.layered(t, self.split.txs, self.top.txs, |o| &o.tx_meta, self.files.tx_meta)
     }
 
     /// The output input `i` spends, [`NONE64`] for a coinbase input.
     #[inline]
     pub(crate) fn input_rec(&self, i: u64) -> u64 {
-        debug_assert!(i < self.top.inputs);
-        if i >= self.split.inputs {
-            self.ov().inputs[(i - self.split.inputs) as usize]
-        } else {
-            self.files.inputs[i as usize]
-        }
+        self.layered(i, self.split.inputs, self.top.inputs, |o| &o.inputs, self.files.inputs)
     }
 
     /// Output `o` without its spender (read that with [`View::spender_of`]).
@@ -179,12 +172,7 @@ impl<'a> View<'a> {
 
     #[inline]
     pub(crate) fn addr_key_rec(&self, a: u64) -> AddrKeyRec {
-        debug_assert!(a < self.top.addrs);
-        if a >= self.split.addrs {
-            self.ov().addr_keys[(a - self.split.addrs) as usize]
-        } else {
-            self.files.addr_keys[a as usize]
-        }
+        self.layered(a, self.split.addrs, self.top.addrs, |o| &o.addr_keys, self.files.addr_keys)
     }
 
     /// The committed input spending output `o`, as of this view's commit.

@@ -1,17 +1,18 @@
 //! The backward walk: from coins to the coins their transaction spent, in reverse chain
 //! order, until value reaches a tagged source, a coinbase or a limit.
 
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::time::Instant;
 
 use super::fasthash::{IdMap, IdSet};
+use super::queue::MonotoneQueue;
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
 
 use super::attribution::{Attribution, Owner};
 use super::policy::{self, Policy};
 use super::ranges::Ranges;
-use super::report::{height, Collector, StopReason, TraceReport};
+use super::report::{Collector, StopReason, TraceReport};
 use super::taint::{ix, Taint, N};
 use super::TraceOptions;
 use crate::cluster::{coinjoin, TxView};
@@ -23,8 +24,8 @@ struct Walk<'v, 'a> {
     out: Collector,
     /// Tainted coins waiting for the transaction that created them.
     pending: IdMap<u64, Taint>,
-    queue: BinaryHeap<u32>,
-    queued: IdSet<u32>,
+    /// The transactions that created them, largest first.
+    queue: MonotoneQueue,
     /// Owners of the coins traced from: their own cluster is not a source.
     start_owners: Vec<Owner>,
 }
@@ -57,17 +58,17 @@ impl Walk<'_, '_> {
         if ins.end - ins.start == 1 && view.spent_output(InputNum::new(ins.start)).is_none() {
             return stop(self, StopReason::Mined, &t);
         }
-        if self.opts.until_height.is_some_and(|u| height(view, created_by).get() < u) || t.hops >= self.opts.max_hops {
+        if self.opts.until_height.is_some_and(|u| view.height_of_tx(created_by).get() < u)
+            || t.hops >= self.opts.max_hops
+        {
             return stop(self, StopReason::MaxHops, &t);
         }
         match self.pending.entry(o.get()) {
             std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&t),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(t);
+                self.queue.push(created_by.get() as u64);
             }
-        }
-        if self.queued.insert(created_by.get()) {
-            self.queue.push(created_by.get());
         }
     }
 
@@ -156,8 +157,7 @@ pub(super) fn run(
         opts,
         out: Collector::new(&opts.policies),
         pending: IdMap::default(),
-        queue: BinaryHeap::new(),
-        queued: IdSet::default(),
+        queue: MonotoneQueue::new(true),
         start_owners: sources.iter().map(|&o| attribution.owner(view.output(o).addr, opts.clusters)).collect(),
     };
     let on = w.out.on;
@@ -169,8 +169,13 @@ pub(super) fn run(
     }
     let mut tx = TxView::default();
     let mut counts = HashMap::new();
+    let mut last = None;
     while let Some(c) = w.queue.pop() {
-        w.visit(TxNum::new(c), &mut tx, &mut counts);
+        // A transaction is queued once per tainted output of it: visit it once.
+        if last != Some(c) {
+            w.visit(TxNum::new(c as u32), &mut tx, &mut counts);
+            last = Some(c);
+        }
     }
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)

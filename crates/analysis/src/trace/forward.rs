@@ -11,7 +11,7 @@ use sleuth_index::{InputNum, OutputNum, TxNum, View};
 use super::attribution::{Attribution, Class, Owner};
 use super::policy::{self, Policy};
 use super::ranges::Ranges;
-use super::report::{height, Bucket, Collector, StopReason, TraceReport};
+use super::report::{Bucket, Collector, StopReason, TraceReport};
 use super::taint::{ix, Taint, N};
 use super::TraceOptions;
 use crate::cluster::{coinjoin, TxView};
@@ -56,7 +56,7 @@ impl Walk<'_, '_> {
         }
         let Some(spender) = view.spender(o) else { return stop(self, StopReason::Unspent, &t) };
         if let Some(u) = self.opts.until_height {
-            if height(view, view.tx_of_input(spender)).get() > u {
+            if view.height_of_tx(view.tx_of_input(spender)).get() > u {
                 return stop(self, StopReason::UntilHeight, &t);
             }
         }
@@ -123,12 +123,12 @@ impl Walk<'_, '_> {
             policy::tiho(total, &scratch.parts, &mut scratch.tiho);
         }
         if on[ix(Policy::Fifo)] {
-            let r: Vec<&Ranges> = scratch.taints.iter().map(|t| &t.fifo).collect();
-            policy::fifo(&scratch.in_values, &r, &scratch.parts, &mut scratch.fifo);
+            let taints = scratch.taints.iter().map(|t| &t.fifo);
+            policy::fifo(&scratch.in_values, taints, &scratch.parts, &mut scratch.fifo);
         }
         if on[ix(Policy::Lifo)] {
-            let r: Vec<&Ranges> = scratch.taints.iter().map(|t| &t.lifo).collect();
-            policy::lifo(&scratch.in_values, &r, &scratch.parts, &mut scratch.lifo);
+            let taints = scratch.taints.iter().map(|t| &t.lifo);
+            policy::lifo(&scratch.in_values, taints, &scratch.parts, &mut scratch.lifo);
         }
         let part = |k: usize| Taint {
             poison: poisoned,

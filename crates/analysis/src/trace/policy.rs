@@ -105,20 +105,20 @@ pub fn tiho(tainted: u64, parts: &[u64], out: &mut Vec<u64>) {
 /// `[P_i, P_i + v_i)`), the outputs take consecutive runs in output order, the fee the rest.
 /// `taint[i]` are the tainted positions within input `i`; the result, per part (outputs then
 /// fee), the tainted positions within it.
-pub fn fifo(inputs: &[u64], taint: &[&Ranges], parts: &[u64], out: &mut Vec<Ranges>) {
+pub fn fifo<'a>(inputs: &[u64], taint: impl IntoIterator<Item = &'a Ranges>, parts: &[u64], out: &mut Vec<Ranges>) {
     let line = line_up(inputs, taint);
     cut(&line, parts, false, out);
 }
 
 /// LIFO forward: as [`fifo`], but the outputs take from the end of the line of inputs: the
 /// first output the last input's newest satoshis, and the fee what the oldest inputs leave.
-pub fn lifo(inputs: &[u64], taint: &[&Ranges], parts: &[u64], out: &mut Vec<Ranges>) {
+pub fn lifo<'a>(inputs: &[u64], taint: impl IntoIterator<Item = &'a Ranges>, parts: &[u64], out: &mut Vec<Ranges>) {
     let line = line_up(inputs, taint);
     cut(&line, parts, true, out);
 }
 
 /// The tainted positions of the whole line of inputs.
-fn line_up(inputs: &[u64], taint: &[&Ranges]) -> Ranges {
+fn line_up<'a>(inputs: &[u64], taint: impl IntoIterator<Item = &'a Ranges>) -> Ranges {
     let mut line = Ranges::default();
     let mut at = 0u64;
     for (v, t) in inputs.iter().zip(taint) {
@@ -220,11 +220,11 @@ mod tests {
         let taint = [&clean, &stolen];
         let parts = [5, 8, 0];
         let mut out = Vec::new();
-        fifo(&inputs, &taint, &parts, &mut out);
+        fifo(&inputs, taint, &parts, &mut out);
         let totals: Vec<u64> = out.iter().map(Ranges::total).collect();
         assert_eq!(totals, [0, 3, 0], "the first 5 out are clean; the stolen 3 stay in the 8");
         assert_eq!(out[1].iter().collect::<Vec<_>>(), [(5, 8)], "the 6th to 8th satoshi of the second output");
-        lifo(&inputs, &taint, &parts, &mut out);
+        lifo(&inputs, taint, &parts, &mut out);
         let totals: Vec<u64> = out.iter().map(Ranges::total).collect();
         assert_eq!(totals, [3, 0, 0], "the last in (stolen) leave first");
     }

@@ -7,7 +7,7 @@ use serde::de::{Deserializer, Error as _};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use sleuth_chain::Sat;
-use sleuth_index::{AddrId, Height, OutputNum, TxNum, View};
+use sleuth_index::{AddrId, OutputNum, TxNum, View};
 
 use super::attribution::Attribution;
 use super::fasthash::IdMap;
@@ -423,9 +423,4 @@ fn from_end_key(k: u64) -> (Option<AddrId>, StopReason) {
     let a = (k >> 8) as u32;
     let why = StopReason::ALL[(k & 0xff) as usize];
     ((a != u32::MAX).then(|| AddrId::new(a)), why)
-}
-
-/// Height helper for the walks.
-pub(crate) fn height(view: &View<'_>, t: TxNum) -> Height {
-    view.height_of_tx(t)
 }

@@ -95,8 +95,7 @@ impl TraceCmd {
     }
 }
 
-fn amount(r: &TraceReport, amounts: &sleuth_analysis::trace::PerPolicy<sleuth_chain::Sat>, p: Policy) -> u64 {
-    let _ = r;
+fn amount(amounts: &sleuth_analysis::trace::PerPolicy<sleuth_chain::Sat>, p: Policy) -> u64 {
     amounts.get(p).map_or(0, |s| s.get())
 }
 
@@ -107,7 +106,7 @@ fn write_csv(out: &mut dyn Write, r: &TraceReport) -> std::io::Result<()> {
     )?;
     for e in &r.endpoints {
         for &p in &r.policies {
-            let a = amount(r, &e.amount_sat, p);
+            let a = amount(&e.amount_sat, p);
             if a == 0 {
                 continue;
             }
@@ -153,12 +152,8 @@ fn write_dot(out: &mut dyn Write, r: &TraceReport) -> std::io::Result<()> {
             e.stop_reason
         );
         if let Some(last) = e.path_txids.last() {
-            let label = r
-                .policies
-                .iter()
-                .map(|&p| format!("{p} {}", amount(r, &e.amount_sat, p)))
-                .collect::<Vec<_>>()
-                .join("\\n");
+            let label =
+                r.policies.iter().map(|&p| format!("{p} {}", amount(&e.amount_sat, p))).collect::<Vec<_>>().join("\\n");
             edges.insert((format!("tx_{}", &last[..16]), target, label));
         }
     }
