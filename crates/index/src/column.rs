@@ -22,9 +22,6 @@ pub struct Column<T: Pod> {
     file: File,
     map: MmapMut,
     len: u64,
-    /// Prefault the whole mapping when growing: for tables written at random places, one
-    /// bulk `MAP_POPULATE` costs far less than a page fault at every first touch.
-    populate: bool,
     _t: PhantomData<T>,
 }
 
@@ -49,14 +46,13 @@ impl<T: Pod> Column<T> {
         // SAFETY: the file is private to this index (the data dir is locked against other
         // writers) and is only resized through `grow`, which remaps first.
         let map = unsafe { MmapOptions::new().map_mut(&file) }.map_err(io)?;
-        Ok(Column { path: path.to_owned(), file, map, len, populate: false, _t: PhantomData })
+        Ok(Column { path: path.to_owned(), file, map, len, _t: PhantomData })
     }
 
     /// Opens (creating if needed) a column of at least `records` records, all counted valid:
     /// a fixed-size table rather than a growing array.
     pub fn open_full(path: &Path, records: u64) -> Result<Column<T>, IndexError> {
         let mut c = Column::open(path, 0)?;
-        c.populate = true;
         c.reserve(records)?;
         c.len = c.capacity();
         Ok(c)
@@ -96,6 +92,13 @@ impl<T: Pod> Column<T> {
     #[inline]
     pub fn as_slice(&self) -> &[T] {
         &self.slots()[..self.len as usize]
+    }
+
+    /// The valid records, for writes in bulk (a batch's deferred writes at its commit).
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        let n = self.len as usize;
+        &mut self.slots_mut()[..n]
     }
 
     /// Record `i`, which must be valid.
@@ -165,11 +168,7 @@ impl<T: Pod> Column<T> {
         self.map.flush_async().map_err(io)?;
         self.file.set_len(bytes).map_err(io)?;
         // SAFETY: as in `open`.
-        let mut opts = MmapOptions::new();
-        if self.populate {
-            opts.populate();
-        }
-        self.map = unsafe { opts.map_mut(&self.file) }.map_err(io)?;
+        self.map = unsafe { MmapOptions::new().map_mut(&self.file) }.map_err(io)?;
         Ok(())
     }
 
@@ -182,6 +181,11 @@ impl<T: Pod> Column<T> {
     pub fn flush(&self) -> Result<(), IndexError> {
         self.map.flush().map_err(|e| IndexError::io(&self.path, e))
     }
+}
+
+/// Tells a column that its file was renamed to `path` (its mapping stays valid).
+pub fn rename_path<T: Pod>(c: &mut Column<T>, path: &Path) {
+    c.path = path.to_owned();
 }
 
 /// Loads a word that the writer may be storing at the same moment (an address-list head, a

@@ -4,10 +4,11 @@
 //! and a hit is confirmed by comparing the key kept in the id's column (the txid in the
 //! transaction column, say). That keeps the table at 8 bytes a slot.
 //!
-//! Crash safety needs no undo log: ids are dense and handed out in insertion order, so "a
-//! slot whose id is not below the committed count is free" keeps every committed entry's
-//! probe sequence intact whether the leftovers of an interrupted batch are there or not, and
-//! unwinding a reorg is lowering the count.
+//! Crash safety needs no undo log: ids are dense, slots are never emptied and entries never
+//! move, and a slot holding an id at or past the committed count is free for the writer and
+//! passed over by readers, so every committed entry's probe sequence stays intact whether the
+//! leftovers of an interrupted batch are there or not, and unwinding a reorg is lowering the
+//! count.
 
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,17 @@ const ID_MASK: u64 = (1 << ID_BITS) - 1;
 const MIN_SLOTS: u64 = 1 << 12;
 
 /// Hash → id table; see the module documentation.
+///
+/// Inserts of the open batch wait in memory ([`Pending`]) and reach the file only at
+/// [`IdHashTable::apply_pending`], in the order of their slots: a batch of random inserts
+/// then writes each page of the file once, in file order, instead of dirtying pages at
+/// random for the kernel to write back again and again (the cliff of an index whose tables
+/// outgrow the page cache's dirty limit; see `docs/schema.md`, "Write path").
 pub struct IdHashTable {
     path: PathBuf,
     slots: Column<u64>,
     mask: u64,
+    pending: Pending,
 }
 
 #[inline]
@@ -33,11 +41,11 @@ fn tag(hash: u64) -> u64 {
 }
 
 impl IdHashTable {
-    /// Opens or creates the table file.
-    pub fn open(path: &Path) -> Result<IdHashTable, IndexError> {
+    /// Opens or creates the table file; `live` ids (the committed count) are in it.
+    pub fn open(path: &Path, live: u64) -> Result<IdHashTable, IndexError> {
         let size = std::fs::metadata(path).map(|m| m.len() / 8).unwrap_or(0);
         let slots = Column::open_full(path, size.max(MIN_SLOTS).next_power_of_two())?;
-        Ok(IdHashTable { path: path.to_owned(), mask: slots.capacity() - 1, slots })
+        Ok(IdHashTable { path: path.to_owned(), mask: slots.capacity() - 1, slots, pending: Pending::new(live) })
     }
 
     /// Number of slots.
@@ -45,10 +53,17 @@ impl IdHashTable {
         self.mask + 1
     }
 
-    /// The id whose key has `hash` and satisfies `is_key`, among ids below `live`.
+    /// The id whose key has `hash` and satisfies `is_key`, among ids below `live`: those of
+    /// the open batch first (most lookups are of young keys), then the file's.
     #[inline]
-    pub fn get(&self, hash: u64, live: u64, is_key: impl FnMut(u64) -> bool) -> Option<u64> {
-        probe(self.slots.all_slots(), hash, live, is_key)
+    pub fn get(&self, hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
+        let base = self.pending.base;
+        if live > base {
+            if let Some(id) = self.pending.get(hash, live, &mut is_key) {
+                return Some(id);
+            }
+        }
+        probe(self.slots.all_slots(), hash, live.min(base), is_key)
     }
 
     /// Every slot, for a snapshot's lookups through the writer's own mapping.
@@ -60,44 +75,92 @@ impl IdHashTable {
     /// whole block's lookups before doing them, so that the cache misses overlap.
     #[inline]
     pub fn prefetch(&self, hash: u64) {
+        self.pending.prefetch(hash);
         self.slots.prefetch(hash & self.mask);
     }
 
-    /// Records `id` (which must equal `live`, the count before it) under `hash`. Call
-    /// [`IdHashTable::reserve`] first so that the table has room.
+    /// Records `id` (which must be the next id: the count before it) under `hash`, in the
+    /// open batch.
     #[inline]
     pub fn insert(&mut self, hash: u64, id: u64) {
         debug_assert!(id < ID_MASK);
-        let mut i = hash & self.mask;
-        loop {
-            let s = self.slots.get(i);
-            if s == 0 || (s & ID_MASK) > id {
-                store_u64(self.slots.get_mut(i), (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
-                return;
-            }
-            i = (i + 1) & self.mask;
-        }
+        self.pending.push(hash, id);
     }
 
-    /// Grows the table (rebuilding it from `hash_of` for ids below `live`) if `live_after`
-    /// ids would fill more than half of it.
-    pub fn reserve(&mut self, live: u64, live_after: u64, hash_of: impl Fn(u64) -> u64) -> Result<(), IndexError> {
+    /// Bytes the open batch's inserts hold in memory.
+    pub fn pending_bytes(&self) -> u64 {
+        self.pending.bytes()
+    }
+
+    /// Writes the open batch's inserts into the file, in slot order, and empties the batch.
+    /// Each one goes to the first free slot of its probe sequence, where free means empty or
+    /// holding an id at or past the committed count (`base`) that this pass did not write
+    /// (the leftovers of an interrupted batch): readers keep every guarantee of
+    /// [`probe`], since no entry moves and only free slots change.
+    pub fn apply_pending(&mut self) {
+        let pending = std::mem::replace(&mut self.pending, Pending::new(0));
+        let (base, hashes) = (pending.base, pending.hashes);
+        let n = hashes.len() as u64;
+        let mask = self.mask;
+        let order = slot_order(&hashes, mask);
+        let slots = self.slots.as_mut_slice();
+        for e in order {
+            let (hash, id) = (hashes[e as usize], base + e as u64);
+            let mut i = hash & mask;
+            loop {
+                let s = slots[i as usize];
+                let free = s == 0 || {
+                    let sid = (s & ID_MASK) - 1;
+                    sid >= base && !(sid < base + n && tag(s) == tag(hashes[(sid - base) as usize]))
+                };
+                if free {
+                    store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        self.pending = Pending::new(base + n);
+    }
+
+    /// Forgets the open batch's inserts and sets the committed count to `live` (after a
+    /// commit that wrote them, or an unwind that lowered it).
+    pub fn reset_pending(&mut self, live: u64) {
+        self.pending = Pending::new(live);
+    }
+
+    /// Grows the table (rebuilding it from `hash_of` for the committed ids) if `live_after`
+    /// ids would fill more than half of it. The new table is written under a temporary name
+    /// in slot order (the ids sorted by their first slot: 12 bytes an id in memory, each page
+    /// written once) and renamed over the old one, whose inode snapshots keep.
+    pub fn reserve(&mut self, live_after: u64, hash_of: impl Fn(u64) -> u64) -> Result<(), IndexError> {
         if live_after * 2 <= self.capacity() {
             return Ok(());
         }
         let cap = (live_after * 2).next_power_of_two().max(MIN_SLOTS);
-        tracing::debug!(path = %self.path.display(), cap, "growing hash table");
+        let base = self.pending.base;
+        tracing::debug!(path = %self.path.display(), cap, base, "growing hash table");
+        let mask = cap - 1;
         let tmp = self.path.with_extension("idx.tmp");
         let _ = std::fs::remove_file(&tmp);
-        let slots = Column::open_full(&tmp, cap)?;
-        let mut table = IdHashTable { path: tmp.clone(), mask: slots.capacity() - 1, slots };
-        for id in 0..live {
-            table.insert(hash_of(id), id);
+        let mut table = Column::<u64>::open_full(&tmp, cap)?;
+        let hashes: Vec<u64> = (0..base).map(&hash_of).collect();
+        let order = slot_order(&hashes, mask);
+        let slots = table.as_mut_slice();
+        for id in order {
+            let hash = hashes[id as usize];
+            let mut i = hash & mask;
+            while slots[i as usize] != 0 {
+                i = (i + 1) & mask;
+            }
+            slots[i as usize] = (hash & !ID_MASK) | (id as u64 + 1);
         }
-        table.slots.flush()?;
+        drop(hashes);
+        table.flush()?;
         std::fs::rename(&tmp, &self.path).map_err(|e| IndexError::io(&self.path, e))?;
-        table.path = self.path.clone();
-        *self = table;
+        crate::column::rename_path(&mut table, &self.path);
+        self.mask = table.capacity() - 1;
+        self.slots = table;
         Ok(())
     }
 
@@ -107,14 +170,104 @@ impl IdHashTable {
     }
 }
 
+/// The positions of `hashes` in the order of their first slots in a table of `mask + 1`
+/// slots, to a few pages: a counting sort on the slot's top 16 bits (two sequential passes),
+/// so that the writes that follow sweep the file once from start to end.
+fn slot_order(hashes: &[u64], mask: u64) -> Vec<u32> {
+    let bits = 64 - mask.leading_zeros();
+    let shift = bits.saturating_sub(16);
+    let bucket = |h: u64| ((h & mask) >> shift) as usize;
+    let mut starts = vec![0u32; (1usize << bits.min(16)) + 1];
+    for &h in hashes {
+        starts[bucket(h) + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut order = vec![0u32; hashes.len()];
+    for (e, &h) in hashes.iter().enumerate() {
+        let b = bucket(h);
+        order[starts[b] as usize] = e as u32;
+        starts[b] += 1;
+    }
+    order
+}
+
+/// The inserts of the open batch: ids `base..base + hashes.len()` in order, with an
+/// in-memory open-addressing index over them in the file's slot format (24 bits of the hash,
+/// id + 1), so that a lookup costs one cache miss before the key's confirmation.
+struct Pending {
+    base: u64,
+    hashes: Vec<u64>,
+    index: Vec<u64>,
+}
+
+impl Pending {
+    fn new(base: u64) -> Pending {
+        Pending { base, hashes: Vec::new(), index: Vec::new() }
+    }
+
+    fn bytes(&self) -> u64 {
+        (self.hashes.capacity() + self.index.capacity()) as u64 * 8
+    }
+
+    #[inline]
+    fn place(index: &mut [u64], hash: u64, id: u64) {
+        let mask = index.len() as u64 - 1;
+        let mut i = hash & mask;
+        while index[i as usize] != 0 {
+            i = (i + 1) & mask;
+        }
+        index[i as usize] = (hash & !ID_MASK) | (id + 1);
+    }
+
+    #[inline]
+    fn push(&mut self, hash: u64, id: u64) {
+        debug_assert_eq!(id, self.base + self.hashes.len() as u64, "ids are inserted in order");
+        if (self.hashes.len() + 1) * 2 > self.index.len() {
+            let cap = (self.index.len() * 2).max(1 << 12);
+            self.index = vec![0; cap];
+            for (e, &h) in self.hashes.iter().enumerate() {
+                Pending::place(&mut self.index, h, self.base + e as u64);
+            }
+        }
+        self.hashes.push(hash);
+        Pending::place(&mut self.index, hash, id);
+    }
+
+    #[inline]
+    fn prefetch(&self, hash: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if !self.index.is_empty() {
+            let i = (hash & (self.index.len() as u64 - 1)) as usize;
+            // SAFETY: prefetching is a hint; the pointer is in bounds.
+            unsafe {
+                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(self.index.as_ptr().add(i).cast())
+            };
+        }
+    }
+
+    #[inline]
+    fn get(&self, hash: u64, live: u64, is_key: &mut impl FnMut(u64) -> bool) -> Option<u64> {
+        if self.index.is_empty() {
+            return None;
+        }
+        probe(&self.index, hash, live, is_key)
+    }
+}
+
 /// Looks `hash` up in a table's slots (a power-of-two count): the id below `live` whose key
 /// satisfies `is_key`.
 ///
-/// Safe against a writer inserting at the same time, as a snapshot needs: the writer only
-/// fills slots that are empty or hold an id at or past its own committed count, and never
-/// moves an entry, so every slot on a committed entry's probe sequence keeps an id below it;
-/// a slot that changes under the probe changes from one "free for this reader" value (0 or an
-/// id ≥ `live`) to another. Slots are read with atomic loads for that reason.
+/// Only an empty slot ends a probe; one holding an id at or past `live` (later than the
+/// reader's commit, or the leftover of an interrupted or unwound batch) is passed over. Slots
+/// are never emptied and entries never move, so every slot between a key's first slot and its
+/// own is occupied for good: the probe reaches it whatever the order ids were inserted in (a
+/// batch is written in slot order, and a reorg may unwind to an id inside it). That also makes
+/// it safe against a writer inserting at the same time, as a snapshot needs: the writer only
+/// fills empty slots or overwrites ids at or past its committed count, so a slot that changes
+/// under the probe changes from one value the reader passes over to another. Slots are read
+/// with atomic loads for that reason.
 #[inline]
 pub fn probe(slots: &[u64], hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
     if slots.is_empty() {
@@ -128,10 +281,7 @@ pub fn probe(slots: &[u64], hash: u64, live: u64, mut is_key: impl FnMut(u64) ->
             return None;
         }
         let id = (s & ID_MASK) - 1;
-        if id >= live {
-            return None;
-        }
-        if tag(s) == tag(hash) && is_key(id) {
+        if id < live && tag(s) == tag(hash) && is_key(id) {
             return Some(id);
         }
         i = (i + 1) & mask;
@@ -168,33 +318,78 @@ pub fn hash_bytes(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
 
+    /// Looks every id of `key_of` below `live` up, through the batch and through the file
+    /// alone (as a snapshot does), and checks that none at or past `live` is found.
+    fn check(t: &IdHashTable, key_of: &dyn Fn(u64) -> u64, live: u64, upto: u64, file_live: u64) {
+        for id in 0..upto {
+            let h = key_of(id);
+            let want = (id < live).then_some(id);
+            assert_eq!(t.get(h, live, |i| key_of(i) == h), want, "id {id} through the batch");
+            let want_file = (id < file_live).then_some(id);
+            assert_eq!(probe(t.slots(), h, file_live, |i| key_of(i) == h), want_file, "id {id} in the file");
+        }
+    }
+
     #[test]
     fn finds_what_it_stored_and_forgets_ids_past_live() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = IdHashTable::open(&dir.path().join("t.idx")).unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
         let keys: Vec<u64> = (0..20_000u64).map(|k| hash_bytes(&k.to_le_bytes())).collect();
         for (id, &h) in keys.iter().enumerate() {
-            t.reserve(id as u64, id as u64 + 1, |i| keys[i as usize]).unwrap();
+            t.reserve(id as u64 + 1, |i| keys[i as usize]).unwrap();
             t.insert(h, id as u64);
+            if id == 7_000 {
+                // A commit mid-way: the first 7,001 reach the file, the table grows later.
+                t.apply_pending();
+                t.reset_pending(7_001);
+            }
         }
-        for (id, &h) in keys.iter().enumerate() {
-            assert_eq!(t.get(h, keys.len() as u64, |i| keys[i as usize] == h), Some(id as u64));
-        }
-        // Unwind to 10,000 ids and insert others: the old ones are gone, the rest remain.
+        let key_of = |i: u64| keys[i as usize];
+        check(&t, &key_of, 20_000, 20_000, 7_001);
+        t.apply_pending();
+        t.reset_pending(20_000);
+        check(&t, &key_of, 20_000, 20_000, 20_000);
+        // Unwind to 10,000 ids and insert others: the old ones past 10,000 stay in the file
+        // as leftovers (free slots); the new ones must not be taken for them, nor lost.
         let live = 10_000u64;
-        for (id, &h) in keys.iter().enumerate() {
-            let found = t.get(h, live, |i| keys[i as usize] == h);
-            assert_eq!(found, (id < live as usize).then_some(id as u64));
-        }
+        t.reset_pending(live);
+        check(&t, &key_of, live, 20_000, live);
         let other: Vec<u64> = (0..5_000u64).map(|k| hash_bytes(&(k + 1_000_000).to_le_bytes())).collect();
         for (j, &h) in other.iter().enumerate() {
             t.insert(h, live + j as u64);
         }
         let all = live + other.len() as u64;
         let key_of = |i: u64| if i < live { keys[i as usize] } else { other[(i - live) as usize] };
-        for id in 0..all {
-            let h = key_of(id);
-            assert_eq!(t.get(h, all, |i| key_of(i) == h), Some(id));
+        check(&t, &key_of, all, all, live);
+        t.apply_pending();
+        t.reset_pending(all);
+        check(&t, &key_of, all, all, all);
+    }
+
+    #[test]
+    fn a_batch_applied_over_leftovers_with_the_same_ids_keeps_every_entry() {
+        // Leftovers of an interrupted batch hold ids 100..300 under other keys; the batch
+        // that replaces it hands out the same ids. Whatever the order of slots, each of the
+        // new entries must be found and no committed one lost.
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
+        t.reserve(1_000, |_| unreachable!()).unwrap();
+        let first: Vec<u64> = (0..300u64).map(|k| hash_bytes(&k.to_le_bytes())).collect();
+        for (id, &h) in first.iter().enumerate() {
+            t.insert(h, id as u64);
+        }
+        t.apply_pending();
+        t.reset_pending(100); // committed 100; 100..300 are leftovers
+        let second: Vec<u64> = (0..400u64).map(|k| hash_bytes(&(k + 7_777).to_le_bytes())).collect();
+        for (j, &h) in second.iter().enumerate() {
+            t.insert(h, 100 + j as u64);
+        }
+        t.apply_pending();
+        t.reset_pending(500);
+        let key_of = |i: u64| if i < 100 { first[i as usize] } else { second[(i - 100) as usize] };
+        check(&t, &key_of, 500, 500, 500);
+        for (id, &h) in first.iter().enumerate().skip(100) {
+            assert_eq!(probe(t.slots(), h, 500, |i| key_of(i) == h), None, "leftover {id}");
         }
     }
 }

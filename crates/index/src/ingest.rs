@@ -50,12 +50,30 @@ pub struct IngestOptions {
     /// Index the best chain only up to this height (an index as it stood then, for
     /// comparisons and for evidence pinned to a date); `None` for the whole chain.
     pub until_height: Option<u32>,
+    /// Bytes of memory the ingest may hold (its open batch's writes, its decoding queue):
+    /// a batch is committed before it outgrows them. See [`default_memory`].
+    pub memory: u64,
+}
+
+/// Memory an ingest holds apart from its open batch: the decoding queue (64 blocks, their
+/// buffers) and the header scan.
+const FIXED_MEMORY: u64 = 256 << 20;
+
+/// Default [`IngestOptions::memory`]: a third of the machine's physical memory (the rest is
+/// left to the page cache, which holds the index's hot pages), at least 512 MiB.
+pub fn default_memory() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+    });
+    (total.map_or(8 << 30, |kb| kb * 1024) / 3).max(512 << 20)
 }
 
 /// Default [`IngestOptions::batch_txs`].
-pub const DEFAULT_BATCH_TXS: u64 = 20_000_000;
+pub const DEFAULT_BATCH_TXS: u64 = 50_000_000;
 /// Default [`IngestOptions::commit_secs`].
-pub const DEFAULT_COMMIT_SECS: u64 = 30;
+pub const DEFAULT_COMMIT_SECS: u64 = 120;
 
 impl IngestOptions {
     /// Options for `blocks_dir` with the chain detected and the default commit cadence.
@@ -67,6 +85,7 @@ impl IngestOptions {
             commit_secs: DEFAULT_COMMIT_SECS,
             commit_blocks: None,
             until_height: None,
+            memory: default_memory(),
         }
     }
 }
@@ -175,6 +194,9 @@ pub struct IngestReport {
     pub partial_tail: bool,
     /// Stopped early on request; the index holds everything committed before.
     pub interrupted: bool,
+    /// Batches committed (with the commit at the end).
+    #[serde(default)]
+    pub commits: u64,
     /// Height of the tip after the ingest.
     pub height: Option<u32>,
     /// Hash of the tip after the ingest.
@@ -378,6 +400,7 @@ fn apply(
         mweb_bytes_skipped: 0,
         partial_tail: scan.partial_tail.is_some(),
         interrupted: false,
+        commits: 0,
         height: None,
         tip_hash: None,
         seconds: 0.0,
@@ -468,8 +491,10 @@ fn apply(
                 || stopping
                 || opts.commit_blocks.is_some_and(|n| blocks_in_batch >= n)
                 || batch_started.elapsed().as_secs() >= opts.commit_secs
+                || index.pending_bytes() + FIXED_MEMORY >= opts.memory
             {
                 index.commit()?;
+                report.commits += 1;
                 progress.committed(index.height_count());
                 in_batch = 0;
                 blocks_in_batch = 0;
@@ -483,6 +508,7 @@ fn apply(
         }
         // Dropping the receiver ends the reader thread if we stopped early.
         drop(rx);
+        report.commits += u64::from(index.lens_differ_from_commit());
         index.commit()?;
         Ok(())
     });

@@ -13,6 +13,7 @@
 //! crash-safety argument and the snapshot rule.
 
 mod column;
+mod deferred;
 mod error;
 mod failpoint;
 mod graph;

@@ -9,6 +9,7 @@ use sleuth_chain::Chain;
 use sleuth_durable::FileLock;
 
 use crate::column::Column;
+use crate::deferred::Deferred;
 use crate::error::IndexError;
 use crate::hashtable::IdHashTable;
 use crate::meta::Meta;
@@ -33,6 +34,8 @@ pub struct IndexWriter {
     pub(crate) txid_idx: IdHashTable,
     pub(crate) block_idx: IdHashTable,
     pub(crate) addr_idx: IdHashTable,
+    /// The open batch's writes into committed records, written at the commit.
+    pub(crate) deferred: Deferred,
     /// Hashes of the current block's output addresses, computed once for the prefetch and
     /// the lookups (reused from block to block).
     pub(crate) addr_hashes: Vec<u64>,
@@ -87,9 +90,10 @@ impl IndexWriter {
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
             addr_heads: Column::open(&p("addr_heads.col"), meta.addresses)?,
-            txid_idx: IdHashTable::open(&p("txid.idx"))?,
-            block_idx: IdHashTable::open(&p("blockhash.idx"))?,
-            addr_idx: IdHashTable::open(&p("addr.idx"))?,
+            txid_idx: IdHashTable::open(&p("txid.idx"), meta.transactions)?,
+            block_idx: IdHashTable::open(&p("blockhash.idx"), meta.blocks)?,
+            addr_idx: IdHashTable::open(&p("addr.idx"), meta.addresses)?,
+            deferred: Deferred::default(),
             addr_hashes: Vec::new(),
             shared: Arc::new(Shared::new(dir, meta.clone())),
             cow: Vec::new(),
@@ -225,14 +229,20 @@ impl IndexWriter {
         outs.iter().rposition(|o| o.addr == addr).map_or(NONE64, |p| p as u64)
     }
 
-    pub(crate) fn flush(&self) -> Result<(), IndexError> {
+    /// Flushes the columns (what a batch appends) to disk.
+    pub(crate) fn flush_appends(&self) -> Result<(), IndexError> {
         self.blocks.flush()?;
         self.txs.flush()?;
         self.tx_meta.flush()?;
         self.inputs.flush()?;
         self.outputs.flush()?;
         self.addr_keys.flush()?;
-        self.addr_heads.flush()?;
+        self.addr_heads.flush()
+    }
+
+    /// Flushes every file to disk.
+    pub(crate) fn flush(&self) -> Result<(), IndexError> {
+        self.flush_appends()?;
         self.txid_idx.flush()?;
         self.block_idx.flush()?;
         self.addr_idx.flush()

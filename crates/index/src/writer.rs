@@ -50,8 +50,22 @@ impl IndexWriter {
     pub fn reserve_for(&mut self, more_txs: u64) -> Result<(), IndexError> {
         let IndexWriter { txs, addr_keys, txid_idx, addr_idx, .. } = self;
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
-        txid_idx.reserve(n_tx, n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
-        addr_idx.reserve(n_addr, n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))
+        txid_idx.reserve(n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
+        addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))
+    }
+
+    /// Bytes the open batch holds in memory until its commit (its hash-table inserts and its
+    /// writes into committed records): what [`crate::ingest::IngestOptions::memory`] bounds.
+    pub fn pending_bytes(&self) -> u64 {
+        self.txid_idx.pending_bytes()
+            + self.addr_idx.pending_bytes()
+            + self.block_idx.pending_bytes()
+            + self.deferred.bytes()
+    }
+
+    /// Whether records were appended since the last commit.
+    pub fn lens_differ_from_commit(&self) -> bool {
+        self.lens() != self.meta.counts()
     }
 
     /// Number of blocks in the index, committed or in the open batch.
@@ -85,15 +99,17 @@ impl IndexWriter {
             block_idx,
             addr_idx,
             addr_hashes,
-            cow,
+            deferred,
+            meta,
             ..
         } = self;
+        let (committed_outputs, committed_addrs) = (meta.outputs, meta.addresses);
         let height = blocks.len();
         let n_tx = txs.len();
-        txid_idx.reserve(n_tx, n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
+        txid_idx.reserve(n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
         let n_addr = addr_keys.len();
-        addr_idx.reserve(n_addr, n_addr + b.outputs.len() as u64, |i| hash_bytes(&addr_keys.get(i)))?;
-        block_idx.reserve(height, height + 1, |i| hash_random_key(&blocks.get(i).hash))?;
+        addr_idx.reserve(n_addr + b.outputs.len() as u64, |i| hash_bytes(&addr_keys.get(i)))?;
+        block_idx.reserve(height + 1, |i| hash_random_key(&blocks.get(i).hash))?;
         inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
 
@@ -186,7 +202,8 @@ impl IndexWriter {
                 // Spent already if its spender is an earlier input that points back (a stale
                 // value left by an unwound block or an interrupted batch does not).
                 let spent = outputs.get(o);
-                if spent.spent_by != NONE64 && spent.spent_by < i && inputs.get(spent.spent_by) == o {
+                let earlier = |s: u64| s != NONE64 && s < i && inputs.get(s) == o;
+                if earlier(spent.spent_by) || o < committed_outputs && deferred.spender(o).is_some() {
                     return Err(IndexError::DoubleSpend {
                         height: height as u32,
                         hash: b.hash.to_string(),
@@ -199,7 +216,11 @@ impl IndexWriter {
                 value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
-                store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
+                if o < committed_outputs {
+                    deferred.set_spender(o, i);
+                } else {
+                    store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
+                }
             }
             let mut value_out = 0u128;
             for _ in 0..ptx.n_outputs {
@@ -221,7 +242,8 @@ impl IndexWriter {
                                 live
                             }
                         };
-                        (a as u32, addr_heads.get(a))
+                        let head = if a < committed_addrs { deferred.head(a as u32) } else { None };
+                        (a as u32, head.unwrap_or_else(|| addr_heads.get(a)))
                     }
                 };
                 outputs.push(OutputRec {
@@ -232,12 +254,11 @@ impl IndexWriter {
                     kind: pout.kind as u8,
                     _pad: [0; 3],
                 })?;
-                if addr != NONE32 {
+                if addr != NONE32 && (addr as u64) < committed_addrs {
+                    deferred.set_head(addr, o);
+                } else if addr != NONE32 {
                     // The record before the head that points at it (Release): a snapshot that
                     // loads the head walks back through records that are already there.
-                    for ov in cow.iter() {
-                        ov.capture_head(addr, prev_same_addr);
-                    }
                     store_u64(addr_heads.get_mut(addr as u64), o, Ordering::Release);
                 }
             }
@@ -279,7 +300,21 @@ impl IndexWriter {
     /// # Errors
     /// I/O errors.
     pub fn commit(&mut self) -> Result<(), IndexError> {
+        let started = std::time::Instant::now();
+        // The appended records reach the disk before the writes that point at them.
+        self.flush_appends()?;
+        let flushed = started.elapsed();
+        self.deferred.apply(&mut self.outputs, &mut self.addr_heads, &self.cow);
+        let lens = self.lens();
+        for (table, live) in
+            [(&mut self.txid_idx, lens.txs), (&mut self.block_idx, lens.blocks), (&mut self.addr_idx, lens.addrs)]
+        {
+            table.apply_pending();
+            table.reset_pending(live);
+        }
+        let applied = started.elapsed();
         self.flush()?;
+        tracing::debug!(?flushed, ?applied, total = ?started.elapsed(), "commit");
         failpoint("commit-before-meta");
         let lens = self.lens();
         self.meta.set_counts(lens);

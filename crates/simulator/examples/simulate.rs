@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let transactions = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
     let seed = args.next().map(|s| s.parse()).transpose()?.unwrap_or(42);
     let chain = args.next().map(|s| s.parse()).transpose()?.unwrap_or(sleuth_chain::Chain::Regtest);
-    let cfg = SimConfig { out: out.into(), transactions, seed, chain };
+    let cfg = SimConfig { out: out.into(), transactions, seed, chain, truth: true };
     let start = Instant::now();
     let mut next_report = 0u64;
     let summary = simulate(&cfg, &mut |n| {

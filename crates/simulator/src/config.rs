@@ -15,6 +15,10 @@ pub struct SimConfig {
     pub seed: u64,
     /// The chain whose magic, genesis block and address prefixes the files use.
     pub chain: Chain,
+    /// Write the whole ground truth; when false only `truth/entities.csv` and
+    /// `truth/heists.csv` are written (the other files keep their header line), for benchmarks at a scale where the truth would
+    /// take half as much disk as the blocks.
+    pub truth: bool,
 }
 
 /// Blocks a coinbase output waits before it may be spent (consensus).

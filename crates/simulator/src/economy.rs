@@ -91,7 +91,7 @@ pub(crate) struct World {
 impl World {
     fn new(cfg: &SimConfig, max_file: u64) -> Result<World, SimError> {
         let writer = BlockWriter::create(&cfg.out.join("blocks"), cfg.chain.magic(), max_file)?;
-        let truth = Sink::start(writer, TruthFiles::create(&cfg.out.join("truth"), cfg.chain)?);
+        let truth = Sink::start(writer, TruthFiles::create(&cfg.out.join("truth"), cfg.chain)?, cfg.truth);
         let scale = Scale::new(cfg.transactions);
         let mut w = World {
             rng: StdRng::seed_from_u64(cfg.seed),
@@ -321,7 +321,8 @@ mod tests {
     #[test]
     fn a_chain_spread_over_many_small_files_reads_back_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = SimConfig { out: dir.path().to_owned(), transactions: 2_000, seed: 5, chain: Chain::Regtest };
+        let cfg =
+            SimConfig { out: dir.path().to_owned(), transactions: 2_000, seed: 5, chain: Chain::Regtest, truth: true };
         let limit = 64 << 10;
         let summary = run(&cfg, limit, &mut |_| {}).unwrap();
         assert!(summary.block_files > 5, "{} files", summary.block_files);
@@ -339,7 +340,13 @@ mod tests {
     #[test]
     fn no_transactions_writes_the_genesis_block_only() {
         let dir = tempfile::tempdir().unwrap();
-        let cfg = SimConfig { out: dir.path().to_owned(), transactions: 0, seed: 1, chain: Chain::LitecoinRegtest };
+        let cfg = SimConfig {
+            out: dir.path().to_owned(),
+            transactions: 0,
+            seed: 1,
+            chain: Chain::LitecoinRegtest,
+            truth: true,
+        };
         let summary = run(&cfg, blockwriter::MAX_BLOCKFILE_SIZE, &mut |_| {}).unwrap();
         assert_eq!((summary.blocks, summary.transactions, summary.tip_height), (1, 1, 0));
         assert_eq!(summary.tip_hash, Chain::LitecoinRegtest.genesis_hash());

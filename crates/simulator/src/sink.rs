@@ -34,11 +34,13 @@ pub(crate) struct Sink {
     handle: Option<JoinHandle<Result<u32, SimError>>>,
     /// Bytes of block records sent.
     pub bytes: u64,
+    /// Whether truth lines other than the entities and heists are written (`SimConfig::truth`).
+    truth: bool,
 }
 
 impl Sink {
     /// Starts the writer thread with the block files and truth files it writes.
-    pub fn start(blocks: BlockWriter, truth: TruthFiles) -> Sink {
+    pub fn start(blocks: BlockWriter, truth: TruthFiles, full_truth: bool) -> Sink {
         let (tx, rx) = sync_channel(IN_FLIGHT);
         let failed = Arc::new(AtomicBool::new(false));
         let flag = failed.clone();
@@ -46,10 +48,13 @@ impl Sink {
             .name("sleuth-sim-writer".into())
             .spawn(move || write_all(rx, blocks, truth, flag))
             .expect("the writer thread starts");
-        Sink { tx: Some(tx), buf: Vec::with_capacity(BATCH), failed, handle: Some(handle), bytes: 0 }
+        Sink { tx: Some(tx), buf: Vec::with_capacity(BATCH), failed, handle: Some(handle), bytes: 0, truth: full_truth }
     }
 
     fn push(&mut self, item: Item) {
+        if !self.truth && matches!(&item, Item::Line(l) if !matches!(l, Line::Entity { .. } | Line::Heist { .. })) {
+            return;
+        }
         self.buf.push(item);
         if self.buf.len() >= BATCH {
             self.flush();

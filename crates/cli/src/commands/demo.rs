@@ -38,6 +38,7 @@ impl Demo {
             transactions: self.transactions,
             seed: self.seed,
             chain: Chain::Regtest,
+            truth: true,
         };
         println!("1. simulating {} transactions of an economy with heists (seed {}) ...", self.transactions, self.seed);
         let sim = super::simulate::run_simulation(ctx, &cfg)?;

@@ -28,13 +28,40 @@ pub struct Ingest {
     /// …or this many seconds, whichever comes first.
     #[arg(long, default_value_t = DEFAULT_COMMIT_SECS, hide = true)]
     pub commit_secs: u64,
-    /// Commit after every N blocks as well (default: every 30 s). Queries then see new
+    /// Commit after every N blocks as well (default: every 2 minutes). Queries then see new
     /// blocks sooner, at a cost in throughput (see the README).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub commit_every: Option<u64>,
     /// Index the best chain only up to this height.
     #[arg(long, value_name = "HEIGHT")]
     pub until_height: Option<u32>,
+    /// Memory the ingest may hold, e.g. 8G or 512M: a batch is committed before its
+    /// deferred writes outgrow it [default: a third of physical memory].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub memory: Option<u64>,
+}
+
+/// Parses a size in bytes with an optional K, M, G or T suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(p) => t.split_at(p),
+        None => (t, ""),
+    };
+    let mult: u64 = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        "T" => 1 << 40,
+        other => return Err(format!("unknown unit {other:?} in {s:?}: use K, M, G or T, as in 8G")),
+    };
+    let v: f64 = num.parse().map_err(|_| format!("{s:?} is not a size: use a number with K, M, G or T, as in 8G"))?;
+    let bytes = (v * mult as f64) as u64;
+    if bytes < 64 << 20 {
+        return Err(format!("{s:?} is less than the 64M an ingest needs at least"));
+    }
+    Ok(bytes)
 }
 
 impl Ingest {
@@ -56,6 +83,7 @@ impl Ingest {
             commit_secs: self.commit_secs,
             commit_blocks: self.commit_every,
             until_height: self.until_height,
+            memory: self.memory.unwrap_or_else(sleuth_index::ingest::default_memory),
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);

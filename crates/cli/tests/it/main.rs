@@ -14,3 +14,4 @@ mod simulated;
 mod tags;
 mod trace;
 mod validation;
+mod write_path;

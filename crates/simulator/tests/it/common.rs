@@ -54,7 +54,7 @@ pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
 /// Simulates into `dir` (emptied first).
 pub fn run(dir: &Path, transactions: u64, seed: u64, chain: Chain) -> SimSummary {
     let _ = std::fs::remove_dir_all(dir);
-    let cfg = SimConfig { out: dir.to_owned(), transactions, seed, chain };
+    let cfg = SimConfig { out: dir.to_owned(), transactions, seed, chain, truth: true };
     let mut last = 0;
     let summary = simulate(&cfg, &mut |n| {
         assert!(n >= last, "progress goes forwards");
