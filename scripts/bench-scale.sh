@@ -9,7 +9,7 @@
 #   scripts/bench-scale.sh [TRANSACTIONS=100000000] [WORKDIR=/tmp/sleuth-scale] [MEMORY=default]
 #
 # It checks the free disk space first and says what it needs (~430 bytes of block files and
-# ~400 bytes of index a transaction). The block files are kept between runs (simulating 100M
+# ~350 bytes of index a transaction). The block files are kept between runs (simulating 100M
 # takes about 15 minutes); the index is rebuilt every time. KEEP_INDEX=1 skips the ingest when
 # an index of the chain is already there.
 set -euo pipefail
@@ -26,17 +26,15 @@ wall_s() { awk '/Elapsed \(wall clock\)/ {n=split($NF,a,":"); s=0; for(i=1;i<=n;
 rss_mb() { awk -F: '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
 
 have_sim=0
-if [ -f "$work/simulate.json" ] && grep -q "\"transactions\": $n," "$work/simulate.json" 2>/dev/null; then
-  have_sim=1
-fi
-need=$((n * 400))
+[ "$(cat "$work/sim/requested" 2>/dev/null)" = "$n" ] && have_sim=1
+need=$((n * 350))
 [ "$have_sim" = 1 ] || need=$((need + n * 430))
 if [ -d "$work/idx" ] && [ -z "${KEEP_INDEX:-}" ]; then rm -rf "$work/idx"; fi
 avail=$(df -B1 --output=avail "$work" | tail -1 | tr -d ' ')
 if [ "$avail" -lt "$need" ]; then
-  printf 'bench-scale: %d transactions need about %.0f GB free in %s (block files %s, index ~400 B a transaction); %.0f GB are free\n' \
-    "$n" "$(echo "$need / 1e9" | bc -l)" "$work" "$([ $have_sim = 1 ] && echo kept || echo '~430 B a transaction')" \
-    "$(echo "$avail / 1e9" | bc -l)" >&2
+  awk -v n="$n" -v need="$need" -v avail="$avail" -v w="$work" -v kept="$have_sim" 'BEGIN {
+    printf "bench-scale: %d transactions need about %.0f GB free in %s (%sindex ~350 B a transaction); %.0f GB are free\n",
+      n, need/1e9, w, kept ? "block files kept, " : "block files ~430 B a transaction, ", avail/1e9 }' >&2
   exit 1
 fi
 
@@ -46,9 +44,10 @@ if [ "$have_sim" = 0 ]; then
   /usr/bin/time -v "$sleuth" -q simulate --out "$work/sim" --transactions "$n" --seed 42 --chain bitcoin --no-truth --json \
     >"$work/simulate.json.tmp" 2>"$work/simulate.time"
   mv "$work/simulate.json.tmp" "$work/simulate.json"
+  echo "$n" >"$work/sim/requested"
 fi
 bytes=$(du -sb "$work/sim/blocks" | cut -f1)
-echo "chain: $n transactions, $(echo "$bytes / 1e9" | bc -l | xargs printf '%.1f') GB of block files; machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
+echo "chain: $n transactions, $(awk -v b="$bytes" 'BEGIN {printf "%.1f", b/1e9}') GB of block files; machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB"
 
 if [ ! -f "$work/idx/meta.json" ]; then
   echo "ingesting ..."
@@ -61,6 +60,7 @@ if [ ! -f "$work/idx/meta.json" ]; then
   secs=$(wall_s "$work/ingest.time")
   written=$(awk -F: '/File system outputs/ {print $2 * 512}' "$work/ingest.time")
   index=$(du -sb "$work/idx" | cut -f1)
+  grep '^scan:' "$work/ingest.windows" | sed 's/^/  /'
   echo "windows of 10M transactions:"
   grep '^window' "$work/ingest.windows" | awk '{
     split($2, r, "\\.\\."); sub(",", "", $7); sub(",", "", $11);

@@ -60,6 +60,9 @@ impl Progress for Bar {
         self.bar.set_length(blocks);
         self.started = Instant::now();
         if let Some(w) = &mut self.windows {
+            // Everything before the first block: opening the index, the header scan and
+            // validation, sizing the tables.
+            eprintln!("scan: {:.1} s before the first block", w.last_at.elapsed().as_secs_f64());
             w.last_at = self.started;
         }
     }

@@ -6,6 +6,8 @@
 //! snapshot from the data dir (another process's path: `READERS` lock, `meta.json`, maps) and
 //! from the writer, latency percentiles of txid and address lookups through a view, and the
 //! throughput of a pass over every transaction's outputs (what clustering and tracing do).
+//! With `--cold` (as root) it first empties the page cache and times 2,000 lookups of each
+//! kind from the disk.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -44,6 +46,23 @@ fn main() {
     let view = snap.view();
     let txids: Vec<_> = (0..20_000).map(|_| view.txid(TxNum::new(rng.gen_range(0..c.txs) as u32))).collect();
     let keys: Vec<_> = (0..20_000).map(|_| view.address_key(AddrId::new(rng.gen_range(0..c.addrs) as u32))).collect();
+    if std::env::args().any(|a| a == "--cold") {
+        // Cold: the page cache emptied (needs root), then lookups of keys not read since.
+        let dropped = std::process::Command::new("sh")
+            .args(["-c", "sync && echo 1 > /proc/sys/vm/drop_caches"])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !dropped {
+            eprintln!("--cold needs to write /proc/sys/vm/drop_caches (root); skipped");
+        } else {
+            let n = 2_000;
+            println!("cold (page cache dropped) txid → tx: {}", percentiles(timed(n, |i| view.tx(&txids[i]).unwrap())));
+            println!(
+                "cold (page cache dropped) address: {}",
+                percentiles(timed(n, |i| view.address(&keys[i]).unwrap()))
+            );
+        }
+    }
     println!("txid → tx (full answer): {}", percentiles(timed(txids.len(), |i| view.tx(&txids[i]).unwrap())));
     println!("address (balance, history): {}", percentiles(timed(keys.len(), |i| view.address(&keys[i]).unwrap())));
     let t = Instant::now();

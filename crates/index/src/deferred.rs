@@ -1,13 +1,13 @@
-//! [`Deferred`]: the in-place writes of the open batch into committed records, held in
-//! memory until the commit writes them in file order.
+//! [`Deferred`]: the open batch's writes into records already in the files, held in memory
+//! until the commit writes them in file order.
 //!
 //! Appends go straight to the mapped columns: they fill pages in order, which the kernel
-//! writes back once. The writes into records of earlier commits (the spender of an older
-//! output, the head of an older address's list) land at random places of files that grow
-//! with the chain; done in place as they come, they dirty pages all over those files, and
-//! once the dirty pages outnumber what the kernel lets sit in memory, every page is written
-//! back again and again (see `docs/schema.md`, "Write path"). Held here and written at the
-//! commit in file order, each page is written at most once per batch.
+//! writes back once. A spender (`spent_by` of the output an input spends) and the head of an
+//! address list paid again land at random places of files that grow with the chain; done in
+//! place as they come, they dirty pages all over those files, and once the dirty pages
+//! outnumber what the kernel lets sit in memory, pages are written back again and again (see
+//! `docs/schema.md`, "Write path"). Held here and written at the commit in file order, each
+//! page is written at most once per batch.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::column::{load_u64, store_u64, Column};
 use crate::overlay::Overlay;
-use crate::schema::OutputRec;
+use crate::schema::{OutputRec, NONE64};
 
 /// A hasher for dense integer ids: one multiply (Fibonacci hashing), no per-key seed.
 #[derive(Default, Clone, Copy)]
@@ -47,58 +47,76 @@ impl Hasher for IdHasher {
 
 type IdBuild = BuildHasherDefault<IdHasher>;
 
-/// Bytes one entry of a `HashMap<u64, u64>` takes, with its control byte and spare room.
-const ENTRY_BYTES: u64 = 20;
+/// Bytes one entry of a `HashMap<u32, u64>` takes, with its control byte and spare room.
+const ENTRY_BYTES: u64 = 24;
 
-/// The open batch's writes into committed records.
+/// The open batch's writes into records already in the files: every spender, and every head
+/// of an address list the batch extends (a new address's first head is appended with it).
+/// A batch of tens of millions of transactions spans gigabytes of outputs itself, so even
+/// writes into the batch's own records are random at that scale.
 #[derive(Default)]
 pub(crate) struct Deferred {
-    /// New head of each committed address whose list the batch extended.
+    /// New head of each address the batch paid again.
     heads: HashMap<u32, u64, IdBuild>,
-    /// Spender of each committed output the batch spent.
-    spends: HashMap<u64, u64, IdBuild>,
+    /// One bit per output: spent by an input of the batch. The spenders themselves are the
+    /// batch's inputs column (`inputs[i]` is the output input `i` spends), scattered into
+    /// `spent_by` at the commit.
+    spent: Vec<u64>,
 }
 
 impl Deferred {
-    /// The head of committed address `a` as the batch left it, if it moved it.
+    /// The head of address `a` as the batch left it, if it moved it.
     #[inline]
     pub fn head(&self, a: u32) -> Option<u64> {
         self.heads.get(&a).copied()
     }
 
-    /// Records that the batch moved the head of committed address `a` to output `o`.
+    /// Records that the batch moved the head of address `a` to output `o`.
     #[inline]
     pub fn set_head(&mut self, a: u32, o: u64) {
         self.heads.insert(a, o);
     }
 
-    /// The input of the batch that spends committed output `o`, if one does.
+    /// Whether an input of the batch spends output `o`.
     #[inline]
-    pub fn spender(&self, o: u64) -> Option<u64> {
-        self.spends.get(&o).copied()
+    pub fn is_spent(&self, o: u64) -> bool {
+        self.spent.get((o / 64) as usize).is_some_and(|w| w & (1 << (o % 64)) != 0)
     }
 
-    /// Records that input `i` spends committed output `o`.
+    /// Records that an input of the batch spends output `o`.
     #[inline]
-    pub fn set_spender(&mut self, o: u64, i: u64) {
-        self.spends.insert(o, i);
+    pub fn set_spent(&mut self, o: u64) {
+        let w = (o / 64) as usize;
+        if w >= self.spent.len() {
+            self.spent.resize((w + 1).next_power_of_two(), 0);
+        }
+        self.spent[w] |= 1 << (o % 64);
     }
 
     /// Bytes held.
     pub fn bytes(&self) -> u64 {
-        (self.heads.capacity() + self.spends.capacity()) as u64 * ENTRY_BYTES
+        self.heads.capacity() as u64 * ENTRY_BYTES + self.spent.capacity() as u64 * 8
     }
 
-    /// Writes everything into the files, in file order, and empties itself. Every head is
-    /// stored with `Release` after the records it points at (appended earlier), as a
-    /// snapshot's walk back along the list needs; overlays of live snapshots get the head it
+    /// Writes everything into the files, in file order, and empties itself: the spender of
+    /// every output the batch's inputs (`inputs[first_input..]`) spend, then the heads. A
+    /// spender is stored after its input (appended earlier), a head with `Release` after the
+    /// records it points at, as snapshots need; overlays of live snapshots get the head it
     /// replaces first (their copy-on-write).
-    pub fn apply(&mut self, outputs: &mut Column<OutputRec>, heads: &mut Column<u64>, cow: &[Arc<Overlay>]) {
-        let mut spends: Vec<(u64, u64)> = self.spends.drain().collect();
-        spends.sort_unstable_by_key(|&(o, _)| o);
+    pub fn apply(
+        &mut self,
+        inputs: &Column<u64>,
+        first_input: u64,
+        outputs: &mut Column<OutputRec>,
+        heads: &mut Column<u64>,
+        cow: &[Arc<Overlay>],
+    ) {
+        let spends = &inputs.as_slice()[first_input as usize..];
         let outs = outputs.as_mut_slice();
-        for (o, i) in spends {
+        for k in spend_order(spends, outs.len() as u64) {
+            let (i, o) = (first_input + k as u64, spends[k as usize]);
             store_u64(&mut outs[o as usize].spent_by, i, Ordering::Release);
+            self.spent[(o / 64) as usize] &= !(1 << (o % 64));
         }
         let mut moved: Vec<(u32, u64)> = self.heads.drain().collect();
         moved.sort_unstable_by_key(|&(a, _)| a);
@@ -111,6 +129,26 @@ impl Deferred {
             store_u64(word, o, Ordering::Release);
         }
         self.heads.shrink_to(0);
-        self.spends.shrink_to(0);
     }
+}
+
+/// The positions of `spends` (outputs, or `NONE64` for a coinbase) in the order of the
+/// outputs' pages, to within 1/65536 of `n_outputs`: a counting sort in two sequential passes.
+fn spend_order(spends: &[u64], n_outputs: u64) -> Vec<u32> {
+    let shift = (64 - n_outputs.max(1).leading_zeros()).saturating_sub(16);
+    let buckets = ((n_outputs >> shift) + 2) as usize;
+    let mut starts = vec![0u32; buckets + 1];
+    for &o in spends.iter().filter(|&&o| o != NONE64) {
+        starts[(o >> shift) as usize + 1] += 1;
+    }
+    for b in 1..starts.len() {
+        starts[b] += starts[b - 1];
+    }
+    let mut order = vec![0u32; starts[buckets] as usize];
+    for (k, &o) in spends.iter().enumerate().filter(|(_, &o)| o != NONE64) {
+        let b = (o >> shift) as usize;
+        order[starts[b] as usize] = k as u32;
+        starts[b] += 1;
+    }
+    order
 }

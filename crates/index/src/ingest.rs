@@ -73,7 +73,7 @@ pub fn default_memory() -> u64 {
 /// Default [`IngestOptions::batch_txs`].
 pub const DEFAULT_BATCH_TXS: u64 = 50_000_000;
 /// Default [`IngestOptions::commit_secs`].
-pub const DEFAULT_COMMIT_SECS: u64 = 120;
+pub const DEFAULT_COMMIT_SECS: u64 = 300;
 
 impl IngestOptions {
     /// Options for `blocks_dir` with the chain detected and the default commit cadence.
@@ -406,9 +406,11 @@ fn apply(
         seconds: 0.0,
     };
     progress.start(todo.len() as u64);
-    // About 250 bytes a transaction on today's chains; an overestimate only costs table slots.
+    // Bitcoin averages ~590 bytes a transaction, the simulator ~420: 400 errs towards room.
+    // Too low, a table is rebuilt once it is half full (in file order, like a commit); too
+    // high, every commit writes more of it.
     let todo_bytes: u64 = todo.iter().map(|l| l.size as u64).sum();
-    index.reserve_for(todo_bytes / 250)?;
+    index.reserve_for(todo_bytes / 400, opts.memory.saturating_sub(FIXED_MEMORY))?;
 
     let litecoin = chain.is_litecoin();
     let paths: Vec<(u32, PathBuf)> = reader.file_numbers().map(|n| (n, reader.path_of(n))).collect();
@@ -513,6 +515,11 @@ fn apply(
         Ok(())
     });
     progress.finish();
+    if result.is_err() {
+        // A block failed part-way: what the batch appended must not reach a later commit
+        // of a writer that stays open (`ingest_with`).
+        index.discard_batch();
+    }
     result?;
     let tip = index.meta().blocks.checked_sub(1);
     report.height = tip.map(|h| h as u32);

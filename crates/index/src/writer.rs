@@ -1,12 +1,10 @@
 //! Appending blocks to the index in batches, and committing them.
 
-use std::sync::atomic::Ordering;
 
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use sleuth_chain::decode::ParsedBlock;
 
-use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
@@ -28,6 +26,10 @@ pub struct Appended {
     pub fees: u64,
 }
 
+/// Bytes the batch's in-memory tables take per transaction when presized (a txid and two
+/// addresses, each 8 bytes of hash and 8-byte slots at most half full, rounded up).
+const PENDING_BYTES_PER_TX: u64 = 3 * 24 * 2;
+
 impl IndexWriter {
     /// Starts a batch: marks the index dirty, because appending changes committed address
     /// lists in place; [`Index::commit`] ends it.
@@ -43,15 +45,22 @@ impl IndexWriter {
     }
 
     /// Sizes the hash tables for `more_txs` more transactions (and twice as many addresses)
-    /// up front, so that they are not rebuilt as they fill.
+    /// up front, so that they are not rebuilt as they fill, and the open batch's in-memory
+    /// tables for as many of them as `memory` bytes hold.
     ///
     /// # Errors
     /// I/O errors.
-    pub fn reserve_for(&mut self, more_txs: u64) -> Result<(), IndexError> {
+    pub fn reserve_for(&mut self, more_txs: u64, memory: u64) -> Result<(), IndexError> {
         let IndexWriter { txs, addr_keys, txid_idx, addr_idx, .. } = self;
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
         txid_idx.reserve(n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
-        addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))
+        addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))?;
+        // The batch's in-memory tables too, for as much of it as memory allows, so that they
+        // are not rehashed as they fill.
+        let batch = more_txs.min(memory / PENDING_BYTES_PER_TX);
+        txid_idx.presize_pending(batch);
+        addr_idx.presize_pending(2 * batch);
+        Ok(())
     }
 
     /// Bytes the open batch holds in memory until its commit (its hash-table inserts and its
@@ -61,6 +70,24 @@ impl IndexWriter {
             + self.addr_idx.pending_bytes()
             + self.block_idx.pending_bytes()
             + self.deferred.bytes()
+    }
+
+    /// Forgets everything appended since the last commit: the columns go back to the
+    /// committed counts (their records past them are leftovers), and the batch's pending
+    /// inserts and deferred writes are dropped. Nothing of the batch was written in place.
+    pub fn discard_batch(&mut self) {
+        let c = self.meta.counts();
+        self.blocks.truncate(c.blocks);
+        self.txs.truncate(c.txs);
+        self.tx_meta.truncate(c.txs);
+        self.inputs.truncate(c.inputs);
+        self.outputs.truncate(c.outputs);
+        self.addr_keys.truncate(c.addrs);
+        self.addr_heads.truncate(c.addrs);
+        self.txid_idx.reset_pending(c.txs);
+        self.block_idx.reset_pending(c.blocks);
+        self.addr_idx.reset_pending(c.addrs);
+        self.deferred = crate::deferred::Deferred::default();
     }
 
     /// Whether records were appended since the last commit.
@@ -100,10 +127,8 @@ impl IndexWriter {
             addr_idx,
             addr_hashes,
             deferred,
-            meta,
             ..
         } = self;
-        let (committed_outputs, committed_addrs) = (meta.outputs, meta.addresses);
         let height = blocks.len();
         let n_tx = txs.len();
         txid_idx.reserve(n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
@@ -202,8 +227,10 @@ impl IndexWriter {
                 // Spent already if its spender is an earlier input that points back (a stale
                 // value left by an unwound block or an interrupted batch does not).
                 let spent = outputs.get(o);
+                // The file holds spenders of earlier commits only (the batch's wait in
+                // `deferred`); one is trusted if its input points back.
                 let earlier = |s: u64| s != NONE64 && s < i && inputs.get(s) == o;
-                if earlier(spent.spent_by) || o < committed_outputs && deferred.spender(o).is_some() {
+                if earlier(spent.spent_by) || deferred.is_spent(o) {
                     return Err(IndexError::DoubleSpend {
                         height: height as u32,
                         hash: b.hash.to_string(),
@@ -216,11 +243,7 @@ impl IndexWriter {
                 value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
-                if o < committed_outputs {
-                    deferred.set_spender(o, i);
-                } else {
-                    store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
-                }
+                deferred.set_spent(o);
             }
             let mut value_out = 0u128;
             for _ in 0..ptx.n_outputs {
@@ -233,17 +256,21 @@ impl IndexWriter {
                     Some(key) => {
                         let kb = key.as_bytes();
                         let live = addr_keys.len();
-                        let a = match addr_idx.get(h, live, |id| addr_keys.get(id) == *kb) {
-                            Some(a) => a,
-                            None => {
-                                addr_keys.push(*kb)?;
-                                addr_heads.push(NONE64)?;
-                                addr_idx.insert(h, live);
-                                live
+                        match addr_idx.get(h, live, |id| addr_keys.get(id) == *kb) {
+                            Some(a) => {
+                                let head = deferred.head(a as u32).unwrap_or_else(|| addr_heads.get(a));
+                                deferred.set_head(a as u32, o);
+                                (a as u32, head)
                             }
-                        };
-                        let head = if a < committed_addrs { deferred.head(a as u32) } else { None };
-                        (a as u32, head.unwrap_or_else(|| addr_heads.get(a)))
+                            None => {
+                                // A new address: its list starts at this output, appended
+                                // with it (no reader sees the address before the commit).
+                                addr_keys.push(*kb)?;
+                                addr_heads.push(o)?;
+                                addr_idx.insert(h, live);
+                                (live as u32, NONE64)
+                            }
+                        }
                     }
                 };
                 outputs.push(OutputRec {
@@ -254,13 +281,6 @@ impl IndexWriter {
                     kind: pout.kind as u8,
                     _pad: [0; 3],
                 })?;
-                if addr != NONE32 && (addr as u64) < committed_addrs {
-                    deferred.set_head(addr, o);
-                } else if addr != NONE32 {
-                    // The record before the head that points at it (Release): a snapshot that
-                    // loads the head walks back through records that are already there.
-                    store_u64(addr_heads.get_mut(addr as u64), o, Ordering::Release);
-                }
             }
             if t_in_block == 0 {
                 coinbase_value = value_out;
@@ -304,7 +324,7 @@ impl IndexWriter {
         // The appended records reach the disk before the writes that point at them.
         self.flush_appends()?;
         let flushed = started.elapsed();
-        self.deferred.apply(&mut self.outputs, &mut self.addr_heads, &self.cow);
+        self.deferred.apply(&self.inputs, self.meta.inputs, &mut self.outputs, &mut self.addr_heads, &self.cow);
         let lens = self.lens();
         for (table, live) in
             [(&mut self.txid_idx, lens.txs), (&mut self.block_idx, lens.blocks), (&mut self.addr_idx, lens.addrs)]

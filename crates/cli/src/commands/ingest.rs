@@ -28,7 +28,7 @@ pub struct Ingest {
     /// …or this many seconds, whichever comes first.
     #[arg(long, default_value_t = DEFAULT_COMMIT_SECS, hide = true)]
     pub commit_secs: u64,
-    /// Commit after every N blocks as well (default: every 2 minutes). Queries then see new
+    /// Commit after every N blocks as well (default: every 5 minutes). Queries then see new
     /// blocks sooner, at a cost in throughput (see the README).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub commit_every: Option<u64>,
