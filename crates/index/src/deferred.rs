@@ -113,7 +113,12 @@ impl Deferred {
     ) {
         let spends = &inputs.as_slice()[first_input as usize..];
         let outs = outputs.as_mut_slice();
-        for k in spend_order(spends, outs.len() as u64) {
+        let order = spend_order(spends, outs.len() as u64);
+        for (j, &k) in order.iter().enumerate() {
+            // The inputs are read in the order of the outputs they spend: load them ahead.
+            if let Some(&ahead) = order.get(j + 16) {
+                crate::hashtable::prefetch(spends, ahead as usize);
+            }
             let (i, o) = (first_input + k as u64, spends[k as usize]);
             store_u64(&mut outs[o as usize].spent_by, i, Ordering::Release);
             self.spent[(o / 64) as usize] &= !(1 << (o % 64));

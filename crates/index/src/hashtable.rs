@@ -115,17 +115,22 @@ impl IdHashTable {
         for (k, &e) in order.iter().enumerate() {
             // The hashes are read in slot order, not in their own: load them ahead.
             if let Some(&ahead) = order.get(k + 16) {
-                prefetch(&hashes, ahead as usize);
+                prefetch(hashes, ahead as usize);
             }
             let (hash, id) = (hashes[e as usize], base + e as u64);
             let mut i = hash & mask;
             let mut steps = 0u64;
             loop {
                 steps += 1;
-                assert!(steps <= mask + 1, "{}: no free slot for id {id} (base {base}, {n} inserts, {} slots)", self.path.display(), mask + 1);
+                assert!(
+                    steps <= mask + 1,
+                    "{}: no free slot for id {id} (base {base}, {n} inserts, {} slots)",
+                    self.path.display(),
+                    mask + 1
+                );
                 let s = slots[i as usize];
                 let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
-                let free = s == 0 || ((s & ID_MASK) - 1 >= base && written[w] & bit == 0);
+                let free = s == 0 || ((s & ID_MASK) > base && written[w] & bit == 0);
                 if free {
                     store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
                     written[w] |= bit;
@@ -186,7 +191,7 @@ impl IdHashTable {
 
 /// Hints the CPU to load `v[i]` (a no-op off x86-64).
 #[inline]
-fn prefetch(v: &[u64], i: usize) {
+pub(crate) fn prefetch(v: &[u64], i: usize) {
     #[cfg(target_arch = "x86_64")]
     if i < v.len() {
         // SAFETY: prefetching is a hint; the pointer is in bounds.

@@ -1,6 +1,5 @@
 //! Appending blocks to the index in batches, and committing them.
 
-
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use sleuth_chain::decode::ParsedBlock;
@@ -324,14 +323,23 @@ impl IndexWriter {
         // The appended records reach the disk before the writes that point at them.
         self.flush_appends()?;
         let flushed = started.elapsed();
-        self.deferred.apply(&self.inputs, self.meta.inputs, &mut self.outputs, &mut self.addr_heads, &self.cow);
         let lens = self.lens();
-        for (table, live) in
-            [(&mut self.txid_idx, lens.txs), (&mut self.block_idx, lens.blocks), (&mut self.addr_idx, lens.addrs)]
-        {
-            table.apply_pending();
-            table.reset_pending(live);
-        }
+        // The columns' writes and the tables' are independent: one on each core (the
+        // decoder thread waits during a commit).
+        let IndexWriter { deferred, inputs, meta, outputs, addr_heads, cow, txid_idx, block_idx, addr_idx, .. } = self;
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let t = std::time::Instant::now();
+                deferred.apply(inputs, meta.inputs, outputs, addr_heads, cow);
+                tracing::debug!(took = ?t.elapsed(), "spenders and heads written");
+            });
+            let t = std::time::Instant::now();
+            for (table, live) in [(txid_idx, lens.txs), (block_idx, lens.blocks), (addr_idx, lens.addrs)] {
+                table.apply_pending();
+                table.reset_pending(live);
+            }
+            tracing::debug!(took = ?t.elapsed(), "table inserts written");
+        });
         let applied = started.elapsed();
         self.flush()?;
         tracing::debug!(?flushed, ?applied, total = ?started.elapsed(), "commit");
