@@ -81,13 +81,7 @@ impl IndexWriter {
                 store_u64(&mut self.outputs.get_mut(o).spent_by, NONE64, Ordering::Relaxed);
             }
         }
-        self.blocks.truncate(k.blocks);
-        self.txs.truncate(k.txs);
-        self.tx_meta.truncate(k.txs);
-        self.inputs.truncate(k.inputs);
-        self.outputs.truncate(k.outputs);
-        self.addr_keys.truncate(k.addrs);
-        self.addr_heads.truncate(k.addrs);
+        self.truncate_columns(k);
         self.commit()
     }
 

@@ -76,6 +76,15 @@ impl IndexWriter {
     /// inserts and deferred writes are dropped. Nothing of the batch was written in place.
     pub fn discard_batch(&mut self) {
         let c = self.meta.counts();
+        self.truncate_columns(c);
+        self.txid_idx.reset_pending(c.txs);
+        self.block_idx.reset_pending(c.blocks);
+        self.addr_idx.reset_pending(c.addrs);
+        self.deferred = crate::deferred::Deferred::default();
+    }
+
+    /// Forgets the columns' records from `c` on (they stay in the files until overwritten).
+    pub(crate) fn truncate_columns(&mut self, c: crate::schema::Counts) {
         self.blocks.truncate(c.blocks);
         self.txs.truncate(c.txs);
         self.tx_meta.truncate(c.txs);
@@ -83,10 +92,6 @@ impl IndexWriter {
         self.outputs.truncate(c.outputs);
         self.addr_keys.truncate(c.addrs);
         self.addr_heads.truncate(c.addrs);
-        self.txid_idx.reset_pending(c.txs);
-        self.block_idx.reset_pending(c.blocks);
-        self.addr_idx.reset_pending(c.addrs);
-        self.deferred = crate::deferred::Deferred::default();
     }
 
     /// Whether records were appended since the last commit.
