@@ -33,6 +33,11 @@ pub struct IdHashTable {
     slots: Column<u64>,
     mask: u64,
     pending: Pending,
+    /// In-place mode for the open batch (a small table: see `IndexWriter`): inserts go
+    /// straight to the file, `direct_len` of them so far, and `written` marks their slots.
+    direct: bool,
+    direct_len: u64,
+    written: Vec<u64>,
 }
 
 #[inline]
@@ -45,7 +50,15 @@ impl IdHashTable {
     pub fn open(path: &Path, live: u64) -> Result<IdHashTable, IndexError> {
         let size = std::fs::metadata(path).map(|m| m.len() / 8).unwrap_or(0);
         let slots = Column::open_full(path, size.max(MIN_SLOTS).next_power_of_two())?;
-        Ok(IdHashTable { path: path.to_owned(), mask: slots.capacity() - 1, slots, pending: Pending::new(live) })
+        Ok(IdHashTable {
+            path: path.to_owned(),
+            mask: slots.capacity() - 1,
+            slots,
+            pending: Pending::new(live),
+            direct: false,
+            direct_len: 0,
+            written: Vec::new(),
+        })
     }
 
     /// Number of slots.
@@ -57,6 +70,9 @@ impl IdHashTable {
     /// the open batch first (most lookups are of young keys), then the file's.
     #[inline]
     pub fn get(&self, hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
+        if self.direct {
+            return probe(self.slots.all_slots(), hash, live, is_key);
+        }
         let base = self.pending.base;
         if live > base {
             if let Some(id) = self.pending.get(hash, live, &mut is_key) {
@@ -84,7 +100,34 @@ impl IdHashTable {
     #[inline]
     pub fn insert(&mut self, hash: u64, id: u64) {
         debug_assert!(id < ID_MASK);
-        self.pending.push(hash, id);
+        if !self.direct {
+            self.pending.push(hash, id);
+            return;
+        }
+        debug_assert_eq!(id, self.pending.base + self.direct_len, "ids are inserted in order");
+        let (mask, base) = (self.mask, self.pending.base);
+        let slots = self.slots.as_mut_slice();
+        let mut i = hash & mask;
+        loop {
+            let s = slots[i as usize];
+            let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+            if s == 0 || ((s & ID_MASK) > base && self.written[w] & bit == 0) {
+                store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
+                self.written[w] |= bit;
+                self.direct_len += 1;
+                return;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Puts the open batch, which must be empty, in place mode (`true`: inserts go straight
+    /// to the file, for a table small enough that its random writes stay in the page cache
+    /// until the commit) or in deferred mode. [`IdHashTable::reset_pending`] ends it.
+    pub fn set_direct(&mut self, on: bool) {
+        debug_assert!(self.pending.hashes.is_empty() && self.direct_len == 0);
+        self.direct = on;
+        self.written = if on { vec![0; ((self.mask + 1) / 64).max(1) as usize] } else { Vec::new() };
     }
 
     /// Makes room in the open batch's in-memory table for `n` inserts.
@@ -103,6 +146,9 @@ impl IdHashTable {
     /// (the leftovers of an interrupted or unwound batch): readers keep every guarantee of
     /// [`probe`], since no entry moves and only free slots change.
     pub fn apply_pending(&mut self) {
+        if self.pending.hashes.is_empty() {
+            return;
+        }
         let (base, hashes) = (self.pending.base, &self.pending.hashes);
         let n = hashes.len() as u64;
         let mask = self.mask;
@@ -146,6 +192,9 @@ impl IdHashTable {
     /// commit that wrote them, or an unwind that lowered it).
     pub fn reset_pending(&mut self, live: u64) {
         self.pending.clear(live);
+        self.direct = false;
+        self.direct_len = 0;
+        self.written = Vec::new();
     }
 
     /// Grows the table (rebuilding it from `hash_of` for the committed ids) if `live_after`
@@ -157,7 +206,8 @@ impl IdHashTable {
             return Ok(());
         }
         let cap = (live_after * 2).next_power_of_two().max(MIN_SLOTS);
-        let base = self.pending.base;
+        // In place mode the batch's inserts are in the file too.
+        let base = self.pending.base + self.direct_len;
         tracing::debug!(path = %self.path.display(), cap, base, "growing hash table");
         let mask = cap - 1;
         let tmp = self.path.with_extension("idx.tmp");
@@ -180,6 +230,16 @@ impl IdHashTable {
         crate::column::rename_path(&mut table, &self.path);
         self.mask = table.capacity() - 1;
         self.slots = table;
+        if self.direct {
+            // The rebuilt table holds no leftovers: every slot of an id of the batch is its.
+            let committed = self.pending.base;
+            self.written = vec![0; ((self.mask + 1) / 64).max(1) as usize];
+            for (i, &s) in self.slots.all_slots().iter().enumerate() {
+                if s != 0 && (s & ID_MASK) > committed {
+                    self.written[i / 64] |= 1 << (i % 64);
+                }
+            }
+        }
         Ok(())
     }
 

@@ -53,6 +53,9 @@ pub struct IngestOptions {
     /// Bytes of memory the ingest may hold (its open batch's writes, its decoding queue):
     /// a batch is committed before it outgrows them. See [`default_memory`].
     pub memory: u64,
+    /// Write in place while the randomly written files span at most this many bytes
+    /// ([`crate::IndexWriter::set_direct_limit`]); `None` for the default.
+    pub direct_limit: Option<u64>,
 }
 
 /// Memory an ingest holds apart from its open batch: the decoding queue (64 blocks, their
@@ -62,12 +65,17 @@ const FIXED_MEMORY: u64 = 256 << 20;
 /// Default [`IngestOptions::memory`]: a third of the machine's physical memory (the rest is
 /// left to the page cache, which holds the index's hot pages), at least 512 MiB.
 pub fn default_memory() -> u64 {
+    (physical_memory() / 3).max(512 << 20)
+}
+
+/// The machine's physical memory (`MemTotal`), 8 GiB where it cannot be read.
+pub fn physical_memory() -> u64 {
     let total = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
         m.lines()
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
     });
-    (total.map_or(8 << 30, |kb| kb * 1024) / 3).max(512 << 20)
+    total.map_or(8 << 30, |kb| kb * 1024)
 }
 
 /// Default [`IngestOptions::batch_txs`].
@@ -86,6 +94,7 @@ impl IngestOptions {
             commit_blocks: None,
             until_height: None,
             memory: default_memory(),
+            direct_limit: None,
         }
     }
 }
@@ -354,6 +363,9 @@ fn apply(
     stop: &AtomicBool,
 ) -> Result<IngestReport, IngestError> {
     let Scanned { started, mut reader, scan, chain, rules, mut best, stale, headers_cached, next_cache } = scanned;
+    if let Some(limit) = opts.direct_limit {
+        index.set_direct_limit(limit);
+    }
     let files_best = best.len() as u64;
     if let Some(h) = opts.until_height {
         best.truncate(h as usize + 1);

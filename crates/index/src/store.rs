@@ -18,6 +18,12 @@ use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, N
 use crate::snapshot::{Shared, Snapshot, SnapshotSource, READERS_FILE};
 use crate::view::{Files, View};
 
+/// Default [`IndexWriter::set_direct_limit`]: a tenth of physical memory, the kernel's default
+/// threshold for writing dirty pages back in the background (`vm.dirty_background_ratio`).
+pub fn default_direct_limit() -> u64 {
+    crate::ingest::physical_memory() / 10
+}
+
 /// The index of one chain in one data dir, open for writing: appends, commits and unwinds.
 /// Reads go through [`Snapshot`]s ([`IndexWriter::snapshot`]).
 pub struct IndexWriter {
@@ -34,8 +40,12 @@ pub struct IndexWriter {
     pub(crate) txid_idx: IdHashTable,
     pub(crate) block_idx: IdHashTable,
     pub(crate) addr_idx: IdHashTable,
-    /// The open batch's writes into committed records, written at the commit.
+    /// The open batch's writes into records already in the files, written at the commit.
     pub(crate) deferred: Deferred,
+    /// Whether the open batch writes in place (see [`IndexWriter::set_direct_limit`]).
+    pub(crate) direct: bool,
+    /// Largest span of randomly written files for which a batch writes in place.
+    pub(crate) direct_limit: u64,
     /// Hashes of the current block's output addresses, computed once for the prefetch and
     /// the lookups (reused from block to block).
     pub(crate) addr_hashes: Vec<u64>,
@@ -94,6 +104,8 @@ impl IndexWriter {
             block_idx: IdHashTable::open(&p("blockhash.idx"), meta.blocks)?,
             addr_idx: IdHashTable::open(&p("addr.idx"), meta.addresses)?,
             deferred: Deferred::default(),
+            direct: false,
+            direct_limit: default_direct_limit(),
             addr_hashes: Vec::new(),
             shared: Arc::new(Shared::new(dir, meta.clone())),
             cow: Vec::new(),

@@ -1,9 +1,12 @@
 //! Appending blocks to the index in batches, and committing them.
 
+use std::sync::atomic::Ordering;
+
 use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use sleuth_chain::decode::ParsedBlock;
 
+use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
@@ -54,8 +57,15 @@ impl IndexWriter {
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
         txid_idx.reserve(n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
         addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))?;
+        if self.lens() == self.meta.counts() {
+            self.choose_mode();
+        }
+        if self.direct {
+            return Ok(());
+        }
         // The batch's in-memory tables too, for as much of it as memory allows, so that they
         // are not rehashed as they fill.
+        let IndexWriter { txid_idx, addr_idx, .. } = self;
         let batch = more_txs.min(memory / PENDING_BYTES_PER_TX);
         txid_idx.presize_pending(batch);
         addr_idx.presize_pending(2 * batch);
@@ -94,6 +104,26 @@ impl IndexWriter {
         self.addr_heads.truncate(c.addrs);
     }
 
+    /// Sets the largest span of randomly written files (the txid and address tables, the
+    /// outputs and the address heads) for which a batch writes in place: below it, a batch's
+    /// random writes stay in the page cache until the commit writes them once, and deferring
+    /// them only adds the commit's pass; above it, they are deferred ("Write path" in
+    /// `docs/schema.md`). 0 always defers. Decided at each batch's first block.
+    pub fn set_direct_limit(&mut self, bytes: u64) {
+        self.direct_limit = bytes;
+    }
+
+    /// Picks the open (empty) batch's mode from the files' sizes now.
+    fn choose_mode(&mut self) {
+        let span = (self.txid_idx.capacity() + self.addr_idx.capacity()) * 8
+            + self.outputs.capacity() * std::mem::size_of::<OutputRec>() as u64
+            + self.addr_heads.capacity() * 8;
+        self.direct = span <= self.direct_limit;
+        for t in [&mut self.txid_idx, &mut self.block_idx, &mut self.addr_idx] {
+            t.set_direct(self.direct);
+        }
+    }
+
     /// Whether records were appended since the last commit.
     pub fn lens_differ_from_commit(&self) -> bool {
         self.lens() != self.meta.counts()
@@ -118,6 +148,9 @@ impl IndexWriter {
     /// [`IndexError::ValueOutExceedsIn`] for a transaction paying more than it spends; I/O
     /// errors. The block is then partly appended: the batch must not be committed.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
+        if self.lens() == self.meta.counts() {
+            self.choose_mode();
+        }
         let IndexWriter {
             blocks,
             txs,
@@ -131,8 +164,11 @@ impl IndexWriter {
             addr_idx,
             addr_hashes,
             deferred,
+            direct,
+            cow,
             ..
         } = self;
+        let direct = *direct;
         let height = blocks.len();
         let n_tx = txs.len();
         txid_idx.reserve(n_tx + b.txs.len() as u64, |i| hash_random_key(&txs.get(i).txid))?;
@@ -247,7 +283,11 @@ impl IndexWriter {
                 value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
-                deferred.set_spent(o);
+                if direct {
+                    store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
+                } else {
+                    deferred.set_spent(o);
+                }
             }
             let mut value_out = 0u128;
             for _ in 0..ptx.n_outputs {
@@ -255,16 +295,15 @@ impl IndexWriter {
                 value_out += u128::from(pout.value);
                 let h = *hashes.next().expect("one hash per output");
                 let o = outputs.len();
-                let (addr, prev_same_addr) = match &pout.address {
-                    None => (NONE32, NONE64),
+                let (addr, prev_same_addr, paid_again) = match &pout.address {
+                    None => (NONE32, NONE64, false),
                     Some(key) => {
                         let kb = key.as_bytes();
                         let live = addr_keys.len();
                         match addr_idx.get(h, live, |id| addr_keys.get(id) == *kb) {
                             Some(a) => {
                                 let head = deferred.head(a as u32).unwrap_or_else(|| addr_heads.get(a));
-                                deferred.set_head(a as u32, o);
-                                (a as u32, head)
+                                (a as u32, head, true)
                             }
                             None => {
                                 // A new address: its list starts at this output, appended
@@ -272,7 +311,7 @@ impl IndexWriter {
                                 addr_keys.push(*kb)?;
                                 addr_heads.push(o)?;
                                 addr_idx.insert(h, live);
-                                (live as u32, NONE64)
+                                (live as u32, NONE64, false)
                             }
                         }
                     }
@@ -285,6 +324,16 @@ impl IndexWriter {
                     kind: pout.kind as u8,
                     _pad: [0; 3],
                 })?;
+                if paid_again && direct {
+                    // The record before the head that points at it (Release): a snapshot that
+                    // loads the head walks back through records that are already there.
+                    for ov in cow.iter() {
+                        ov.capture_head(addr, prev_same_addr);
+                    }
+                    store_u64(addr_heads.get_mut(addr as u64), o, Ordering::Release);
+                } else if paid_again {
+                    deferred.set_head(addr, o);
+                }
             }
             if t_in_block == 0 {
                 coinbase_value = value_out;
@@ -331,11 +380,15 @@ impl IndexWriter {
         let lens = self.lens();
         // The columns' writes and the tables' are independent: one on each core (the
         // decoder thread waits during a commit).
-        let IndexWriter { deferred, inputs, meta, outputs, addr_heads, cow, txid_idx, block_idx, addr_idx, .. } = self;
+        let IndexWriter {
+            deferred, direct, inputs, meta, outputs, addr_heads, cow, txid_idx, block_idx, addr_idx, ..
+        } = self;
         std::thread::scope(|s| {
             s.spawn(|| {
                 let t = std::time::Instant::now();
-                deferred.apply(inputs, meta.inputs, outputs, addr_heads, cow);
+                if !*direct {
+                    deferred.apply(inputs, meta.inputs, outputs, addr_heads, cow);
+                }
                 tracing::debug!(took = ?t.elapsed(), "spenders and heads written");
             });
             let t = std::time::Instant::now();

@@ -39,6 +39,10 @@ pub struct Ingest {
     /// deferred writes outgrow it [default: a third of physical memory].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub memory: Option<u64>,
+    /// Write in place while the randomly written files span at most this many bytes
+    /// (default a tenth of RAM; 0 always defers to the commit). For tests and benchmarks.
+    #[arg(long, value_name = "BYTES", hide = true)]
+    pub direct_limit: Option<u64>,
 }
 
 /// Parses a size in bytes with an optional K, M, G or T suffix (powers of 1024).
@@ -84,6 +88,7 @@ impl Ingest {
             commit_blocks: self.commit_every,
             until_height: self.until_height,
             memory: self.memory.unwrap_or_else(sleuth_index::ingest::default_memory),
+            direct_limit: self.direct_limit,
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);
