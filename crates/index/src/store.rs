@@ -46,6 +46,8 @@ pub struct IndexWriter {
     pub(crate) direct: bool,
     /// Largest span of randomly written files for which a batch writes in place.
     pub(crate) direct_limit: u64,
+    /// Bytes the ingest expects a batch to add to those files ([`IndexWriter::reserve_for`]).
+    pub(crate) batch_growth: u64,
     /// Hashes of the current block's output addresses, computed once for the prefetch and
     /// the lookups (reused from block to block).
     pub(crate) addr_hashes: Vec<u64>,
@@ -106,6 +108,7 @@ impl IndexWriter {
             deferred: Deferred::default(),
             direct: false,
             direct_limit: default_direct_limit(),
+            batch_growth: 0,
             addr_hashes: Vec::new(),
             shared: Arc::new(Shared::new(dir, meta.clone())),
             cow: Vec::new(),

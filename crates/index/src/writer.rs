@@ -57,6 +57,9 @@ impl IndexWriter {
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
         txid_idx.reserve(n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
         addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))?;
+        // What a batch of them adds to the randomly written files: ~2.4 outputs of 32 bytes
+        // and ~1.5 address heads of 8 a transaction, rounded up.
+        self.batch_growth = more_txs.min(crate::ingest::DEFAULT_BATCH_TXS) * 100;
         if self.lens() == self.meta.counts() {
             self.choose_mode();
         }
@@ -113,12 +116,13 @@ impl IndexWriter {
         self.direct_limit = bytes;
     }
 
-    /// Picks the open (empty) batch's mode from the files' sizes now.
+    /// Picks the open (empty) batch's mode from the files' sizes now and what the ingest
+    /// expects a batch to add to them.
     fn choose_mode(&mut self) {
         let span = (self.txid_idx.capacity() + self.addr_idx.capacity()) * 8
             + self.outputs.capacity() * std::mem::size_of::<OutputRec>() as u64
             + self.addr_heads.capacity() * 8;
-        self.direct = span <= self.direct_limit;
+        self.direct = span + self.batch_growth <= self.direct_limit;
         for t in [&mut self.txid_idx, &mut self.block_idx, &mut self.addr_idx] {
             t.set_direct(self.direct);
         }
