@@ -105,20 +105,8 @@ impl IdHashTable {
             return;
         }
         debug_assert_eq!(id, self.pending.base + self.direct_len, "ids are inserted in order");
-        let (mask, base) = (self.mask, self.pending.base);
-        let slots = self.slots.as_mut_slice();
-        let mut i = hash & mask;
-        loop {
-            let s = slots[i as usize];
-            let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
-            if s == 0 || ((s & ID_MASK) > base && self.written[w] & bit == 0) {
-                store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
-                self.written[w] |= bit;
-                self.direct_len += 1;
-                return;
-            }
-            i = (i + 1) & mask;
-        }
+        take_free_slot(self.slots.as_mut_slice(), &mut self.written, self.pending.base, hash, id, &self.path);
+        self.direct_len += 1;
     }
 
     /// Puts the open batch, which must be empty, in place mode (`true`: inserts go straight
@@ -127,7 +115,7 @@ impl IdHashTable {
     pub fn set_direct(&mut self, on: bool) {
         debug_assert!(self.pending.hashes.is_empty() && self.direct_len == 0);
         self.direct = on;
-        self.written = if on { vec![0; ((self.mask + 1) / 64).max(1) as usize] } else { Vec::new() };
+        self.written = if on { slot_bits(self.mask) } else { Vec::new() };
     }
 
     /// Makes room in the open batch's in-memory table for `n` inserts.
@@ -153,37 +141,14 @@ impl IdHashTable {
         let n = hashes.len() as u64;
         let mask = self.mask;
         let order = slot_order(hashes, mask);
-        // Slots this pass wrote, one bit each: the rest holding an id at or past `base` are
-        // leftovers, free to take (their ids may equal the batch's, after a reorg re-adds
-        // the same transactions).
-        let mut written = vec![0u64; ((mask + 1) / 64).max(1) as usize];
+        let mut written = slot_bits(mask);
         let slots = self.slots.as_mut_slice();
         for (k, &e) in order.iter().enumerate() {
             // The hashes are read in slot order, not in their own: load them ahead.
             if let Some(&ahead) = order.get(k + 16) {
                 prefetch(hashes, ahead as usize);
             }
-            let (hash, id) = (hashes[e as usize], base + e as u64);
-            let mut i = hash & mask;
-            let mut steps = 0u64;
-            loop {
-                steps += 1;
-                assert!(
-                    steps <= mask + 1,
-                    "{}: no free slot for id {id} (base {base}, {n} inserts, {} slots)",
-                    self.path.display(),
-                    mask + 1
-                );
-                let s = slots[i as usize];
-                let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
-                let free = s == 0 || ((s & ID_MASK) > base && written[w] & bit == 0);
-                if free {
-                    store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
-                    written[w] |= bit;
-                    break;
-                }
-                i = (i + 1) & mask;
-            }
+            take_free_slot(slots, &mut written, base, hashes[e as usize], base + e as u64, &self.path);
         }
         self.pending.clear(base + n);
     }
@@ -233,7 +198,7 @@ impl IdHashTable {
         if self.direct {
             // The rebuilt table holds no leftovers: every slot of an id of the batch is its.
             let committed = self.pending.base;
-            self.written = vec![0; ((self.mask + 1) / 64).max(1) as usize];
+            self.written = slot_bits(self.mask);
             for (i, &s) in self.slots.all_slots().iter().enumerate() {
                 if s != 0 && (s & ID_MASK) > committed {
                     self.written[i / 64] |= 1 << (i % 64);
@@ -247,6 +212,33 @@ impl IdHashTable {
     pub fn flush(&self) -> Result<(), IndexError> {
         self.slots.flush()
     }
+}
+
+/// A cleared bit per slot of a table of `mask + 1` slots.
+fn slot_bits(mask: u64) -> Vec<u64> {
+    vec![0; ((mask + 1) / 64).max(1) as usize]
+}
+
+/// Stores `id` under `hash` in the first free slot of its probe sequence and marks it in
+/// `written` (a bit per slot): free means empty, or holding an id at or past the committed
+/// count `base` that this batch did not write (a leftover of an interrupted or unwound batch,
+/// whose id may equal one of this batch's after a reorg re-adds the same transactions).
+/// No entry moves and only free slots change, so readers keep every guarantee of [`probe`].
+#[inline]
+fn take_free_slot(slots: &mut [u64], written: &mut [u64], base: u64, hash: u64, id: u64, path: &Path) {
+    let mask = slots.len() as u64 - 1;
+    let mut i = hash & mask;
+    for _ in 0..=mask {
+        let s = slots[i as usize];
+        let (w, bit) = ((i / 64) as usize, 1u64 << (i % 64));
+        if s == 0 || ((s & ID_MASK) > base && written[w] & bit == 0) {
+            store_u64(&mut slots[i as usize], (hash & !ID_MASK) | (id + 1), Ordering::Relaxed);
+            written[w] |= bit;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    panic!("{}: no free slot for id {id} among {} (committed {base})", path.display(), mask + 1);
 }
 
 /// Hints the CPU to load `v[i]` (a no-op off x86-64).

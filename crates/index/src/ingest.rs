@@ -530,7 +530,11 @@ fn apply(
     if result.is_err() {
         // A block failed part-way: what the batch appended must not reach a later commit
         // of a writer that stays open (`ingest_with`).
-        index.discard_batch();
+        if let Err(e) = index.discard_batch() {
+            tracing::error!(
+                "could not put back the address lists of the failed batch: {e}; the next open repairs them"
+            );
+        }
     }
     result?;
     let tip = index.meta().blocks.checked_sub(1);

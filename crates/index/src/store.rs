@@ -205,7 +205,7 @@ impl IndexWriter {
     /// Puts back the head of every address list that an interrupted batch or unwind moved
     /// past the committed outputs: each list is walked back along `prev_same_addr` (those
     /// outputs are still in the file after a killed process) to the newest committed output.
-    fn repair(&mut self) -> Result<(), IndexError> {
+    pub(crate) fn repair(&mut self) -> Result<(), IndexError> {
         let n_out = self.meta.outputs;
         let mut repaired = 0u64;
         for a in 0..self.addr_heads.len() {

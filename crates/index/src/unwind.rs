@@ -45,7 +45,7 @@ impl IndexWriter {
         if keep >= self.blocks.len() {
             return Ok(());
         }
-        if self.lens() != self.meta.counts() {
+        if self.lens_differ_from_commit() {
             self.commit()?;
         }
         let readers_path = self.dir.join(crate::snapshot::READERS_FILE);

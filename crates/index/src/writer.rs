@@ -60,7 +60,7 @@ impl IndexWriter {
         // What a batch of them adds to the randomly written files: ~2.4 outputs of 32 bytes
         // and ~1.5 address heads of 8 a transaction, rounded up.
         self.batch_growth = more_txs.min(crate::ingest::DEFAULT_BATCH_TXS) * 100;
-        if self.lens() == self.meta.counts() {
+        if !self.lens_differ_from_commit() {
             self.choose_mode();
         }
         if self.direct {
@@ -86,14 +86,23 @@ impl IndexWriter {
 
     /// Forgets everything appended since the last commit: the columns go back to the
     /// committed counts (their records past them are leftovers), and the batch's pending
-    /// inserts and deferred writes are dropped. Nothing of the batch was written in place.
-    pub fn discard_batch(&mut self) {
+    /// inserts and deferred writes are dropped. A batch that wrote in place moved heads of
+    /// committed addresses onto its outputs: they are put back as after a crash, before the
+    /// next batch overwrites the records they point at.
+    ///
+    /// # Errors
+    /// I/O errors of that repair.
+    pub fn discard_batch(&mut self) -> Result<(), IndexError> {
         let c = self.meta.counts();
         self.truncate_columns(c);
         self.txid_idx.reset_pending(c.txs);
         self.block_idx.reset_pending(c.blocks);
         self.addr_idx.reset_pending(c.addrs);
         self.deferred = crate::deferred::Deferred::default();
+        if self.direct && self.meta.dirty {
+            self.repair()?;
+        }
+        Ok(())
     }
 
     /// Forgets the columns' records from `c` on (they stay in the files until overwritten).
@@ -152,7 +161,7 @@ impl IndexWriter {
     /// [`IndexError::ValueOutExceedsIn`] for a transaction paying more than it spends; I/O
     /// errors. The block is then partly appended: the batch must not be committed.
     pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
-        if self.lens() == self.meta.counts() {
+        if !self.lens_differ_from_commit() {
             self.choose_mode();
         }
         let IndexWriter {
@@ -388,13 +397,13 @@ impl IndexWriter {
             deferred, direct, inputs, meta, outputs, addr_heads, cow, txid_idx, block_idx, addr_idx, ..
         } = self;
         std::thread::scope(|s| {
-            s.spawn(|| {
-                let t = std::time::Instant::now();
-                if !*direct {
+            if !*direct {
+                s.spawn(|| {
+                    let t = std::time::Instant::now();
                     deferred.apply(inputs, meta.inputs, outputs, addr_heads, cow);
-                }
-                tracing::debug!(took = ?t.elapsed(), "spenders and heads written");
-            });
+                    tracing::debug!(took = ?t.elapsed(), "spenders and heads written");
+                });
+            }
             let t = std::time::Instant::now();
             for (table, live) in [(txid_idx, lens.txs), (block_idx, lens.blocks), (addr_idx, lens.addrs)] {
                 table.apply_pending();
