@@ -22,6 +22,8 @@ pub struct Column<T: Pod> {
     file: File,
     map: MmapMut,
     len: u64,
+    /// Whether the writer reads it at random ([`Column::read_at_random`]).
+    random: bool,
     _t: PhantomData<T>,
 }
 
@@ -46,7 +48,7 @@ impl<T: Pod> Column<T> {
         // SAFETY: the file is private to this index (the data dir is locked against other
         // writers) and is only resized through `grow`, which remaps first.
         let map = unsafe { MmapOptions::new().map_mut(&file) }.map_err(io)?;
-        Ok(Column { path: path.to_owned(), file, map, len, _t: PhantomData })
+        Ok(Column { path: path.to_owned(), file, map, len, random: false, _t: PhantomData })
     }
 
     /// Opens (creating if needed) a column of at least `records` records, all counted valid:
@@ -124,6 +126,19 @@ impl<T: Pod> Column<T> {
         }
     }
 
+    /// Asks the kernel to start reading the page of record `i` from disk if it is not in
+    /// memory (`MADV_WILLNEED`). A CPU prefetch is dropped on a page that is not resident, so
+    /// without this each lookup into a file larger than the page cache stalls on its own
+    /// read; with it, the reads of a block's lookups are in flight together. A system call:
+    /// for files that are read cold.
+    pub fn will_need(&self, i: u64) {
+        const PAGE: u64 = 4096;
+        let start = i * Self::SIZE / PAGE * PAGE;
+        if start < self.capacity() * Self::SIZE {
+            let _ = self.map.advise_range(memmap2::Advice::WillNeed, start as usize, PAGE as usize);
+        }
+    }
+
     /// Overwrites valid record `i`.
     #[inline]
     pub fn set(&mut self, i: u64, v: T) {
@@ -169,7 +184,30 @@ impl<T: Pod> Column<T> {
         self.file.set_len(bytes).map_err(io)?;
         // SAFETY: as in `open`.
         self.map = unsafe { MmapOptions::new().map_mut(&self.file) }.map_err(io)?;
+        if self.random {
+            let _ = self.map.advise(memmap2::Advice::Random);
+        }
         Ok(())
+    }
+
+    /// Whether [`Column::read_at_random`] was called.
+    pub fn is_read_at_random(&self) -> bool {
+        self.random
+    }
+
+    /// Tells the kernel that the writer reads this mapping at random (`MADV_RANDOM`), from
+    /// now on and after every remap. Its reads are lookups: a txid's slot, the spent output,
+    /// an address's key and head. By default a fault on a page not in memory reads a window
+    /// around it (128 KiB): for a lookup, 31 pages of disk traffic and of page cache taken from
+    /// pages that are asked for. Only once lookups read from disk, though: the advice also
+    /// turns off the mapping of neighbouring cached pages at each fault, which made an index
+    /// in memory ingest 3× slower (measured at 10M transactions).
+    pub fn read_at_random(&mut self) {
+        if self.random {
+            return;
+        }
+        self.random = true;
+        let _ = self.map.advise(memmap2::Advice::Random);
     }
 
     /// Forgets records from `len` on (they stay in the file until overwritten).
@@ -204,4 +242,30 @@ pub fn load_u64(word: &u64, order: std::sync::atomic::Ordering) -> u64 {
 pub fn store_u64(word: &mut u64, v: u64, order: std::sync::atomic::Ordering) {
     // SAFETY: as in `load_u64`; the writer holds `&mut`, so no other store races it.
     unsafe { std::sync::atomic::AtomicU64::from_ptr(word as *mut u64) }.store(v, order)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_hints_keep_every_record_and_survive_a_remap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.col");
+        let mut c = Column::<u64>::open(&path, 0).unwrap();
+        c.read_at_random();
+        // Growing remaps the file: the advice is given again and the records stay.
+        for i in 0..200_000u64 {
+            c.push(i * 3).unwrap();
+        }
+        assert!(c.is_read_at_random());
+        for i in [0, 1, 4095, 65_536, 199_999, 10_000_000] {
+            c.will_need(i); // past the file too: a hint, never an error
+        }
+        assert!((0..200_000u64).all(|i| c.get(i) == i * 3));
+        drop(c);
+        let c = Column::<u64>::open(&path, 200_000).unwrap();
+        assert!(!c.is_read_at_random(), "the advice is the writer's, not the file's");
+        assert_eq!(c.get(123_456), 370_368);
+    }
 }

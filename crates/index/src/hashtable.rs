@@ -95,6 +95,17 @@ impl IdHashTable {
         self.slots.prefetch(hash & self.mask);
     }
 
+    /// See [`Column::read_at_random`].
+    pub fn read_at_random(&mut self) {
+        self.slots.read_at_random();
+    }
+
+    /// Asks the kernel to read the file's page of the first slot of `hash` (see
+    /// [`Column::will_need`]).
+    pub fn will_need(&self, hash: u64) {
+        self.slots.will_need(hash & self.mask);
+    }
+
     /// Records `id` (which must be the next id: the count before it) under `hash`, in the
     /// open batch.
     #[inline]
@@ -120,12 +131,14 @@ impl IdHashTable {
 
     /// Makes room in the open batch's in-memory table for `n` inserts.
     pub fn presize_pending(&mut self, n: u64) {
+        self.pending.planned = n as usize;
         self.pending.presize(n as usize);
     }
 
-    /// Bytes the open batch's inserts hold in memory.
+    /// Bytes the open batch's inserts hold in memory, and will when the in-memory table next
+    /// grows, if that is near.
     pub fn pending_bytes(&self) -> u64 {
-        self.pending.bytes()
+        self.pending.bytes() + self.pending.growth_bytes()
     }
 
     /// Writes the open batch's inserts into the file, in slot order, and empties the batch.
@@ -194,6 +207,9 @@ impl IdHashTable {
         std::fs::rename(&tmp, &self.path).map_err(|e| IndexError::io(&self.path, e))?;
         crate::column::rename_path(&mut table, &self.path);
         self.mask = table.capacity() - 1;
+        if self.slots.is_read_at_random() {
+            table.read_at_random();
+        }
         self.slots = table;
         if self.direct {
             // The rebuilt table holds no leftovers: every slot of an id of the batch is its.
@@ -281,6 +297,9 @@ struct Pending {
     base: u64,
     hashes: Vec<u64>,
     index: ZeroedSlots,
+    /// The inserts it was presized for: a batch that grew past them gives the memory back at
+    /// the commit, so that the next batch starts within the ingest's budget again.
+    planned: usize,
 }
 
 /// Zeroed `u64` slots in anonymous memory, in transparent huge pages where the kernel allows
@@ -315,11 +334,22 @@ impl std::ops::DerefMut for ZeroedSlots {
 
 impl Pending {
     fn new(base: u64) -> Pending {
-        Pending { base, hashes: Vec::new(), index: ZeroedSlots::new(0) }
+        Pending { base, hashes: Vec::new(), index: ZeroedSlots::new(0), planned: 0 }
     }
 
     fn bytes(&self) -> u64 {
         (self.hashes.capacity() + self.index.len()) as u64 * 8
+    }
+
+    /// What it will add when it next grows, if that is near (within a sixteenth of its
+    /// slots' inserts): the ingest commits before a batch's tables outgrow its budget.
+    fn growth_bytes(&self) -> u64 {
+        let len = self.index.len();
+        if len != 0 && self.hashes.len() * 16 >= len * 7 {
+            (len + len / 2) as u64 * 8
+        } else {
+            0
+        }
     }
 
     #[inline]
@@ -332,19 +362,29 @@ impl Pending {
         index[i as usize] = (hash & !ID_MASK) | (id + 1);
     }
 
-    /// Empties it, keeping its memory for the next batch, which starts at id `base`.
+    /// Empties it for the next batch, which starts at id `base`: with the room it was
+    /// presized for, giving back what a batch grew it by.
     fn clear(&mut self, base: u64) {
         self.base = base;
-        if !self.hashes.is_empty() {
-            self.hashes.clear();
-            // Fresh pages: the kernel zeroes them as they are touched again.
-            self.index = ZeroedSlots::new(self.index.len());
+        if self.hashes.is_empty() {
+            return;
         }
+        self.hashes.clear();
+        if self.hashes.capacity() > self.planned {
+            self.hashes = Vec::with_capacity(self.planned);
+        }
+        // Fresh pages: the kernel zeroes them as they are touched again.
+        self.index = ZeroedSlots::new(self.index.len().min(Pending::slots_for(self.planned)));
+    }
+
+    /// The slots that hold `n` entries at most half full.
+    fn slots_for(n: usize) -> usize {
+        (n * 2).next_power_of_two().max(1 << 12)
     }
 
     /// Grows the index (rehashing) to hold `n` entries at most half full.
     fn presize(&mut self, n: usize) {
-        let cap = (n * 2).next_power_of_two().max(1 << 12);
+        let cap = Pending::slots_for(n);
         if cap <= self.index.len() {
             return;
         }
@@ -489,6 +529,35 @@ mod tests {
         t.apply_pending();
         t.reset_pending(all);
         check(&t, &key_of, all, all, all);
+    }
+
+    #[test]
+    fn a_batch_that_outgrew_its_presize_gives_the_memory_back_at_its_commit() {
+        // Before: a batch that grew its in-memory table kept it, so every later batch started
+        // at or over the ingest's budget and was committed after each block.
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
+        t.reserve(100_000, |_| unreachable!()).unwrap();
+        t.presize_pending(10_000);
+        let planned = t.pending_bytes();
+        let keys: Vec<u64> = (0..40_000u64).map(|k| hash_bytes(&k.to_le_bytes())).collect();
+        for (id, &h) in keys.iter().enumerate() {
+            t.insert(h, id as u64);
+            // 10,000 entries at most half full take 32,768 slots, which grow at the 16,384th
+            // insert: the growth is counted before it happens, so the ingest commits first.
+            match id {
+                5_000 => assert_eq!(t.pending.growth_bytes(), 0),
+                16_000 => assert_eq!(t.pending.growth_bytes(), 32_768 * 12, "the growth is near"),
+                _ => {}
+            }
+        }
+        assert!(t.pending_bytes() > 2 * planned, "{} vs {planned}", t.pending_bytes());
+        t.apply_pending();
+        t.reset_pending(keys.len() as u64);
+        assert!(t.pending_bytes() <= planned, "{} vs {planned}", t.pending_bytes());
+        for (id, &h) in keys.iter().enumerate() {
+            assert_eq!(t.get(h, keys.len() as u64, |i| i == id as u64), Some(id as u64));
+        }
     }
 
     #[test]

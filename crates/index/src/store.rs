@@ -51,6 +51,14 @@ pub struct IndexWriter {
     /// Hashes of the current block's output addresses, computed once for the prefetch and
     /// the lookups (reused from block to block).
     pub(crate) addr_hashes: Vec<u64>,
+    /// The current block's inputs resolved ahead: the output each spends (reused from block
+    /// to block).
+    pub(crate) spends: Vec<u64>,
+    /// Blocks still to ask for their lookups' pages ahead, since the last whose lookups read
+    /// pages from disk.
+    pub(crate) cold_reads: u32,
+    /// Blocks whose lookups read from disk, since the writer opened.
+    pub(crate) cold_blocks: u32,
     /// What the snapshots handed out share with the writer.
     pub(crate) shared: Arc<Shared>,
     /// Overlays of live snapshots that a reorg left: heads moved by the new branch are saved
@@ -110,6 +118,9 @@ impl IndexWriter {
             direct_limit: default_direct_limit(),
             batch_growth: 0,
             addr_hashes: Vec::new(),
+            spends: Vec::new(),
+            cold_reads: 0,
+            cold_blocks: 0,
             shared: Arc::new(Shared::new(dir, meta.clone())),
             cow: Vec::new(),
             readers,

@@ -32,6 +32,28 @@ pub struct Appended {
 /// addresses, each 8 bytes of hash and 8-byte slots at most half full, rounded up).
 const PENDING_BYTES_PER_TX: u64 = 3 * 24 * 2;
 
+/// Page reads from disk in one block's lookups (and at least one per 32 lookups) above which
+/// the next block asks for its pages ahead ([`crate::column::Column::will_need`]): a system
+/// call per lookup, worth it only while lookups wait on the disk.
+const COLD_FAULTS: u64 = 16;
+
+/// Blocks that ask for their pages ahead after a block whose lookups read from disk.
+const COLD_BLOCKS: u32 = 64;
+
+/// Page faults of the calling thread that read from disk (`getrusage`), 0 where unknown.
+fn major_faults() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: getrusage writes a whole `rusage` into the pointer it is given.
+        if unsafe { libc::getrusage(libc::RUSAGE_THREAD, u.as_mut_ptr()) } == 0 {
+            // SAFETY: initialised by the successful call.
+            return unsafe { u.assume_init() }.ru_majflt as u64;
+        }
+    }
+    0
+}
+
 impl IndexWriter {
     /// Starts a batch: marks the index dirty, because appending changes committed address
     /// lists in place; [`Index::commit`] ends it.
@@ -176,7 +198,10 @@ impl IndexWriter {
             block_idx,
             addr_idx,
             addr_hashes,
+            spends,
             deferred,
+            cold_reads,
+            cold_blocks,
             direct,
             cow,
             ..
@@ -191,40 +216,66 @@ impl IndexWriter {
         inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
 
-        // Start every hash-table probe of the block at once so the misses overlap.
+        // Start every hash-table probe of the block at once so the misses overlap: in the CPU's
+        // cache, and, while lookups keep reading pages from disk, in the page cache too.
+        let cold = *cold_reads > 0;
         for pin in &b.inputs {
-            txid_idx.prefetch(hash_random_key(pin.prev_txid.as_byte_array()));
+            let h = hash_random_key(pin.prev_txid.as_byte_array());
+            txid_idx.prefetch(h);
+            if cold {
+                txid_idx.will_need(h);
+            }
         }
         addr_hashes.clear();
         for pout in &b.outputs {
             let h = pout.address.as_ref().map_or(0, |key| hash_bytes(key.as_bytes()));
             if pout.address.is_some() {
                 addr_idx.prefetch(h);
+                if cold {
+                    addr_idx.will_need(h);
+                }
             }
             addr_hashes.push(h);
         }
-        // Resolve the outputs of earlier blocks that the inputs spend, and prefetch them: the
-        // double-spend and fee checks load each one (a load miss stalls, where the store of
-        // its spender alone did not).
+        let faults = major_faults();
+        // Resolve the outputs of earlier blocks that the inputs spend, in two passes with the
+        // records each reads next loaded ahead: the spent transaction's record, then the
+        // spent output's (the double-spend and fee checks load it: a load miss stalls, where
+        // the store of its spender alone did not). Between the passes, an input holds the
+        // transaction it spends from.
         let live0 = txs.len();
-        let spends: Vec<u64> = b
-            .inputs
-            .iter()
-            .map(|pin| {
-                if pin.is_null() {
-                    return NONE64;
+        spends.clear();
+        spends.extend(b.inputs.iter().map(|pin| {
+            if pin.is_null() {
+                return NONE64;
+            }
+            let prev = pin.prev_txid.to_byte_array();
+            let pt = txid_idx.get(hash_random_key(&prev), live0, |id| txs.get(id).txid == prev);
+            if let Some(pt) = pt {
+                txs.prefetch(pt);
+                if cold {
+                    txs.will_need(pt);
                 }
-                let prev = pin.prev_txid.to_byte_array();
-                let o = txid_idx.get(hash_random_key(&prev), live0, |id| txs.get(id).txid == prev).and_then(|pt| {
-                    let start = txs.get(pt).first_output;
-                    let end = if pt + 1 < live0 { txs.get(pt + 1).first_output } else { outputs.len() };
-                    let o = start + pin.prev_vout as u64;
-                    (o < end).then_some(o)
-                });
-                o.inspect(|&o| outputs.prefetch(o)).unwrap_or(NONE64)
-            })
-            .collect();
-        let mut spends = spends.into_iter();
+            }
+            pt.unwrap_or(NONE64)
+        }));
+        for (spend, pin) in spends.iter_mut().zip(&b.inputs) {
+            if *spend == NONE64 {
+                continue;
+            }
+            let pt = *spend;
+            let start = txs.get(pt).first_output;
+            let end = if pt + 1 < live0 { txs.get(pt + 1).first_output } else { outputs.len() };
+            let o = start + pin.prev_vout as u64;
+            *spend = if o < end { o } else { NONE64 };
+            if o < end {
+                outputs.prefetch(o);
+                if cold {
+                    outputs.will_need(o);
+                }
+            }
+        }
+        let mut spends = spends.iter();
         let mut hashes = addr_hashes.iter();
         let first_tx = txs.len();
         let first_addr = addr_keys.len();
@@ -247,14 +298,14 @@ impl IndexWriter {
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
-                let resolved = spends.next().expect("one resolution per input");
+                let resolved = *spends.next().expect("one resolution per input");
                 if pin.is_null() {
                     inputs.push(NONE64)?;
                     continue;
                 }
                 let prev = pin.prev_txid.to_byte_array();
-                let live = txs.len();
                 // Outputs of this block were not resolved above.
+                let live = txs.len();
                 let found = match resolved {
                     NONE64 => txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev),
                     _ => None,
@@ -278,10 +329,9 @@ impl IndexWriter {
                     });
                 };
                 // Spent already if its spender is an earlier input that points back (a stale
-                // value left by an unwound block or an interrupted batch does not).
+                // value left by an unwound block or an interrupted batch does not). The file
+                // holds spenders of earlier commits only (the batch's wait in `deferred`).
                 let spent = outputs.get(o);
-                // The file holds spenders of earlier commits only (the batch's wait in
-                // `deferred`); one is trusted if its input points back.
                 let earlier = |s: u64| s != NONE64 && s < i && inputs.get(s) == o;
                 if earlier(spent.spent_by) || deferred.is_spent(o) {
                     return Err(IndexError::DoubleSpend {
@@ -361,6 +411,29 @@ impl IndexWriter {
             } else {
                 fees += value_in - value_out;
             }
+        }
+        // Pages read from disk while resolving this block: many, and the next block asks the
+        // kernel for its pages ahead.
+        let lookups = (b.inputs.len() + b.outputs.len()) as u64;
+        let read = major_faults().saturating_sub(faults);
+        // Asking ahead hides the faults it saves, so it goes on for a while once it starts.
+        if read > COLD_FAULTS && read * 32 > lookups {
+            *cold_reads = COLD_BLOCKS;
+            *cold_blocks += 1;
+        } else {
+            *cold_reads = cold_reads.saturating_sub(1);
+        }
+        // Only after several cold blocks: a start with an empty page cache reads the program
+        // itself from disk at first.
+        if *cold_blocks >= 4 && !txs.is_read_at_random() {
+            tracing::debug!(height, "lookups read from disk: the writer reads its files at random from now on");
+            txs.read_at_random();
+            inputs.read_at_random();
+            outputs.read_at_random();
+            addr_keys.read_at_random();
+            addr_heads.read_at_random();
+            txid_idx.read_at_random();
+            addr_idx.read_at_random();
         }
         blocks.push(BlockRec {
             hash: b.hash.to_byte_array(),
