@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tracing and screening benchmark: a chain of N simulated transactions (kept between runs, in
 # the same folder as scripts/bench-cluster.sh), ingested and clustered, with up to 2,000
-# addresses of every exchange and OTC desk tagged from the simulator's truth; then a forward
+# addresses of every exchange and OTC desk tagged from the simulator's truth, and every address
+# of the gambling services (gambling), thieves (service_hack) and CoinJoin coordinators
+# (mixing_service) as risk sources for screening; then a forward
 # trace from the largest heist under all five policies in one pass and under each alone, and
 # 10,000 random screenings of addresses and of outputs (engine library calls, benches/trace.rs),
 # all under /usr/bin/time -v for peak memory.
@@ -23,8 +25,12 @@ if [ ! -f "$work/idx/meta.json" ]; then
 fi
 [ -f "$work/idx/cluster/meta.json" ] || "$sleuth" -q --data-dir "$work/idx" cluster build >/dev/null
 if [ ! -d "$work/idx/tags" ]; then
-  awk -F, 'NR==FNR { if ($3=="exchange" || $3=="otc") name[$1]=$2; next }
-           FNR>1 && ($2 in name) && seen[$2]++ < 2000 { print $1 "," name[$2] ",exchange,truth" }' \
+  awk -F, 'NR==FNR { name[$1]=$2
+                     cat[$1] = ($3=="exchange" || $3=="otc") ? "exchange" : ($3=="gambling") ? "gambling" \
+                             : ($3=="thief") ? "service_hack" : ($3=="coinjoin_coordinator") ? "mixing_service" : ""
+                     next }
+           FNR>1 && cat[$2]=="exchange" && seen[$2]++ < 2000 { print $1 "," name[$2] ",exchange,truth" }
+           FNR>1 && cat[$2]!="" && cat[$2]!="exchange" { print $1 "," name[$2] "," cat[$2] ",truth" }' \
     "$work/sim/truth/entities.csv" "$work/sim/truth/addresses.csv" \
     | { echo "address,label,category,source"; cat; } >"$work/services.csv"
   "$sleuth" -q --data-dir "$work/idx" tags import "$work/services.csv" --format csv >/dev/null

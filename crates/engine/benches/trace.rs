@@ -78,15 +78,16 @@ fn main() {
     for (name, subjects) in [("address", addrs.into_iter().map(Subject::Address).collect::<Vec<_>>()), ("output", outs)]
     {
         let mut times = Vec::with_capacity(queries);
-        let mut scored = 0;
+        let (mut scored, mut limited) = (0, 0);
         for s in &subjects {
             let t = Instant::now();
             let r = snap.screen(s, 3).unwrap();
             times.push(t.elapsed());
             scored += (r.score > 0) as u32;
+            limited += r.indirect_limited as u32;
         }
         println!(
-            "screen {name} (3 hops), {queries} random: median {:.3} ms, p99 {:.3} ms, max {:.1} ms; {scored} with a score above 0",
+            "screen {name} (3 hops), {queries} random: median {:.3} ms, p99 {:.3} ms, max {:.1} ms; {scored} with a score above 0, {limited} indirect traces cut at the visit limit",
             pct(times.clone(), 0.5),
             pct(times.clone(), 0.99),
             pct(times, 1.0)

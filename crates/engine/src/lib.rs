@@ -14,6 +14,7 @@
 
 mod datadir;
 mod error;
+mod exposure;
 pub mod incidents;
 pub mod prices;
 pub mod report;

@@ -278,6 +278,7 @@ impl EngineSnapshot {
             clusters: true,
             max_endpoints: usize::MAX,
             list_only: Some(vec![StopReason::Service]),
+            max_visits: None,
         };
         let trace = self.trace(&subjects, &opts, None)?;
         let stolen_sat = trace.source_sat;

@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use sleuth_analysis::cluster::ClusterId;
 use sleuth_analysis::trace::{Attribution, Class, Direction, Policy, StopReason, TraceOptions};
 use sleuth_chain::Sat;
-use sleuth_index::{AddrId, InputNum, OutputNum, View};
+use sleuth_index::{AddrId, OutputNum, View};
 
+use crate::exposure::{Flow, Flows, RiskFlows};
 use crate::trace::Subject;
 use crate::{EngineError, EngineSnapshot};
 
@@ -127,16 +128,19 @@ pub struct ScreenReport {
     pub hops: u32,
     /// The reasons, strongest first.
     pub reasons: Vec<Reason>,
-    /// Whether the direct exposure covered only part of a large cluster.
-    pub truncated: bool,
+    /// Whether the indirect trace reached [`MAX_INDIRECT_VISITS`]: its shares are then of
+    /// the value it could follow that far, and the rest counts as limited.
+    pub indirect_limited: bool,
     /// Microseconds spent.
     pub micros: u64,
 }
 
-/// Member outputs of a cluster looked at for direct exposure, at most.
-const MAX_DIRECT_COINS: usize = 2_000;
 /// Coins of an address traced back for indirect exposure, at most (the newest).
 const MAX_TRACED_COINS: usize = 100;
+/// Transactions the indirect trace visits at most: enough for a user's coins within a few
+/// hops, and a bound on a screening whose subject's own cluster is an
+/// exchange, whose internal moves are no hops (`indirect_limited` says when it was reached).
+pub const MAX_INDIRECT_VISITS: u64 = 10_000;
 
 /// A share's contribution to the score: the full weight at half of the value or more.
 fn contribution(weight: u32, share: f64) -> u32 {
@@ -190,7 +194,7 @@ impl EngineSnapshot {
                 d
             }
         };
-        let Direct { received_from, sent_to, truncated, .. } = (*direct).clone();
+        let Direct { received_from, sent_to, .. } = (*direct).clone();
         reasons.extend(direct.reasons.iter().cloned());
 
         // Indirect: a backward haircut trace of the coins received, within `hops`.
@@ -206,6 +210,7 @@ impl EngineSnapshot {
             clusters: true,
             max_endpoints: usize::MAX,
             list_only: Some(vec![StopReason::TaggedSource]),
+            max_visits: Some(MAX_INDIRECT_VISITS),
         };
         let report = sleuth_analysis::trace::trace(&view, &coins, &attribution, &opts);
         let traced = report.source_sat.get();
@@ -266,7 +271,7 @@ impl EngineSnapshot {
             indirect,
             hops,
             reasons,
-            truncated,
+            indirect_limited: report.transactions_visited >= MAX_INDIRECT_VISITS,
             micros: started.elapsed().as_micros() as u64,
         })
     }
@@ -313,7 +318,41 @@ pub(crate) struct Direct {
     received_from: Vec<Exposure>,
     sent_to: Vec<Exposure>,
     reasons: Vec<Reason>,
-    truncated: bool,
+}
+
+/// The flows of the subject's owner ([`crate::exposure`]), and the value it was paid: from
+/// the risk side for a big cluster, from its own coins otherwise.
+fn direct_flows(
+    snap: &EngineSnapshot,
+    view: &View<'_>,
+    attribution: &Attribution,
+    subject: &Subject,
+    coins: &[OutputNum],
+    cluster_id: Option<ClusterId>,
+    owner_addr: Option<AddrId>,
+) -> (Flows, u64) {
+    let same = |a: Option<AddrId>| match (a, cluster_id) {
+        (Some(a), Some(c)) => attribution.cluster_of(a) == Some(c),
+        (Some(a), None) => Some(a) == owner_addr,
+        _ => false,
+    };
+    match (subject, cluster_id, snap.clustering()) {
+        (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => {
+            crate::exposure::from_owner(view, attribution, coins, same, view.tx_count())
+        }
+        (_, Some(c), Some(cl)) => {
+            let upto = cl.meta().upto_tx;
+            if let Some(big) = cl.big(c) {
+                let flows = snap.risk_flows.get_or_init(|| Arc::new(RiskFlows::compute(view, attribution, upto)));
+                return (flows.of(c), big.received_sat);
+            }
+            let mut all = Vec::new();
+            for m in cl.members(c) {
+                all.extend(view.address_outputs(m));
+            }
+            crate::exposure::from_owner(view, attribution, &all, same, upto)
+        }
+    }
 }
 
 fn direct_exposure(
@@ -325,85 +364,29 @@ fn direct_exposure(
     cluster_id: Option<ClusterId>,
     owner_addr: Option<AddrId>,
 ) -> Direct {
-    let mut direct_reasons = Vec::new();
-    let direct_coins: Vec<OutputNum> = match (subject, cluster_id, snap.clustering()) {
-        (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => coins.to_vec(),
-        (_, Some(c), Some(cl)) => {
-            let mut v = Vec::new();
-            for m in cl.members(c) {
-                v.extend(view.address_outputs(m).take(MAX_DIRECT_COINS - v.len().min(MAX_DIRECT_COINS)));
-                if v.len() >= MAX_DIRECT_COINS {
-                    break;
-                }
-            }
-            v
-        }
-    };
-    let truncated = direct_coins.len() >= MAX_DIRECT_COINS;
-    // Per risk group: value, and the first transaction that showed it.
-    type ByGroup<'g> = BTreeMap<&'g str, (u64, Reason)>;
-    let (mut received, mut sent): (ByGroup, ByGroup) = Default::default();
-    let mut received_total = 0u64;
-    let same = |a: Option<AddrId>| match (a, cluster_id) {
-        (Some(a), Some(c)) => attribution.cluster_of(a) == Some(c),
-        (Some(a), None) => Some(a) == owner_addr,
-        _ => false,
-    };
-    let risky = |a: Option<AddrId>| {
-        let l = a.and_then(|a| attribution.label_of(a))?;
-        let (g, w) = risk_group(&l.category)?;
-        Some((g, w, l.entity.clone()))
-    };
-    for &o in &direct_coins {
-        let value = view.output(o).value;
-        received_total += value;
-        let t = view.tx_of_output(o);
-        for i in view.tx_input_range(t) {
-            let Some(prev) = view.spent_output(InputNum::new(i)) else { continue };
-            let a = view.output(prev).addr;
-            if same(a) {
-                continue;
-            }
-            if let Some((g, w, entity)) = risky(a) {
-                let e =
-                    received.entry(g).or_insert_with(|| (0, direct_reason("received-from", g, &entity, view, a, t)));
-                e.0 += value;
-                e.1.score = w;
-                break;
-            }
-        }
-        if let Some(s) = view.spender(o) {
-            let st = view.tx_of_input(s);
-            for out in view.tx_output_range(st) {
-                let ov = view.output(OutputNum::new(out));
-                if same(ov.addr) {
-                    continue;
-                }
-                if let Some((g, w, entity)) = risky(ov.addr) {
-                    let e =
-                        sent.entry(g).or_insert_with(|| (0, direct_reason("sent-to", g, &entity, view, ov.addr, st)));
-                    e.0 += ov.value;
-                    e.1.score = w;
-                }
-            }
-        }
-    }
-    let exposures = |m: &ByGroup, total: u64| -> Vec<Exposure> {
+    let (flows, received_total) = direct_flows(snap, view, attribution, subject, coins, cluster_id, owner_addr);
+    let exposures = |m: &BTreeMap<&str, Flow>, total: u64| -> Vec<Exposure> {
         m.iter()
-            .map(|(g, (x, _))| Exposure { category: (*g).into(), amount_sat: Sat::new(*x), share: share_of(*x, total) })
+            .map(|(g, f)| Exposure {
+                category: (*g).into(),
+                amount_sat: Sat::new(f.amount),
+                share: share_of(f.amount, total),
+            })
             .collect()
     };
-    let received_from = exposures(&received, received_total);
-    let sent_total: u64 = sent.values().map(|(x, _)| *x).sum::<u64>().max(received_total);
-    let sent_to = exposures(&sent, sent_total);
-    for (map, total) in [(received, received_total), (sent, sent_total)] {
-        for (_, (x, mut r)) in map {
-            r.amount_sat = Sat::new(x);
-            r.share = share_of(x, total);
-            r.score = contribution(r.score, r.share);
-            direct_reasons.push(r);
+    let received_from = exposures(&flows.received, received_total);
+    let sent_total: u64 = flows.sent.values().map(|f| f.amount).sum::<u64>().max(received_total);
+    let sent_to = exposures(&flows.sent, sent_total);
+    let mut reasons = Vec::new();
+    for (kind, map, total) in [("received-from", &flows.received, received_total), ("sent-to", &flows.sent, sent_total)]
+    {
+        for (g, f) in map {
+            let mut r = direct_reason(kind, g, &f.entity, view, f.addr, f.first_tx);
+            r.amount_sat = Sat::new(f.amount);
+            r.share = share_of(f.amount, total);
+            r.score = contribution(f.weight, r.share);
+            reasons.push(r);
         }
     }
-
-    Direct { received_from, sent_to, reasons: direct_reasons, truncated }
+    Direct { received_from, sent_to, reasons }
 }

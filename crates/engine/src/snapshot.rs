@@ -44,6 +44,8 @@ pub struct EngineSnapshot {
     pub(crate) incidents: Arc<crate::incidents::Ledger>,
     /// Direct exposure of the clusters screened so far.
     pub(crate) direct_cache: Arc<Mutex<HashMap<ClusterId, Arc<crate::screen::Direct>>>>,
+    /// Direct exposure of every big cluster, made from the risk side on first use.
+    pub(crate) risk_flows: Arc<OnceLock<Arc<crate::exposure::RiskFlows>>>,
 }
 
 impl EngineSnapshot {
@@ -73,6 +75,7 @@ impl EngineSnapshot {
             attribution: OnceLock::new(),
             incidents,
             direct_cache: Arc::default(),
+            risk_flows: Arc::default(),
         }
     }
 

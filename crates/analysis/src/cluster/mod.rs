@@ -17,16 +17,16 @@ mod txview;
 mod union_find;
 mod why;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::{AddrId, InputNum, TxNum, View};
+use sleuth_index::{AddrId, InputNum, OutputNum, TxNum, View};
 
 pub use facts::{ClusterInfo, MAX_LISTED};
 pub use heuristics::{bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, MULTI_INPUT_BIT};
-pub use store::{ClusterError, ClusterMeta, MergeRec};
+pub use store::{BigCluster, ClusterError, ClusterMeta, MergeRec, BIG_COINS};
 pub use txview::TxView;
 pub use union_find::UnionFind;
 pub use why::{MergeStep, WhyAnswer};
@@ -141,7 +141,7 @@ pub fn build(
     let mut merge_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
     let mut view = TxView::default();
-    let mut counts = HashMap::new();
+    let mut counts = Vec::new();
     let change: Vec<_> = set.change_heuristics().collect();
     // Reads of spent outputs and union-find links are cache misses in random order: start
     // them some transactions ahead, the outputs first, then (once those are in cache) the
@@ -222,7 +222,8 @@ pub fn build(
         addresses: roots.len() as u64,
         generation: 0,
     };
-    store::save(&dir, &mut meta, &roots, &merges)?;
+    let big = big_clusters(index, &roots, n_tx);
+    store::save(&dir, &mut meta, &roots, &merges, &big)?;
     Ok(BuildReport {
         heuristics: set.names(),
         incremental,
@@ -235,6 +236,27 @@ pub fn build(
         coinjoins,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The clusters paid at least [`BIG_COINS`] outputs by transactions `0..n_tx`, in cluster
+/// order, with their coin counts and values: one pass over the outputs.
+fn big_clusters(index: &View<'_>, roots: &[u32], n_tx: u64) -> Vec<BigCluster> {
+    let n_out = n_tx.checked_sub(1).map_or(0, |t| index.tx_output_range(TxNum::new(t as u32)).end);
+    let mut coins = vec![0u32; roots.len()];
+    let mut received = vec![0u64; roots.len()];
+    for o in 0..n_out {
+        let out = index.output(OutputNum::new(o));
+        if let Some(a) = out.addr {
+            let c = roots[a.get() as usize] as usize;
+            coins[c] = coins[c].saturating_add(1);
+            // Saturates only on damaged blocks (no chain holds 2^64 base units).
+            received[c] = received[c].saturating_add(out.value);
+        }
+    }
+    (0..roots.len())
+        .filter(|&c| coins[c] as u64 >= BIG_COINS)
+        .map(|c| BigCluster { cluster: c as u32, _pad: 0, coins: coins[c] as u64, received_sat: received[c] })
+        .collect()
 }
 
 impl Clustering {
@@ -274,6 +296,12 @@ impl Clustering {
     /// The addresses of cluster `c`, in id order.
     pub fn members(&self, c: ClusterId) -> Vec<AddrId> {
         store::ids_of(self.saved.members.as_slice(), c.0).map(AddrId::new).collect()
+    }
+
+    /// Cluster `c`'s coin count and value when it has at least [`BIG_COINS`] coins.
+    pub fn big(&self, c: ClusterId) -> Option<BigCluster> {
+        let big = self.saved.big.as_slice();
+        big.binary_search_by_key(&c.0, |b| b.cluster).ok().map(|i| big[i])
     }
 
     /// Every address's cluster, by address id.

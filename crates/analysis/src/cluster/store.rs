@@ -1,8 +1,9 @@
 //! The clustering on disk, under `<data dir>/cluster/`. Each build writes a new generation
 //! folder `g<N>/` — `roots.bin` (the cluster of every address, `u32` each), `merges.bin` (the
 //! evidence of every union), `members.bin` and `merges_by_cluster.bin` (`(cluster, id)` pairs
-//! sorted by cluster, so a cluster's addresses and unions are a binary search away) — and then
-//! replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
+//! sorted by cluster, so a cluster's addresses and unions are a binary search away),
+//! `big.bin` (the clusters with at least [`BIG_COINS`] coins and what they received in all) —
+//! and then replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
 //! the previous generation in force. Queries map the files instead of reading them.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 6;
+pub const CLUSTER_FORMAT: u32 = 7;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -31,6 +32,25 @@ pub struct MergeRec {
     pub heuristic: u8,
     /// Padding.
     pub _pad: [u8; 3],
+}
+
+/// Clusters with at least this many coins are listed in `big.bin`.
+pub const BIG_COINS: u64 = 1_000;
+
+/// A cluster with many coins (an exchange's, a mixer's): how many coins its addresses were
+/// paid and their value, over the transactions the clustering covers. Screening reads this
+/// instead of every coin of the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+pub struct BigCluster {
+    /// The cluster (its root address).
+    pub cluster: u32,
+    /// Padding.
+    pub _pad: u32,
+    /// Outputs paying its addresses.
+    pub coins: u64,
+    /// Their value in base units.
+    pub received_sat: u64,
 }
 
 /// What `meta.json` records.
@@ -117,7 +137,13 @@ fn generation_dir(dir: &Path, generation: u64) -> PathBuf {
 
 /// Saves a clustering as a new generation, then points `meta.json` at it and removes the
 /// older generations.
-pub fn save(dir: &Path, meta: &mut ClusterMeta, roots: &[u32], merges: &[MergeRec]) -> Result<(), ClusterError> {
+pub fn save(
+    dir: &Path,
+    meta: &mut ClusterMeta,
+    roots: &[u32],
+    merges: &[MergeRec],
+    big: &[BigCluster],
+) -> Result<(), ClusterError> {
     let previous = read_meta(dir).ok().flatten().map(|m| m.generation);
     meta.generation = previous.map_or(1, |g| g + 1);
     let gen = generation_dir(dir, meta.generation);
@@ -129,6 +155,7 @@ pub fn save(dir: &Path, meta: &mut ClusterMeta, roots: &[u32], merges: &[MergeRe
     write_synced(&gen.join("members.bin"), bytemuck::cast_slice(&members))?;
     let unions = by_cluster(merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
     write_synced(&gen.join("merges_by_cluster.bin"), bytemuck::cast_slice(&unions))?;
+    write_synced(&gen.join("big.bin"), bytemuck::cast_slice(big))?;
     sleuth_durable::sync_dir(&gen).map_err(io(&gen))?;
     let meta_path = dir.join("meta.json");
     sleuth_durable::write_atomic(&meta_path, &serde_json::to_vec_pretty(meta).expect("meta serializes"))
@@ -200,6 +227,8 @@ pub struct Saved {
     pub members: Mapped<[u32; 2]>,
     /// `(cluster, union index)` sorted.
     pub merges_by_cluster: Mapped<[u32; 2]>,
+    /// Clusters with many coins, sorted.
+    pub big: Mapped<BigCluster>,
 }
 
 /// Maps the saved clustering; `None` if none was built.
@@ -211,6 +240,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
         merges: Mapped::open(&gen.join("merges.bin"), None)?,
         members: Mapped::open(&gen.join("members.bin"), Some(meta.addresses))?,
         merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
+        big: Mapped::open(&gen.join("big.bin"), None)?,
         meta,
     }))
 }

@@ -144,6 +144,21 @@ impl Attribution {
         }
     }
 
+    /// Every labelled cluster with its label.
+    pub fn labelled_clusters(&self) -> impl Iterator<Item = (ClusterId, &Label)> + '_ {
+        self.by_cluster.iter().map(|(&c, &i)| (c, &self.labels[i]))
+    }
+
+    /// Every address labelled alone (no clustering covers it) with its label.
+    pub fn labelled_addresses(&self) -> impl Iterator<Item = (AddrId, &Label)> + '_ {
+        self.by_address.iter().map(|(&a, &i)| (a, &self.labels[i]))
+    }
+
+    /// The clustering the attribution uses.
+    pub fn clustering(&self) -> Option<&Clustering> {
+        self.clustering.as_deref()
+    }
+
     /// Labels given.
     pub fn len(&self) -> usize {
         self.labels.len()

@@ -1,7 +1,6 @@
 //! The backward walk: from coins to the coins their transaction spent, in reverse chain
 //! order, until value reaches a tagged source, a coinbase or a limit.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use super::fasthash::{IdMap, IdSet};
@@ -73,7 +72,7 @@ impl Walk<'_, '_> {
     }
 
     /// Attributes the taint of transaction `c`'s outputs to the coins it spent.
-    fn visit(&mut self, c: TxNum, tx: &mut TxView, counts: &mut HashMap<u64, usize>) {
+    fn visit(&mut self, c: TxNum, tx: &mut TxView, counts: &mut Vec<u64>) {
         let view = self.view;
         tx.load(view, c);
         self.out.visited += 1;
@@ -168,14 +167,23 @@ pub(super) fn run(
         }
     }
     let mut tx = TxView::default();
-    let mut counts = HashMap::new();
+    let mut counts = Vec::new();
     let mut last = None;
     while let Some(c) = w.queue.pop() {
         // A transaction is queued once per tainted output of it: visit it once.
         if last != Some(c) {
+            if opts.max_visits.is_some_and(|m| w.out.visited >= m) {
+                break;
+            }
             w.visit(TxNum::new(c as u32), &mut tx, &mut counts);
             last = Some(c);
         }
+    }
+    // Past the limit of visits, what still waits stops where it is.
+    for (o, t) in std::mem::take(&mut w.pending) {
+        let o = OutputNum::new(o);
+        let a = t.amounts(view.output(o).value);
+        w.out.stop(view.output(o).addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
     }
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)

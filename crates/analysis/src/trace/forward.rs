@@ -1,6 +1,5 @@
 //! The forward walk: from tainted coins to the transactions spending them, in chain order.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use super::fasthash::IdMap;
@@ -145,21 +144,17 @@ impl Walk<'_, '_> {
         if fee_amounts.iter().any(|&x| x > 0) {
             self.out.bucket(Bucket::Fees, &fee_amounts);
         }
-        let outs: Vec<(OutputNum, Taint, Owner)> = tx
-            .outputs
-            .iter()
-            .enumerate()
-            .map(|(k, o)| (o.out, part(k), self.attribution.owner(o.addr, self.opts.clusters)))
-            .collect();
-        for (o, mut t, owner) in outs {
+        for (k, o) in tx.outputs.iter().enumerate() {
+            let mut t = part(k);
             if t.is_clean() {
                 continue;
             }
+            let owner = self.attribution.owner(o.addr, self.opts.clusters);
             // A transfer to another owner is a hop; an owner paying itself is not.
             if owner != owner_in || owner == Owner::None {
                 t.hops = hops.saturating_add(1);
             }
-            self.settle(o, t, s, false);
+            self.settle(o.out, t, s, false);
         }
     }
 }
@@ -174,7 +169,7 @@ struct Scratch {
     tiho: Vec<u64>,
     fifo: Vec<Ranges>,
     lifo: Vec<Ranges>,
-    counts: HashMap<u64, usize>,
+    counts: Vec<u64>,
 }
 
 impl Scratch {
@@ -218,11 +213,19 @@ pub(super) fn run(
     while let Some(i) = w.queue.pop() {
         let s = view.tx_of_input_from(InputNum::new(i), last.unwrap_or(TxNum::new(0)));
         if last != Some(s) {
+            if opts.max_visits.is_some_and(|m| w.out.visited >= m) {
+                break;
+            }
             w.visit(s, &mut tx, &mut scratch);
             last = Some(s);
         }
     }
-    debug_assert!(w.pending.is_empty(), "every tainted coin waiting was visited");
+    // Past the limit of visits, what still waits stops where it is.
+    for (o, t) in std::mem::take(&mut w.pending) {
+        let o = OutputNum::new(o);
+        let a = t.amounts(view.output(o).value);
+        w.out.stop(view.output(o).addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
+    }
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)
 }

@@ -69,6 +69,9 @@ pub struct TraceOptions {
     /// List only endpoints that stopped for these reasons (all when `None`); the totals
     /// cover all.
     pub list_only: Option<Vec<StopReason>>,
+    /// Transactions visited at most: past them, every coin still waiting stops with
+    /// [`StopReason::WorkLimit`] (counted as limited). Screening bounds its walk this way.
+    pub max_visits: Option<u64>,
 }
 
 impl Default for TraceOptions {
@@ -82,6 +85,7 @@ impl Default for TraceOptions {
             clusters: true,
             max_endpoints: 10_000,
             list_only: None,
+            max_visits: None,
         }
     }
 }

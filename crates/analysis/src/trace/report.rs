@@ -79,6 +79,8 @@ sleuth_chain::named_enum! {
         MaxHops => "max-hops",
         /// Less taint than `--min-sat` under some policy.
         MinSat => "min-sat",
+        /// Still waiting when the walk reached its limit of transactions visited.
+        WorkLimit => "work-limit",
         /// Backward: came from a tagged cluster.
         TaggedSource => "tagged-source",
         /// Backward: newly mined (a coinbase).
@@ -159,7 +161,7 @@ pub struct Reconciliation {
     pub fees_sat: Sat,
     /// Entered mixers.
     pub mixers_sat: Sat,
-    /// Stopped by `--max-hops` or `--min-sat`.
+    /// Stopped by `--max-hops`, `--min-sat` or a limit of transactions visited.
     pub limited_sat: Sat,
     /// Backward: came from tagged sources.
     pub tagged_sources_sat: Sat,
@@ -259,7 +261,7 @@ impl Collector {
             StopReason::Service => Bucket::Services,
             StopReason::Mixer => Bucket::Mixers,
             StopReason::Unspent | StopReason::UntilHeight => Bucket::Unspent,
-            StopReason::MaxHops | StopReason::MinSat => Bucket::Limited,
+            StopReason::MaxHops | StopReason::MinSat | StopReason::WorkLimit => Bucket::Limited,
             StopReason::TaggedSource => Bucket::Tagged,
             StopReason::Mined => Bucket::Mined,
         };

@@ -81,6 +81,7 @@ impl TraceCmd {
             clusters: !self.no_clusters,
             max_endpoints: self.max_endpoints,
             list_only: None,
+            max_visits: None,
         };
         let report = super::snapshot(ctx)?.trace(&self.from, &opts, self.stop_at.as_deref())?;
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
