@@ -5,7 +5,8 @@
 //! (`scripts/bench-ingest.sh` leaves a 1M-transaction index there.) Prints the time to take a
 //! snapshot from the data dir (another process's path: `READERS` lock, `meta.json`, maps) and
 //! from the writer, latency percentiles of txid and address lookups through a view, and the
-//! throughput of a pass over every transaction's outputs (what clustering and tracing do).
+//! throughput of a pass over every transaction's outputs (what clustering and tracing do) and
+//! the time to find a random output's transaction (what every trace hop does).
 //! With `--cold` (as root) it first empties the page cache and times 2,000 lookups of each
 //! kind from the disk.
 
@@ -65,6 +66,17 @@ fn main() {
     }
     println!("txid → tx (full answer): {}", percentiles(timed(txids.len(), |i| view.tx(&txids[i]).unwrap())));
     println!("address (balance, history): {}", percentiles(timed(keys.len(), |i| view.address(&keys[i]).unwrap())));
+    // Output → transaction, as every trace hop asks: random outputs, each timed (a loop of
+    // 200,000 lookups is too short for the clock's resolution per lookup, so batches of 100).
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let outs: Vec<u64> = (0..200_000).map(|_| rng.gen_range(0..c.outputs)).collect();
+    let per = |d: Vec<Duration>| d.into_iter().map(|x| x / 100).collect::<Vec<_>>();
+    println!(
+        "output → transaction (100 random at a time): {}",
+        percentiles(per(timed(2_000, |b| {
+            (0..100).map(|k| view.tx_of_output(sleuth_index::OutputNum::new(outs[b * 100 + k])).get()).sum::<u32>()
+        })))
+    );
     let t = Instant::now();
     let mut sum = 0u64;
     for tx in 0..c.txs {

@@ -1,3 +1,4 @@
-//! Integration tests of the engine against a real `litecoind -regtest`.
+//! Integration tests of the engine: against a real `litecoind -regtest`, and on simulated chains.
 
+mod lookups;
 mod snapshots;
