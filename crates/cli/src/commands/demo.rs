@@ -1,5 +1,7 @@
 //! `sleuth demo`: the README's main command. Simulates a small economy with heists, ingests
-//! it like a node's files and shows what the index knows of the first heist.
+//! it like a node's files, shows what the index knows of the first heist, clusters, tags the
+//! simulated exchanges, records every heist as an incident, traces them and writes the
+//! evidence report, with the simulation's truth beside its figures.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -15,7 +17,8 @@ use crate::output::Human;
 use crate::progress::Bar;
 use crate::Context;
 
-/// Simulate a heist, ingest it and follow the stolen coins one hop; needs no download.
+/// Simulate heists, ingest, cluster, trace the stolen coins to the exchanges and write the
+/// evidence report; needs no download.
 #[derive(Debug, clap::Args)]
 pub struct Demo {
     /// Transactions to simulate.
@@ -109,6 +112,7 @@ impl Demo {
         let acc = snap.evaluate(addresses.lines().skip(1).filter_map(|l| l.split_once(',')))?;
         println!("\n7. clustering against the simulation's truth:");
         print!("{}", acc.human());
+        super::demo_report::run(&engine, &cfg, &sim.heists, &root)?;
         println!("\nground truth of the simulation: {}", cfg.out.join("truth").display());
         if self.keep.is_none() {
             println!("(temporary; pass --keep DIR to keep the chain and index)");

@@ -5,6 +5,7 @@ mod address;
 mod block;
 mod cluster;
 mod demo;
+mod demo_report;
 mod incident;
 mod ingest;
 mod report;

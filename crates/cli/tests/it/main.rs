@@ -3,6 +3,7 @@
 mod cluster;
 mod common;
 mod crash;
+mod demo;
 mod errors;
 mod follow;
 mod mainnet;
