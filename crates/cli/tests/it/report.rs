@@ -2,8 +2,9 @@
 //! exchanges and OTC desks tagged), the ledger adds up to the stolen amount under every
 //! conserving policy and the amounts per exchange match the truth; USD values come from the
 //! price table; the HTML renders in a real headless Chromium with no network and no console
-//! errors; `report verify` passes untouched and names the input that changed; bad input is a
-//! one-line error and leaves the ledger as it was.
+//! errors; `report verify` passes untouched and names the input that changed (a tag source
+//! imported again; a reorg on a real `litecoind -regtest` that takes the thief's deposit out of
+//! the chain); bad input is a one-line error and leaves the ledger as it was.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -206,6 +207,72 @@ fn reports_reconcile_to_the_truth_and_the_prices_render_offline_and_reverify() {
     assert!(
         v["changed_inputs"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().contains("services.csv")),
         "{v}"
+    );
+}
+
+/// A drain and a deposit at an exchange on a real node, reported; then the node reorganises
+/// onto a branch without the deposit (it stays in the mempool): after the next ingest,
+/// `report verify` fails, names the reorg and shows the figures that moved.
+#[test]
+fn report_verify_names_a_reorg_on_a_real_node() {
+    use serde_json::json;
+    let node = sleuth_testkit::RegtestNode::start();
+    for w in ["miner", "exa", "thief", "exb"] {
+        node.create_wallet(w);
+    }
+    let miner = node.new_address("miner", "bech32");
+    node.mine(110, &miner);
+    let hot = node.new_address("exa", "bech32");
+    node.wallet_rpc("miner", "sendtoaddress", json!([hot, "20.0"]));
+    node.mine(1, &miner);
+    let loot = node.new_address("thief", "bech32");
+    let drain = node.wallet_rpc("exa", "sendtoaddress", json!([loot, "10.0"])).as_str().unwrap().to_owned();
+    node.mine(1, &miner);
+    let deposit_to = node.new_address("exb", "bech32");
+    let deposit = node.wallet_rpc("thief", "sendtoaddress", json!([deposit_to, "6.0"])).as_str().unwrap().to_owned();
+    let deposit_block = node.mine(1, &miner)[0].clone();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    ingest(&d, &node.blocks_dir(), &[]);
+    sleuth(&d, ["-q", "cluster", "build"]).run();
+    let tags = tmp.path().join("exchange.csv");
+    std::fs::write(&tags, format!("address,label,category,source\n{deposit_to},Exchange B,exchange,test\n")).unwrap();
+    sleuth(&d, ["-q", "tags", "import", tags.to_str().unwrap(), "--format", "csv"]).run();
+    let tx: Value = sleuth(&d, ["tx", &drain, "--json"]).run_json();
+    let vout = tx["outputs"].as_array().unwrap().iter().find(|o| o["address"] == loot.as_str()).unwrap()["n"].clone();
+    let day = day_of(tx["block_time"].as_u64().unwrap());
+    let from = format!("{drain}:{vout}");
+    let add =
+        ["incident", "add", "--name", "Exchange A drain", "--txid", &from, "--victim", "Exchange A", "--date", &day];
+    sleuth(&d, add).run();
+    let json_path = tmp.path().join("report.json");
+    sleuth(&d, ["-q", "report", "Exchange A drain", "--format", "json", "-o", json_path.to_str().unwrap()]).run();
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let reached = |r: &Value| r["by_policy"]["haircut"]["ledger"]["to_services_sat"].as_u64().unwrap();
+    assert_eq!(reached(&report), 600_000_000, "the deposit the node mined reached Exchange B");
+    let v: Value = sleuth(&d, ["report", "verify", json_path.to_str().unwrap(), "--json"]).run_json();
+    assert_eq!(v["matches"], true, "untouched: {v}");
+
+    // The reorg: the deposit's block replaced by two empty ones (the deposit stays unmined).
+    node.rpc("invalidateblock", json!([deposit_block]));
+    for _ in 0..2 {
+        node.rpc("generateblock", json!([miner, []]));
+    }
+    let mempool = node.rpc("getrawmempool", json!([]));
+    assert!(mempool.as_array().unwrap().iter().any(|t| t == deposit.as_str()), "the deposit is back in the mempool");
+    ingest(&d, &node.blocks_dir(), &[]);
+    let (code, err) = sleuth(&d, ["report", "verify", json_path.to_str().unwrap()]).run_fail();
+    assert_eq!(code, 1, "{err}");
+    let v: Value =
+        serde_json::from_str(&sleuth_stdout(&d, &["report", "verify", json_path.to_str().unwrap(), "--json"])).unwrap();
+    assert_eq!(v["matches"], false);
+    let changed: Vec<&str> = v["changed_inputs"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(changed.iter().any(|c| c.contains("a reorg")), "the reorg is named: {changed:?}");
+    let moved = v["differences"].as_array().unwrap();
+    assert!(
+        moved.iter().any(|x| x["field"] == "by_policy.haircut.ledger.to_services_sat" && x["now"] == 0),
+        "the deposit no longer reaches the exchange: {moved:?}"
     );
 }
 
