@@ -10,6 +10,7 @@ mod incident;
 mod ingest;
 mod report;
 mod screen;
+mod serve;
 mod simulate;
 mod status;
 mod tags;
@@ -43,9 +44,11 @@ pub enum Command {
     Incident(incident::IncidentCmd),
     /// Evidence reports of incidents (HTML, JSON, CSV), and their re-verification.
     Report(report::ReportCmd),
+    /// Serve the REST API over the data dir (loopback, or bearer tokens).
+    Serve(serve::ServeCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
     Simulate(simulate::Simulate),
-    /// Simulate heists, ingest them, follow the loot one hop and cluster the chain.
+    /// Simulate heists, ingest, cluster, trace them to the exchanges and write the evidence report.
     Demo(demo::Demo),
 }
 
@@ -64,6 +67,7 @@ impl Command {
             Command::Screen(c) => c.run(ctx),
             Command::Incident(c) => c.run(ctx),
             Command::Report(c) => c.run(ctx),
+            Command::Serve(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),
         }

@@ -11,6 +11,7 @@ mod mutants;
 mod real_wallets;
 mod regtest;
 mod report;
+mod serve;
 mod simulated;
 mod tags;
 mod trace;

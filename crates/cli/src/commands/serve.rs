@@ -1,0 +1,62 @@
+//! `sleuth serve`: the REST API over the data dir (see the `sleuth-server` crate).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sleuth_engine::Engine;
+use sleuth_server::{AppState, ServerConfig, Tokens};
+
+use crate::Context;
+
+/// Serve the REST API (status, blocks, txs, addresses, clusters, trace, screen, incidents,
+/// reports; OpenAPI at /api/v1/openapi.json; Prometheus metrics at /metrics).
+#[derive(Debug, clap::Args)]
+pub struct ServeCmd {
+    /// Address to listen on; anything but loopback needs --token-file (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Bearer tokens, one per line (at least 16 characters each); every request must carry one.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Requests per second each token may make (bursts of twice that).
+    #[arg(long, default_value_t = 1_000)]
+    pub rate: u32,
+    /// Seconds between looks at the data dir for a new commit, clustering, tags or incidents.
+    #[arg(long, default_value_t = 1.0)]
+    pub refresh: f64,
+}
+
+impl ServeCmd {
+    pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let tokens = self.token_file.as_deref().map(Tokens::load).transpose()?;
+        let cfg = ServerConfig {
+            listen: self.listen,
+            tokens,
+            rate_per_token: self.rate,
+            refresh: Duration::from_secs_f64(self.refresh.max(0.05)),
+        };
+        if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
+            return Err(sleuth_server::ServeError::NeedsTokens(cfg.listen).into());
+        }
+        let state = Arc::new(AppState::new(Engine::open(&ctx.data_dir))?);
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let quiet = ctx.quiet;
+        runtime.block_on(sleuth_server::serve(
+            state,
+            &cfg,
+            |addr| {
+                // Tests and scripts read the bound port from this line.
+                println!("listening on http://{addr}");
+                if !quiet {
+                    eprintln!("serving {} (Ctrl-C stops)", ctx.data_dir.display());
+                }
+            },
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ))?;
+        Ok(())
+    }
+}

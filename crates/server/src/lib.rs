@@ -1,0 +1,88 @@
+//! Sleuth's REST API (`sleuth serve`): status, blocks, transactions, addresses, clusters and
+//! their evidence, traces, screening (single and batch), incidents and reports, as JSON with
+//! the same fields as the CLI's `--json`, and an OpenAPI 3 document generated from the
+//! handlers at `/api/v1/openapi.json`.
+//!
+//! Every answer comes from one [`sleuth_engine::EngineSnapshot`]: one tip, never half a block.
+//! The server holds the newest snapshot and swaps in a new one (built and warmed off the
+//! request path) when the index, clustering, tags or incidents change ([`state`]).
+//!
+//! Security: it binds to loopback unless given bearer tokens ([`auth`]); each token has its own
+//! rate limit; bodies, batches, hops and results are bounded, and every request has a timeout.
+
+pub mod auth;
+mod error;
+pub mod metrics;
+mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use auth::{Tokens, TokensError};
+pub use error::ApiError;
+pub use routes::{router, ApiDoc};
+pub use state::AppState;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0: any free port).
+    pub listen: SocketAddr,
+    /// Bearer tokens; required unless `listen` is a loopback address.
+    pub tokens: Option<Tokens>,
+    /// Requests per second each token may make (bursts of twice that).
+    pub rate_per_token: u32,
+    /// How often the data dir is checked for a new commit, clustering, tags or incidents.
+    pub refresh: Duration,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// A bind address other than loopback without tokens.
+    #[error("refusing to listen on {0} without tokens: anything but loopback needs --token-file")]
+    NeedsTokens(SocketAddr),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// The data dir has no index yet, or it cannot be read.
+    #[error(transparent)]
+    Engine(#[from] sleuth_engine::EngineError),
+    /// Serving failed.
+    #[error("serving: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves `state` until `shutdown` resolves; calls `on_listening` with the bound address once
+/// it accepts connections.
+///
+/// # Errors
+/// [`ServeError::NeedsTokens`] for a non-loopback address without tokens, [`ServeError::Bind`]
+/// if the address is taken.
+pub async fn serve(
+    state: Arc<AppState>,
+    cfg: &ServerConfig,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
+        return Err(ServeError::NeedsTokens(cfg.listen));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
+    let addr = listener.local_addr()?;
+    state::spawn_refresher(state.clone(), cfg.refresh);
+    let app = router(state, cfg.tokens.clone(), cfg.rate_per_token);
+    on_listening(addr);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    Ok(())
+}

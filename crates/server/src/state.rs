@@ -1,0 +1,113 @@
+//! [`AppState`]: the engine and the snapshot being served. A request clones the current
+//! snapshot (an `Arc`) and answers from it alone. A background task looks at the data dir
+//! every [`crate::ServerConfig::refresh`]; when the index has a new commit, or the clustering,
+//! tags or incidents changed, it takes a new snapshot, builds its attribution (seconds with
+//! millions of tags) and only then swaps it in, so no request waits for it.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use sleuth_engine::{Engine, EngineError, EngineSnapshot};
+
+use crate::metrics::Metrics;
+
+/// What says the data dir changed: the index's counts and tip, and the size and time of the
+/// other stores' files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    index: (u64, u64, String),
+    files: Vec<(String, u64, Option<SystemTime>)>,
+}
+
+/// The server's state.
+pub struct AppState {
+    /// The data dir.
+    pub engine: Engine,
+    current: RwLock<Arc<EngineSnapshot>>,
+    stamp: Mutex<Stamp>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+}
+
+fn files_stamp(root: &Path) -> Vec<(String, u64, Option<SystemTime>)> {
+    let mut out = Vec::new();
+    let mut add = |p: &Path| {
+        if let Ok(m) = std::fs::metadata(p) {
+            out.push((p.display().to_string(), m.len(), m.modified().ok()));
+        }
+    };
+    add(&root.join("cluster/meta.json"));
+    add(&root.join("incidents/ledger.json"));
+    if let Ok(entries) = std::fs::read_dir(root.join("tags")) {
+        let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+        names.sort();
+        for p in names {
+            add(&p);
+        }
+    }
+    out
+}
+
+fn stamp_of(engine: &Engine, snap: &EngineSnapshot) -> Stamp {
+    let st = snap.status();
+    let tip = st.index.tip_hash.unwrap_or_default();
+    Stamp { index: (st.index.blocks, st.index.transactions, tip), files: files_stamp(engine.dir().root()) }
+}
+
+impl AppState {
+    /// The state for the data dir of `engine`, with a first snapshot (warmed).
+    ///
+    /// # Errors
+    /// [`EngineError`] if the data dir has no index or a store is damaged.
+    pub fn new(engine: Engine) -> Result<AppState, EngineError> {
+        let snap = engine.snapshot()?;
+        snap.attribution();
+        let stamp = stamp_of(&engine, &snap);
+        let metrics = Metrics::default();
+        metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
+        metrics.snapshots.store(1, Ordering::Relaxed);
+        Ok(AppState { engine, current: RwLock::new(Arc::new(snap)), stamp: Mutex::new(stamp), metrics })
+    }
+
+    /// The snapshot to answer from.
+    pub fn snapshot(&self) -> Arc<EngineSnapshot> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Takes a new snapshot if the data dir changed since the current one; returns whether it
+    /// swapped one in.
+    ///
+    /// # Errors
+    /// [`EngineError`] if the new snapshot cannot be taken (the current one stays).
+    pub fn refresh(&self) -> Result<bool, EngineError> {
+        let snap = self.engine.snapshot()?;
+        let stamp = stamp_of(&self.engine, &snap);
+        if *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
+            return Ok(false);
+        }
+        snap.attribution();
+        self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
+        self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+        tracing::info!(tip_height = self.metrics.tip_height.load(Ordering::Relaxed), "serving a new snapshot");
+        Ok(true)
+    }
+}
+
+/// Refreshes the snapshot of `state` every `every`, off the request path.
+pub fn spawn_refresher(state: Arc<AppState>, every: Duration) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            let s = state.clone();
+            match tokio::task::spawn_blocking(move || s.refresh()).await {
+                Ok(Err(e)) => tracing::warn!("keeping the current snapshot: {e}"),
+                Err(e) => tracing::warn!("snapshot refresh panicked: {e}"),
+                Ok(Ok(_)) => {}
+            }
+        }
+    });
+}
