@@ -151,6 +151,22 @@ fn contribution(weight: u32, share: f64) -> u32 {
 }
 
 impl EngineSnapshot {
+    /// The risk-side flows of the big clusters, made on first use.
+    fn risk_flows(&self, view: &View<'_>, attribution: &Attribution, upto: u64) -> Arc<RiskFlows> {
+        self.risk_flows.get_or_init(|| Arc::new(RiskFlows::compute(view, attribution, upto))).clone()
+    }
+
+    /// Builds now what the first trace or screening would otherwise build: the attribution
+    /// (seconds with millions of tags) and the direct exposure of the big clusters. A server
+    /// warms a snapshot before it answers from it.
+    pub fn warm(&self) {
+        let attribution = self.attribution();
+        if let Some(cl) = self.clustering() {
+            let view = self.index.view();
+            self.risk_flows(&view, &attribution, cl.meta().upto_tx);
+        }
+    }
+
     /// Screens an address or an output: direct and indirect exposure, score and reasons.
     ///
     /// # Errors
@@ -343,7 +359,7 @@ fn direct_flows(
         (_, Some(c), Some(cl)) => {
             let upto = cl.meta().upto_tx;
             if let Some(big) = cl.big(c) {
-                let flows = snap.risk_flows.get_or_init(|| Arc::new(RiskFlows::compute(view, attribution, upto)));
+                let flows = snap.risk_flows(view, attribution, upto);
                 return (flows.of(c), big.received_sat);
             }
             let mut all = Vec::new();

@@ -1,8 +1,8 @@
 //! [`AppState`]: the engine and the snapshot being served. A request clones the current
 //! snapshot (an `Arc`) and answers from it alone. A background task looks at the data dir
 //! every [`crate::ServerConfig::refresh`]; when the index has a new commit, or the clustering,
-//! tags or incidents changed, it takes a new snapshot, builds its attribution (seconds with
-//! millions of tags) and only then swaps it in, so no request waits for it.
+//! tags or incidents changed, it takes a new snapshot, warms it (attribution and big clusters'
+//! exposure: seconds with millions of tags) and only then swaps it in, so no request waits for it.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -63,7 +63,7 @@ impl AppState {
     /// [`EngineError`] if the data dir has no index or a store is damaged.
     pub fn new(engine: Engine) -> Result<AppState, EngineError> {
         let snap = engine.snapshot()?;
-        snap.attribution();
+        snap.warm();
         let stamp = stamp_of(&engine, &snap);
         let metrics = Metrics::default();
         metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
@@ -87,7 +87,7 @@ impl AppState {
         if *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
             return Ok(false);
         }
-        snap.attribution();
+        snap.warm();
         self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
