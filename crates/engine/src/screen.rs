@@ -203,7 +203,9 @@ impl EngineSnapshot {
         let direct = match cached {
             Some(d) => d,
             None => {
-                let d = Arc::new(direct_exposure(self, &view, &attribution, subject, &coins, cluster_id, owner_addr));
+                let (flows, received) =
+                    direct_flows(self, &view, &attribution, subject, &coins, cluster_id, owner_addr);
+                let d = Arc::new(direct_exposure(&view, &flows, received));
                 if let Some(c) = key {
                     self.direct_cache.lock().unwrap_or_else(|e| e.into_inner()).insert(c, d.clone());
                 }
@@ -371,16 +373,8 @@ fn direct_flows(
     }
 }
 
-fn direct_exposure(
-    snap: &EngineSnapshot,
-    view: &View<'_>,
-    attribution: &Attribution,
-    subject: &Subject,
-    coins: &[OutputNum],
-    cluster_id: Option<ClusterId>,
-    owner_addr: Option<AddrId>,
-) -> Direct {
-    let (flows, received_total) = direct_flows(snap, view, attribution, subject, coins, cluster_id, owner_addr);
+/// The exposures, shares and reasons of `flows`, for an owner that was paid `received_total`.
+fn direct_exposure(view: &View<'_>, flows: &Flows, received_total: u64) -> Direct {
     let exposures = |m: &BTreeMap<&str, Flow>, total: u64| -> Vec<Exposure> {
         m.iter()
             .map(|(g, f)| Exposure {

@@ -181,10 +181,7 @@ async fn trace(State(s): State<Shared>, b: Result<Json<TraceRequest>, JsonReject
             v
         }
     };
-    let max_hops = r.max_hops.unwrap_or(50);
-    if max_hops > MAX_TRACE_HOPS {
-        return Err(ApiError::bad_request(format!("max_hops is at most {MAX_TRACE_HOPS}")));
-    }
+    let max_hops = trace_hops(r.max_hops)?;
     let opts = TraceOptions {
         direction,
         policies,
@@ -208,6 +205,15 @@ pub struct ScreenRequest {
     pub subject: String,
     /// Hops of the backward trace (default 3, at most 10).
     pub hops: Option<u32>,
+}
+
+/// A trace's `max_hops`: 50 unless given, at most [`MAX_TRACE_HOPS`].
+fn trace_hops(h: Option<u32>) -> Result<u32, ApiError> {
+    let h = h.unwrap_or(50);
+    if h > MAX_TRACE_HOPS {
+        return Err(ApiError::bad_request(format!("max_hops is at most {MAX_TRACE_HOPS}")));
+    }
+    Ok(h)
 }
 
 fn hops(h: Option<u32>) -> Result<u32, ApiError> {
@@ -326,10 +332,7 @@ async fn report(State(s): State<Shared>, b: Result<Json<ReportRequest>, JsonReje
         (None, None, true) => Scope::All,
         _ => return Err(ApiError::bad_request("name one of `incident`, `actor` or `all: true`")),
     };
-    let max_hops = r.max_hops.unwrap_or(50);
-    if max_hops > MAX_TRACE_HOPS {
-        return Err(ApiError::bad_request(format!("max_hops is at most {MAX_TRACE_HOPS}")));
-    }
+    let max_hops = trace_hops(r.max_hops)?;
     let params = ReportParams { scope, prices: None, max_hops, min_sat: r.min_sat.unwrap_or(1_000) };
     Ok(answer(&s, move |snap| Ok(snap.report(&params)?)).await?.into_response())
 }
