@@ -53,6 +53,15 @@ fn main() -> ExitCode {
     let ctx = &ctx;
     match cli.command.run(ctx) {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader that stopped reading (`sleuth … | head`) ends the command, as ripgrep
+        // does: no error, exit 0.
+        Err(err)
+            if err.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(err) => {
             // One line, outermost context first: "error: ingesting X into Y: X/blk00001.dat: …",
             // then what to do when the fix is a command: "…; run `sleuth … ingest` first".

@@ -1,5 +1,7 @@
 //! Printing results: human text by default, JSON with `--json`. stdout carries results only.
 
+use std::io::Write as _;
+
 use serde::Serialize;
 
 use crate::Context;
@@ -10,12 +12,19 @@ pub trait Human {
     fn human(&self) -> String;
 }
 
-/// Prints `value` as `--json` asks.
+/// Prints `value` as `--json` asks. A reader that stopped reading (`sleuth … | head`) ends
+/// the command quietly with exit 0, as ripgrep does; any other failure to write (a full disk)
+/// is a one-line error.
 pub fn print<T: Serialize + Human>(ctx: &Context, value: &T) {
-    if ctx.json {
-        println!("{}", serde_json::to_string_pretty(value).expect("results serialize"));
-    } else {
-        print!("{}", value.human());
+    let text =
+        if ctx.json { serde_json::to_string_pretty(value).expect("results serialize") + "\n" } else { value.human() };
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: writing the result to standard output: {e}");
+        std::process::exit(1);
     }
 }
 

@@ -97,3 +97,40 @@ fn a_forged_header_is_one_line_naming_file_offset_hash_and_rule() {
     assert!(err.starts_with("error: ") && err.trim_end().lines().count() == 1, "{err}");
     assert!(err.contains("blk00000.dat: block at byte 695933 (hash ") && err.contains("rule proof-of-work"), "{err}");
 }
+
+/// A reader that stops reading (`| head -c1`) ends the command quietly with exit 0, whether
+/// the command prints one result or streams rows.
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    crate::common::simulate(&sim, &["--transactions", "20000", "--seed", "4"]);
+    let d = tmp.path().join("idx");
+    crate::common::ingest(&d, &sim.join("blocks"), &[]);
+    crate::common::sleuth(&d, ["-q", "cluster", "build"]).run();
+    let heists = std::fs::read_to_string(sim.join("truth/heists.csv")).unwrap();
+    let heist = heists.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+    for args in [vec!["--json", "trace", "--from", &heist, "--min-sat", "1"], vec!["cluster", "export", "--csv"]] {
+        // More than a pipe holds, so that the writer meets the closed end.
+        let whole = crate::common::sleuth(&d, &args).run();
+        assert!(whole.len() > 1 << 17, "{args:?}: {} bytes", whole.len());
+        let mut child = Command::new(crate::common::BIN)
+            .arg("--data-dir")
+            .arg(&d)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let mut one = [0u8; 1];
+        stdout.read_exact(&mut one).unwrap();
+        drop(stdout);
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked") && !err.contains("error"), "{args:?}: {err}");
+    }
+}
