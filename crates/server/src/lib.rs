@@ -12,6 +12,7 @@
 
 pub mod auth;
 mod error;
+pub mod follow;
 pub mod metrics;
 mod routes;
 pub mod state;
@@ -36,6 +37,8 @@ pub struct ServerConfig {
     pub rate_per_token: u32,
     /// How often the data dir is checked for a new commit, clustering, tags or incidents.
     pub refresh: Duration,
+    /// A node on this machine whose block files the server ingests as they grow.
+    pub follow: Option<follow::Follow>,
 }
 
 /// Why the server could not start.
@@ -81,6 +84,9 @@ pub async fn serve(
         .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
     let addr = listener.local_addr()?;
     state::spawn_refresher(state.clone(), cfg.refresh);
+    if let Some(f) = &cfg.follow {
+        follow::spawn(state.clone(), f.clone(), cfg.refresh);
+    }
     let app = router(state, cfg.tokens.clone(), cfg.rate_per_token);
     on_listening(addr);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;

@@ -26,21 +26,38 @@ pub struct ServeCmd {
     /// Seconds between looks at the data dir for a new commit, clustering, tags or incidents.
     #[arg(long, default_value_t = 1.0)]
     pub refresh: f64,
+    /// Follow a node on this machine: ingest its block folder as it grows (reorgs included)
+    /// and extend the clustering, every --refresh seconds.
+    #[arg(long, value_name = "BLOCKS_DIR")]
+    pub follow_blocks_dir: Option<PathBuf>,
 }
 
 impl ServeCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let tokens = self.token_file.as_deref().map(Tokens::load).transpose()?;
-        let cfg = ServerConfig {
-            listen: self.listen,
-            tokens,
-            rate_per_token: self.rate,
-            refresh: Duration::from_secs_f64(self.refresh.max(0.05)),
-        };
-        if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
-            return Err(sleuth_server::ServeError::NeedsTokens(cfg.listen).into());
+        let refresh = Duration::from_secs_f64(self.refresh.max(0.05));
+        let listen = self.listen;
+        if !listen.ip().is_loopback() && tokens.is_none() {
+            return Err(sleuth_server::ServeError::NeedsTokens(listen).into());
         }
-        let state = Arc::new(AppState::new(Engine::open(&ctx.data_dir))?);
+        let (engine, follow) = match self.follow_blocks_dir {
+            None => (Engine::open(&ctx.data_dir), None),
+            Some(blocks_dir) => {
+                // The block files are the fast path to the tip: catch up before serving, then
+                // hold the writer, so that the server's snapshots come from it.
+                let opts = sleuth_index::ingest::IngestOptions::new(blocks_dir.clone());
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                sleuth_engine::ingest(&ctx.data_dir, &opts, &mut crate::progress::Bar::new(!ctx.quiet), &stop)?;
+                let chain = sleuth_index::IndexWriter::chain_of(&ctx.data_dir)?
+                    .ok_or_else(|| anyhow::anyhow!("{}: no index after the ingest", ctx.data_dir.display()))?;
+                let writer = sleuth_index::IndexWriter::open(&ctx.data_dir, chain)?;
+                let engine = Engine::beside_writer(&ctx.data_dir, writer.snapshots());
+                let writer = Arc::new(std::sync::Mutex::new(writer));
+                (engine, Some(sleuth_server::follow::Follow { blocks_dir, writer }))
+            }
+        };
+        let cfg = ServerConfig { listen, tokens, rate_per_token: self.rate, refresh, follow };
+        let state = Arc::new(AppState::new(engine)?);
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let quiet = ctx.quiet;
         runtime.block_on(sleuth_server::serve(

@@ -247,3 +247,63 @@ fn tokens_rate_limits_and_the_loopback_rule() {
     let (_, err) = sleuth(&d, ["serve", "--token-file", tokens.to_str().unwrap()]).run_fail();
     assert!(err.contains("line 1") && !err.contains("tiny"), "{err}");
 }
+
+/// Polls `path` until `done` holds for its JSON answer; returns how long it took.
+fn until(s: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Duration {
+    let started = Instant::now();
+    loop {
+        let (_, v) = get(s, path);
+        if done(&v) {
+            return started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{what}: still {v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `serve --follow-blocks-dir` on a real `litecoind -regtest`: blocks the node mines while the
+/// server runs are answered within seconds, with the clustering extended, and a reorg the
+/// node makes (`invalidateblock`, a longer branch) is followed.
+#[test]
+fn the_server_follows_a_real_nodes_blocks_and_reorgs() {
+    let node = sleuth_testkit::RegtestNode::start();
+    node.create_wallet("w");
+    let addr = node.new_address("w", "bech32");
+    node.mine(105, &addr);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    crate::common::ingest(&d, &node.blocks_dir(), &[]);
+    sleuth(&d, ["-q", "cluster", "build"]).run();
+    let s = serve(&d, &["--follow-blocks-dir", node.blocks_dir().to_str().unwrap()]);
+    let tip = |v: &Value| v["tip_hash"].as_str().map(str::to_owned);
+    let best = || node.rpc("getbestblockhash", json!([])).as_str().unwrap().to_owned();
+    assert_eq!(tip(&get(&s, "/api/v1/status").1), Some(best()));
+
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let to = node.new_address("w", "p2sh-segwit");
+        let txid = node.wallet_rpc("w", "sendtoaddress", json!([to, "1.5"])).as_str().unwrap().to_owned();
+        node.mine(1, &addr);
+        let want = best();
+        took.push(until(&s, "/api/v1/status", "the new block", |v| tip(v) == Some(want.clone())));
+        let (code, t) = get(&s, &format!("/api/v1/txs/{txid}"));
+        assert_eq!(code, 200, "{t}");
+        let (_, st) = get(&s, "/api/v1/status");
+        assert_eq!(st["clustering"]["upto_tx"], st["transactions"], "the clustering follows the tip: {st}");
+    }
+    eprintln!("block to API: {took:?}");
+
+    // A reorg: the tip replaced by a longer branch without its transaction.
+    let old_tip = best();
+    node.rpc("invalidateblock", json!([old_tip]));
+    for _ in 0..2 {
+        node.rpc("generateblock", json!([addr, []]));
+    }
+    let want = best();
+    assert_ne!(want, old_tip);
+    until(&s, "/api/v1/status", "the reorg", |v| tip(v) == Some(want.clone()));
+    let (code, _) = get(&s, &format!("/api/v1/blocks/{old_tip}"));
+    assert_eq!(code, 404, "the replaced block is gone");
+    let (_, st) = get(&s, "/api/v1/status");
+    assert_eq!(st["clustering"]["state"], "current", "{st}");
+}
