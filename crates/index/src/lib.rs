@@ -35,7 +35,7 @@ pub use graph::{OutputView, TxFingerprint};
 pub use meta::Meta;
 pub use query::{AddressInfo, BlockInfo, BlockRef, SpentBy, Status, TxInfo, TxInput, TxOutput};
 pub use schema::{AddrId, Counts, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};
-pub use snapshot::{Snapshot, SnapshotSource};
+pub use snapshot::{unwind_waiting, Snapshot, SnapshotSource, UNWIND_WAITING_FILE};
 pub use store::IndexWriter;
 pub use view::{list_scans, View};
 pub use writer::Appended;

@@ -28,6 +28,16 @@ use crate::view::{Files, Gate, Tail, View};
 /// exclusively before it overwrites anything.
 pub(crate) const READERS_FILE: &str = "READERS";
 
+/// File a writer creates while a reorg waits for readers in other processes (`READERS`), and
+/// removes once they are gone: a reader that holds snapshots for long (a server) drops them
+/// when it sees it, and takes new ones once it is gone.
+pub const UNWIND_WAITING_FILE: &str = "UNWIND-WAITING";
+
+/// Whether a writer of the index in `dir` waits for readers to drop their snapshots.
+pub fn unwind_waiting(dir: &Path) -> bool {
+    dir.join(UNWIND_WAITING_FILE).exists()
+}
+
 /// A snapshot's pin as the writer sees it: where it is pinned, and the overlay a reorg gave it.
 pub(crate) struct Cell {
     pub pinned: Counts,

@@ -51,7 +51,12 @@ impl IndexWriter {
         let readers_path = self.dir.join(crate::snapshot::READERS_FILE);
         if self.readers.try_lock().is_err() {
             tracing::info!("waiting for readers in other processes to finish before unwinding");
-            self.readers.lock().map_err(|e| IndexError::io(&readers_path, e))?;
+            let waiting = self.dir.join(crate::snapshot::UNWIND_WAITING_FILE);
+            // Tells long-lived readers to let go; losing it only means waiting for them.
+            let _ = std::fs::write(&waiting, b"");
+            let locked = self.readers.lock().map_err(|e| IndexError::io(&readers_path, e));
+            let _ = std::fs::remove_file(&waiting);
+            locked?;
         }
         let result = self.unwind_locked(keep);
         let _ = self.readers.unlock();

@@ -52,7 +52,7 @@ pub fn step(state: &AppState, follow: &Follow, stop: &AtomicBool) -> Result<(u64
     if report.added_blocks + report.unwound_blocks > 0 {
         let current = state.snapshot();
         // The clustering as built before, extended (or rebuilt below a reorg) to the new tip.
-        let heuristics = current.clustering().map(|cl| cl.meta().heuristics.join(","));
+        let heuristics = current.as_ref().and_then(|c| c.clustering()).map(|cl| cl.meta().heuristics.join(","));
         drop(current);
         match heuristics.as_deref().map(HeuristicSet::from_str) {
             Some(Ok(set)) => {

@@ -52,7 +52,13 @@ async fn answer<T: Serialize + Send + 'static>(
     state: &Shared,
     f: impl FnOnce(&EngineSnapshot) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Json<T>, ApiError> {
-    let snap = state.snapshot();
+    let snap = state.snapshot().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "a reorg is being applied to the index; try again in a moment",
+        )
+    })?;
     tokio::task::spawn_blocking(move || f(&snap))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the query failed: {e}")))?

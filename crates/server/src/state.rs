@@ -3,6 +3,8 @@
 //! every [`crate::ServerConfig::refresh`]; when the index has a new commit, or the clustering,
 //! tags or incidents changed, it takes a new snapshot, warms it (attribution and big clusters'
 //! exposure: seconds with millions of tags) and only then swaps it in, so no request waits for it.
+//! While an ingest in another process waits to unwind a reorg (`UNWIND-WAITING`), the server
+//! holds no snapshot (requests get 503 `busy`), so that the reorg does not wait for it.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -25,7 +27,8 @@ struct Stamp {
 pub struct AppState {
     /// The data dir.
     pub engine: Engine,
-    current: RwLock<Arc<EngineSnapshot>>,
+    /// `None` while a writer in another process waits for readers to let go (a reorg).
+    current: RwLock<Option<Arc<EngineSnapshot>>>,
     stamp: Mutex<Stamp>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
@@ -68,11 +71,12 @@ impl AppState {
         let metrics = Metrics::default();
         metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         metrics.snapshots.store(1, Ordering::Relaxed);
-        Ok(AppState { engine, current: RwLock::new(Arc::new(snap)), stamp: Mutex::new(stamp), metrics })
+        Ok(AppState { engine, current: RwLock::new(Some(Arc::new(snap))), stamp: Mutex::new(stamp), metrics })
     }
 
-    /// The snapshot to answer from.
-    pub fn snapshot(&self) -> Arc<EngineSnapshot> {
+    /// The snapshot to answer from; `None` while a reorg by another process waits for this
+    /// server to let go of its snapshot.
+    pub fn snapshot(&self) -> Option<Arc<EngineSnapshot>> {
         self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
@@ -82,15 +86,25 @@ impl AppState {
     /// # Errors
     /// [`EngineError`] if the new snapshot cannot be taken (the current one stays).
     pub fn refresh(&self) -> Result<bool, EngineError> {
+        let root = self.engine.dir().root();
+        if sleuth_index::unwind_waiting(root) {
+            // A writer in another process must unwind a reorg and waits for readers: let go
+            // (requests are answered 503 meanwhile) and come back once it is done.
+            if self.current.write().unwrap_or_else(|e| e.into_inner()).take().is_some() {
+                tracing::info!("a reorg waits for readers: snapshot dropped until it is done");
+            }
+            return Ok(false);
+        }
         let snap = self.engine.snapshot()?;
         let stamp = stamp_of(&self.engine, &snap);
-        if *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
+        let serving = self.current.read().unwrap_or_else(|e| e.into_inner()).is_some();
+        if serving && *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
             return Ok(false);
         }
         snap.warm();
         self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(snap);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snap));
         *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
         tracing::info!(tip_height = self.metrics.tip_height.load(Ordering::Relaxed), "serving a new snapshot");
         Ok(true)

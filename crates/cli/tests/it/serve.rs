@@ -307,3 +307,48 @@ fn the_server_follows_a_real_nodes_blocks_and_reorgs() {
     let (_, st) = get(&s, "/api/v1/status");
     assert_eq!(st["clustering"]["state"], "current", "{st}");
 }
+
+/// A server that reads the files (no --follow-blocks-dir) lets go of its snapshot when an
+/// ingest in another process must unwind a reorg, answers 503 `busy` meanwhile, and serves
+/// the new tip after: the ingest does not wait for the server to stop.
+#[test]
+fn a_reorg_by_another_process_does_not_wait_for_the_server() {
+    let node = sleuth_testkit::RegtestNode::start();
+    node.create_wallet("w");
+    let addr = node.new_address("w", "bech32");
+    node.mine(105, &addr);
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("idx");
+    crate::common::ingest(&d, &node.blocks_dir(), &[]);
+    let s = serve(&d, &[]);
+    let tip = |v: &Value| v["tip_hash"].as_str().map(str::to_owned);
+    let old_tip = node.rpc("getbestblockhash", json!([])).as_str().unwrap().to_owned();
+    assert_eq!(tip(&get(&s, "/api/v1/status").1), Some(old_tip.clone()));
+    node.rpc("invalidateblock", json!([old_tip]));
+    // Another coinbase address: the same block again would be the invalidated one.
+    let other = node.new_address("w", "legacy");
+    for _ in 0..2 {
+        node.rpc("generateblock", json!([other, []]));
+    }
+    let want = node.rpc("getbestblockhash", json!([])).as_str().unwrap().to_owned();
+    let mut ingest = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["-q", "ingest", "--blocks-dir", node.blocks_dir().to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = ingest.try_wait().unwrap() {
+            break st;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = ingest.kill();
+            panic!("the ingest still waits for the server's snapshot after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    eprintln!("reorg ingest beside a server: {:?}", started.elapsed());
+    until(&s, "/api/v1/status", "the new branch", |v| tip(v) == Some(want.clone()));
+}
