@@ -188,7 +188,22 @@ impl Engine {
 }
 
 /// Names, sizes and modification times of a store's files.
-type FilesStamp = Vec<(String, u64, std::time::SystemTime)>;
+pub type FilesStamp = Vec<(String, u64, std::time::SystemTime)>;
+
+impl Engine {
+    /// The stamp of the stores beside the index (clustering, tags, incidents): when it
+    /// changes, a new snapshot answers differently. A server compares it (with the index's
+    /// tip) to know when to take one.
+    pub fn stores_stamp(&self) -> FilesStamp {
+        let mut v = tag_files_stamp(&self.dir.tags());
+        for f in [self.dir.cluster().join("meta.json"), self.dir.incidents().join("ledger.json")] {
+            if let Some((m, t)) = std::fs::metadata(&f).ok().and_then(|m| Some((m.len(), m.modified().ok()?))) {
+                v.push((f.display().to_string(), m, t));
+            }
+        }
+        v
+    }
+}
 
 /// The stamp of the tag store's files: what says it must be loaded again.
 fn tag_files_stamp(dir: &Path) -> FilesStamp {

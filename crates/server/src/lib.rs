@@ -83,9 +83,11 @@ pub async fn serve(
         .await
         .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
     let addr = listener.local_addr()?;
-    state::spawn_refresher(state.clone(), cfg.refresh);
-    if let Some(f) = &cfg.follow {
-        follow::spawn(state.clone(), f.clone(), cfg.refresh);
+    // A follower takes a new snapshot after each look at the node's files; otherwise a
+    // refresher looks at the data dir.
+    match &cfg.follow {
+        Some(f) => follow::spawn(state.clone(), f.clone(), cfg.refresh),
+        None => state::spawn_refresher(state.clone(), cfg.refresh),
     }
     let app = router(state, cfg.tokens.clone(), cfg.rate_per_token);
     on_listening(addr);

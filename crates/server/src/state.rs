@@ -6,10 +6,9 @@
 //! While an ingest in another process waits to unwind a reorg (`UNWIND-WAITING`), the server
 //! holds no snapshot (requests get 503 `busy`), so that the reorg does not wait for it.
 
-use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use sleuth_engine::{Engine, EngineError, EngineSnapshot};
 
@@ -20,7 +19,7 @@ use crate::metrics::Metrics;
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Stamp {
     index: (u64, u64, String),
-    files: Vec<(String, u64, Option<SystemTime>)>,
+    stores: sleuth_engine::FilesStamp,
 }
 
 /// The server's state.
@@ -34,29 +33,10 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
-fn files_stamp(root: &Path) -> Vec<(String, u64, Option<SystemTime>)> {
-    let mut out = Vec::new();
-    let mut add = |p: &Path| {
-        if let Ok(m) = std::fs::metadata(p) {
-            out.push((p.display().to_string(), m.len(), m.modified().ok()));
-        }
-    };
-    add(&root.join("cluster/meta.json"));
-    add(&root.join("incidents/ledger.json"));
-    if let Ok(entries) = std::fs::read_dir(root.join("tags")) {
-        let mut names: Vec<_> = entries.flatten().map(|e| e.path()).collect();
-        names.sort();
-        for p in names {
-            add(&p);
-        }
-    }
-    out
-}
-
 fn stamp_of(engine: &Engine, snap: &EngineSnapshot) -> Stamp {
     let st = snap.status();
     let tip = st.index.tip_hash.unwrap_or_default();
-    Stamp { index: (st.index.blocks, st.index.transactions, tip), files: files_stamp(engine.dir().root()) }
+    Stamp { index: (st.index.blocks, st.index.transactions, tip), stores: engine.stores_stamp() }
 }
 
 impl AppState {

@@ -172,19 +172,14 @@ pub(super) fn run(
     while let Some(c) = w.queue.pop() {
         // A transaction is queued once per tainted output of it: visit it once.
         if last != Some(c) {
-            if opts.max_visits.is_some_and(|m| w.out.visited >= m) {
+            if w.out.visits_exhausted(opts) {
                 break;
             }
             w.visit(TxNum::new(c as u32), &mut tx, &mut counts);
             last = Some(c);
         }
     }
-    // Past the limit of visits, what still waits stops where it is.
-    for (o, t) in std::mem::take(&mut w.pending) {
-        let o = OutputNum::new(o);
-        let a = t.amounts(view.output(o).value);
-        w.out.stop(view.output(o).addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
-    }
+    w.out.stop_waiting(view, std::mem::take(&mut w.pending));
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)
 }

@@ -213,19 +213,14 @@ pub(super) fn run(
     while let Some(i) = w.queue.pop() {
         let s = view.tx_of_input_from(InputNum::new(i), last.unwrap_or(TxNum::new(0)));
         if last != Some(s) {
-            if opts.max_visits.is_some_and(|m| w.out.visited >= m) {
+            if w.out.visits_exhausted(opts) {
                 break;
             }
             w.visit(s, &mut tx, &mut scratch);
             last = Some(s);
         }
     }
-    // Past the limit of visits, what still waits stops where it is.
-    for (o, t) in std::mem::take(&mut w.pending) {
-        let o = OutputNum::new(o);
-        let a = t.amounts(view.output(o).value);
-        w.out.stop(view.output(o).addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
-    }
+    w.out.stop_waiting(view, std::mem::take(&mut w.pending));
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)
 }

@@ -278,6 +278,23 @@ impl Collector {
         e.coinjoin |= cj;
     }
 
+    /// Whether the walk visited as many transactions as `opts.max_visits` allows.
+    pub fn visits_exhausted(&self, opts: &super::TraceOptions) -> bool {
+        opts.max_visits.is_some_and(|m| self.visited >= m)
+    }
+
+    /// Stops every coin still waiting for a visit (`pending`: coin → taint) where it is, as
+    /// [`StopReason::WorkLimit`]: a walk past its limit of visits leaves them, and the
+    /// reconciliation still adds up.
+    pub fn stop_waiting(&mut self, view: &View<'_>, pending: IdMap<u64, super::taint::Taint>) {
+        for (o, t) in pending {
+            let o = OutputNum::new(o);
+            let coin = view.output(o);
+            let a = t.amounts(coin.value);
+            self.stop(coin.addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
+        }
+    }
+
     fn per_policy(&self, policies: &[Policy], a: &[u64; N]) -> PerPolicy<Sat> {
         PerPolicy(policies.iter().map(|&p| (p, Sat::new(a[ix(p)]))).collect())
     }

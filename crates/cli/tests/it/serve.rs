@@ -261,18 +261,25 @@ fn until(s: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> D
     }
 }
 
-/// `serve --follow-blocks-dir` on a real `litecoind -regtest`: blocks the node mines while the
-/// server runs are answered within seconds, with the clustering extended, and a reorg the
-/// node makes (`invalidateblock`, a longer branch) is followed.
-#[test]
-fn the_server_follows_a_real_nodes_blocks_and_reorgs() {
+/// A `litecoind -regtest` with 105 blocks mined to a wallet address, and a temporary folder
+/// whose `idx` holds its index.
+fn mined_node() -> (sleuth_testkit::RegtestNode, String, tempfile::TempDir) {
     let node = sleuth_testkit::RegtestNode::start();
     node.create_wallet("w");
     let addr = node.new_address("w", "bech32");
     node.mine(105, &addr);
     let tmp = tempfile::tempdir().unwrap();
+    crate::common::ingest(&tmp.path().join("idx"), &node.blocks_dir(), &[]);
+    (node, addr, tmp)
+}
+
+/// `serve --follow-blocks-dir` on a real `litecoind -regtest`: blocks the node mines while the
+/// server runs are answered within seconds, with the clustering extended, and a reorg the
+/// node makes (`invalidateblock`, a longer branch) is followed.
+#[test]
+fn the_server_follows_a_real_nodes_blocks_and_reorgs() {
+    let (node, addr, tmp) = mined_node();
     let d = tmp.path().join("idx");
-    crate::common::ingest(&d, &node.blocks_dir(), &[]);
     sleuth(&d, ["-q", "cluster", "build"]).run();
     let s = serve(&d, &["--follow-blocks-dir", node.blocks_dir().to_str().unwrap()]);
     let tip = |v: &Value| v["tip_hash"].as_str().map(str::to_owned);
@@ -313,13 +320,8 @@ fn the_server_follows_a_real_nodes_blocks_and_reorgs() {
 /// the new tip after: the ingest does not wait for the server to stop.
 #[test]
 fn a_reorg_by_another_process_does_not_wait_for_the_server() {
-    let node = sleuth_testkit::RegtestNode::start();
-    node.create_wallet("w");
-    let addr = node.new_address("w", "bech32");
-    node.mine(105, &addr);
-    let tmp = tempfile::tempdir().unwrap();
+    let (node, _, tmp) = mined_node();
     let d = tmp.path().join("idx");
-    crate::common::ingest(&d, &node.blocks_dir(), &[]);
     let s = serve(&d, &[]);
     let tip = |v: &Value| v["tip_hash"].as_str().map(str::to_owned);
     let old_tip = node.rpc("getbestblockhash", json!([])).as_str().unwrap().to_owned();
