@@ -30,7 +30,7 @@ fn main() {
     let engine = Engine::open(std::path::Path::new(dir));
     let t = Instant::now();
     let snap = engine.snapshot().expect("an index");
-    let attribution = snap.attribution();
+    let attribution = snap.attribution().expect("a readable tag store");
     println!(
         "snapshot with clustering and {} labelled clusters: {:.2} s",
         attribution.len(),

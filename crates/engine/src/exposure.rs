@@ -285,7 +285,7 @@ mod tests {
         engine.import_tags(&tags, TagFormat::Csv).unwrap();
 
         let snap = engine.snapshot().unwrap();
-        let attribution = snap.attribution();
+        let attribution = snap.attribution().unwrap();
         let cl = snap.clustering().expect("a clustering");
         let upto = cl.meta().upto_tx;
         let view = snap.index().view();

@@ -107,7 +107,7 @@ impl Engine {
                 return Ok(store.clone());
             }
         }
-        let store = if dir.exists() { Arc::new(TagStore::open(&dir)?) } else { Arc::new(TagStore::empty(&dir)) };
+        let store = Arc::new(TagStore::open(&dir)?);
         *cached = Some((stamp, store.clone()));
         Ok(store)
     }
@@ -138,7 +138,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Tags`] if the tag store is damaged.
     pub fn tags_of(&self, address: &str) -> Result<views::TagList, EngineError> {
-        Ok(views::TagList::of(&*self.tag_store()?, address))
+        views::TagList::of(&*self.tag_store()?, address)
     }
 
     /// Adds an incident after checking it against the newest commit; with `actors`, its actor
@@ -180,9 +180,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Tags`] naming the file and line at fault.
     pub fn import_tags(&self, file: &Path, format: TagFormat) -> Result<ImportReport, EngineError> {
-        let dir = self.dir.tags();
-        std::fs::create_dir_all(&dir).map_err(|e| EngineError::io(&dir, e))?;
-        let mut store = TagStore::open(&dir)?;
+        let mut store = TagStore::open(&self.dir.tags())?;
         Ok(store.import(file, format)?)
     }
 }

@@ -159,12 +159,16 @@ impl EngineSnapshot {
     /// Builds now what the first trace or screening would otherwise build: the attribution
     /// (seconds with millions of tags) and the direct exposure of the big clusters. A server
     /// warms a snapshot before it answers from it.
-    pub fn warm(&self) {
-        let attribution = self.attribution();
+    ///
+    /// # Errors
+    /// As [`EngineSnapshot::attribution`].
+    pub fn warm(&self) -> Result<(), EngineError> {
+        let attribution = self.attribution()?;
         if let Some(cl) = self.clustering() {
             let view = self.index.view();
             self.risk_flows(&view, &attribution, cl.meta().upto_tx);
         }
+        Ok(())
     }
 
     /// Screens an address or an output: direct and indirect exposure, score and reasons.
@@ -174,7 +178,7 @@ impl EngineSnapshot {
     pub fn screen(&self, subject: &Subject, hops: u32) -> Result<ScreenReport, EngineError> {
         let started = Instant::now();
         let view = self.index.view();
-        let attribution = self.attribution();
+        let attribution = self.attribution()?;
         let mut coins = self.coins_of(&view, subject)?;
         let owner_addr: Option<AddrId> = coins.first().and_then(|&o| view.output(o).addr);
         let cluster_id = owner_addr.and_then(|a| attribution.cluster_of(a));

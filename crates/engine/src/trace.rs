@@ -8,7 +8,7 @@ use bitcoin::Txid;
 use sleuth_analysis::cluster::ClusterId;
 use sleuth_analysis::trace::{trace, Attribution, Class, Label, TraceOptions, TraceReport};
 use sleuth_index::{IndexError, Lookup, OutputNum, TxNum, View};
-use sleuth_tags::Tag;
+use sleuth_tags::TagRef;
 
 use crate::{EngineError, EngineSnapshot};
 
@@ -62,42 +62,46 @@ pub fn class_of(category: &str) -> Class {
 }
 
 /// The label a tag gives its address's cluster: its abuse, if it names one, else its category.
-fn label_of(tag: &Tag) -> Label {
-    let category = tag.abuse.clone().or_else(|| tag.category.clone()).unwrap_or_else(|| "unknown".into());
-    Label { entity: tag.label.clone(), class: class_of(&category), category }
+fn label_of(tag: &TagRef<'_>) -> Label {
+    let category = tag.abuse.or(tag.category).unwrap_or("unknown").to_owned();
+    Label { entity: tag.label.to_owned(), class: class_of(&category), category }
 }
 
 impl EngineSnapshot {
     /// The clusters and labels of this snapshot, built once (tags of other chains are left out).
-    pub fn attribution(&self) -> Arc<Attribution> {
-        self.attribution
-            .get_or_init(|| {
-                let view = self.index.view();
-                let mut a = Attribution::new(self.clustering.clone());
-                for tag in self.tags.all() {
-                    let Ok(key) = sleuth_chain::address::decode(&tag.address, view.chain()) else { continue };
-                    if let Some(id) = view.addr_id(&key) {
-                        a.label(id, label_of(tag));
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] if a tag store file is damaged.
+    pub fn attribution(&self) -> Result<Arc<Attribution>, EngineError> {
+        if let Some(a) = self.attribution.get() {
+            return Ok(a.clone());
+        }
+        let view = self.index.view();
+        let mut a = Attribution::new(self.clustering.clone());
+        let chain = view.chain();
+        // Read in place: no tag is copied, and addresses of other chains fail to decode.
+        self.tags.scan(|tag| {
+            let Ok(key) = sleuth_chain::address::decode(tag.address, chain) else { return };
+            if let Some(id) = view.addr_id(&key) {
+                a.label(id, label_of(&tag));
+            }
+        })?;
+        // Stolen outputs are sources of theft: what descends from them is exposed.
+        for i in self.incidents.incidents() {
+            for s in &i.outputs {
+                let Ok(coins) = self.coins_of(&view, &Subject::Tx(s.txid, s.vout)) else { continue };
+                for o in coins {
+                    if let Some(addr) = view.output(o).addr {
+                        let entity = match &i.actor {
+                            Some(actor) => format!("{} ({actor})", i.name),
+                            None => i.name.clone(),
+                        };
+                        a.label(addr, Label { entity, category: "theft".into(), class: Class::Risk });
                     }
                 }
-                // Stolen outputs are sources of theft: what descends from them is exposed.
-                for i in self.incidents.incidents() {
-                    for s in &i.outputs {
-                        let Ok(coins) = self.coins_of(&view, &Subject::Tx(s.txid, s.vout)) else { continue };
-                        for o in coins {
-                            if let Some(addr) = view.output(o).addr {
-                                let entity = match &i.actor {
-                                    Some(actor) => format!("{} ({actor})", i.name),
-                                    None => i.name.clone(),
-                                };
-                                a.label(addr, Label { entity, category: "theft".into(), class: Class::Risk });
-                            }
-                        }
-                    }
-                }
-                Arc::new(a)
-            })
-            .clone()
+            }
+        }
+        Ok(self.attribution.get_or_init(|| Arc::new(a)).clone())
     }
 
     /// The outputs a subject names.
@@ -171,7 +175,7 @@ impl EngineSnapshot {
         }
         sources.sort_unstable();
         sources.dedup();
-        let base = self.attribution();
+        let base = self.attribution()?;
         let custom;
         let attribution: &Attribution = match stop_at {
             Some(names) => {

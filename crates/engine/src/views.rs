@@ -66,21 +66,33 @@ pub struct TagList {
 
 impl TagList {
     /// The tags `store` holds for `address` (of any chain).
-    pub fn of(store: &TagStore, address: &str) -> TagList {
-        TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim()).to_vec() }
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] if a tag store file is damaged.
+    pub fn of(store: &TagStore, address: &str) -> Result<TagList, EngineError> {
+        Ok(TagList { address: address.trim().to_owned(), tags: store.tags_for(address.trim())? })
     }
 }
 
 /// Tags on the members of cluster `c`, except on `skip`.
-fn cluster_tags(view: &View<'_>, c: &Clustering, store: &TagStore, id: ClusterId, skip: Option<&str>) -> Vec<Tag> {
+fn cluster_tags(
+    view: &View<'_>,
+    c: &Clustering,
+    store: &TagStore,
+    id: ClusterId,
+    skip: Option<&str>,
+) -> Result<Vec<Tag>, EngineError> {
     let mut tags = Vec::new();
+    if store.is_empty() {
+        return Ok(tags);
+    }
     for m in c.members(id) {
         let a = view.address_of(m);
         if Some(a.as_str()) != skip {
-            tags.extend(store.tags_for(&a).iter().cloned());
+            tags.extend(store.tags_for(&a)?);
         }
     }
-    tags
+    Ok(tags)
 }
 
 impl EngineSnapshot {
@@ -136,13 +148,13 @@ impl EngineSnapshot {
         let view = self.index.view();
         let key = sleuth_chain::address::decode(address.trim(), view.chain())?;
         let info = view.address(&key)?;
-        let tags = self.tags.tags_for(&info.address).to_vec();
+        let tags = self.tags.tags_for(&info.address)?;
         let tip_height = view.counts().blocks.checked_sub(1).map(|h| h as u32);
         let mut out = AddressView { info, tip_height, cluster_id: None, tags, cluster_tags: Vec::new() };
         if let (Some(c), Some(a)) = (&self.clustering, view.addr_id(&key)) {
             out.cluster_id = c.cluster_of(a);
             if let Some(id) = out.cluster_id {
-                out.cluster_tags = cluster_tags(&view, c, &self.tags, id, Some(&out.info.address));
+                out.cluster_tags = cluster_tags(&view, c, &self.tags, id, Some(&out.info.address))?;
             }
         }
         Ok(out)
@@ -156,7 +168,7 @@ impl EngineSnapshot {
         let c = self.require_clustering()?;
         let view = self.index.view();
         let info = c.info(&view, self.addr_id(&view, address)?)?;
-        let tags = cluster_tags(&view, c, &self.tags, info.cluster_id, None);
+        let tags = cluster_tags(&view, c, &self.tags, info.cluster_id, None)?;
         let labels: Vec<String> = tags.iter().map(|t| t.label.clone()).collect::<BTreeSet<_>>().into_iter().collect();
         let label = (labels.len() == 1).then(|| labels[0].clone());
         Ok(ClusterView { info, tags, label, labels })
@@ -197,7 +209,10 @@ impl EngineSnapshot {
     }
 
     /// The tags of an address of any chain.
-    pub fn tags_of(&self, address: &str) -> TagList {
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] if a tag store file is damaged.
+    pub fn tags_of(&self, address: &str) -> Result<TagList, EngineError> {
         TagList::of(&self.tags, address)
     }
 }

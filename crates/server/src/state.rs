@@ -46,7 +46,7 @@ impl AppState {
     /// [`EngineError`] if the data dir has no index or a store is damaged.
     pub fn new(engine: Engine) -> Result<AppState, EngineError> {
         let snap = engine.snapshot()?;
-        snap.warm();
+        snap.warm()?;
         let stamp = stamp_of(&engine, &snap);
         let metrics = Metrics::default();
         metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
@@ -81,7 +81,7 @@ impl AppState {
         if serving && *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
             return Ok(false);
         }
-        snap.warm();
+        snap.warm()?;
         self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snap));

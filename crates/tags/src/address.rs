@@ -5,10 +5,13 @@
 //! actually parses as, so such an entry is kept, and visible, rather than dropped.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use bitcoin::base58;
 use sleuth_chain::address::decode;
 use sleuth_chain::Chain;
+
+use crate::error::TagError;
 
 /// Chains tried in this order; the first that decodes the string names it. Bitcoin comes
 /// before Litecoin because Litecoin still accepts Bitcoin's `3…` P2SH prefix; testnet,
@@ -41,6 +44,66 @@ pub fn chain_of(address: &str) -> &'static str {
     } else {
         UNKNOWN
     }
+}
+
+/// The longest address a tag may carry. Longer than any address format Sleuth knows (a
+/// Monero integrated address has 106 characters, a segwit address at most 90), and short
+/// enough that no decoder takes long over it.
+pub const MAX_TAG_ADDRESS_LEN: usize = 128;
+
+/// Networks whose address formats Sleuth checks, with the chains a string listed under them
+/// may parse as. A tag filed under one of them whose address parses as none of the known
+/// formats is refused; under any other network (`XMR`, `XRP`, `BCH`'s cashaddr, …) such an
+/// address is kept with chain [`UNKNOWN`], since Sleuth cannot tell right from wrong there.
+const CHECKED_NETWORKS: [&str; 4] = ["BTC", "LTC", "ETH", "TRX"];
+
+/// Checks one address of a tag file and says what chain it parses as, or why the tag is
+/// left out.
+///
+/// `network` is the network the source files the address under (upper-case), or `None` for
+/// sources that name none (CSV), where an address must parse as some known chain.
+///
+/// Returns `Ok(Err(reason))` for an address that is well-formed text but parses as no chain
+/// although its network is one Sleuth checks: published packs hold such typos (GraphSense's
+/// `plustoken.yaml` lists a Bitcoin address with one character too many), so the import
+/// leaves that tag out and reports it with its line rather than refusing the whole file.
+///
+/// # Errors
+/// [`TagError::Invalid`] naming `path` and `line` for an empty or over-long address, or one
+/// with characters no address has: a line of another kind of file, which fails the import.
+pub fn checked_chain(
+    path: &Path,
+    line: u64,
+    address: &str,
+    network: Option<&str>,
+) -> Result<Result<&'static str, String>, TagError> {
+    let invalid = |message: String| TagError::Invalid { path: path.to_owned(), line, message };
+    if address.len() > MAX_TAG_ADDRESS_LEN {
+        let start: String = address.chars().take(16).collect();
+        return Err(invalid(format!(
+            "the address starting {start:?} has {} characters; no address has more than {MAX_TAG_ADDRESS_LEN}",
+            address.len()
+        )));
+    }
+    if address.is_empty() || !address.bytes().all(|b| b.is_ascii_alphanumeric() || b == b':') {
+        return Err(invalid(format!(
+            "{address:?} is not an address: expected letters and digits only, one address a line"
+        )));
+    }
+    let chain = chain_of(address);
+    if chain != UNKNOWN {
+        return Ok(Ok(chain));
+    }
+    Ok(match network {
+        None => Err(format!(
+            "{address:?} is no address of a chain Sleuth knows (Bitcoin, Litecoin and their test networks, EVM 0x \
+             addresses, TRON)"
+        )),
+        Some(n) if CHECKED_NETWORKS.contains(&n) => Err(format!(
+            "{address:?} is listed under {n} but is no {n} address (nor one of another chain Sleuth knows)"
+        )),
+        Some(_) => Ok(chain),
+    })
 }
 
 /// The key tags are indexed and looked up by: the address as written, except that bech32

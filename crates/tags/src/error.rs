@@ -54,6 +54,12 @@ pub enum TagError {
         /// What is wrong with it.
         message: String,
     },
+    /// Another process is importing into the same store.
+    #[error("{}: another import into this tag store is running; wait for it to finish", path.display())]
+    Busy {
+        /// The store's lock file.
+        path: PathBuf,
+    },
     /// A format name that is none of the known ones.
     #[error("unknown tag format {0:?}; expected one of {expected}", expected = crate::TagFormat::NAME_LIST)]
     UnknownFormat(String),

@@ -28,5 +28,5 @@ mod yaml;
 
 pub use actors::{Actor, ActorPack};
 pub use error::TagError;
-pub use store::{TagStore, STORE_VERSION};
-pub use tag::{normalize_currency, ImportReport, Tag, TagFormat};
+pub use store::{TagRef, TagStore, MAX_FIELD_BYTES, MAX_REFUSED_LISTED, STORE_VERSION};
+pub use tag::{normalize_currency, ImportReport, RefusedTag, Tag, TagFormat};

@@ -13,19 +13,24 @@
 //!   - `Feature[@FeatureTypeID]/FeatureVersion/VersionDetail` text for the address.
 //!
 //! Individuals' names are written as OFAC's flat list writes them, `LAST, First Middle`; other
-//! names are their parts joined by spaces. The file is read into memory (the full list is
-//! about 100 MB) so that an error can name its line.
+//! names are their parts joined by spaces. The file streams through the parser (the full list
+//! is about 100 MB); only the parties that hold an address are kept, and an error's line is
+//! found by reading the file again up to the error's byte offset. A file that ends before its
+//! root element closes is cut short, and is an error: it imports nothing.
 
 use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
+use crate::address::checked_chain;
 use crate::error::TagError;
-use crate::ofac::{check_address, sanction_tag};
-use crate::tag::Parsed;
+use crate::ofac::sanction_tag;
+use crate::tag::{normalize_currency, Entry, RefusedTag, Sink};
 
 /// The prefix of the feature types that hold addresses.
 const FEATURE_PREFIX: &str = "Digital Currency Address - ";
@@ -41,6 +46,10 @@ pub struct SdnAddress {
     pub name: String,
     /// The party's `FixedRef`, OFAC's stable entry number.
     pub fixed_ref: String,
+    /// The chain the address parses as (see [`crate::address::chain_of`]).
+    pub chain: &'static str,
+    /// 1-based line of the address in the file.
+    pub line: u64,
 }
 
 /// Reads every digital-currency address of an advanced-schema SDN file.
@@ -50,17 +59,36 @@ pub struct SdnAddress {
 /// that is not well-formed, [`TagError::WrongFile`] for XML of another schema and
 /// [`TagError::Invalid`] for an address feature that holds no address.
 pub fn read_sdn(path: &Path) -> Result<Vec<SdnAddress>, TagError> {
-    let bytes = std::fs::read(path).map_err(|e| TagError::io(path, e))?;
-    addresses(path, &bytes)
+    let reader = BufReader::new(File::open(path).map_err(|e| TagError::io(path, e))?);
+    addresses(path, reader, &|offset| line_in_file(path, offset))
 }
 
-/// Reads the file into tags: label = party name, abuse `sanction`, confidence `authority_data`.
-pub(crate) fn parse(path: &Path, bytes: &[u8], file: &str) -> Result<Parsed, TagError> {
+/// Reads the file into tags (label = party name, abuse `sanction`, confidence
+/// `authority_data`), handing them to `sink` once the whole file has been read and checked;
+/// returns the import id.
+pub(crate) fn parse(path: &Path, file: &str, sink: &mut Sink<'_>) -> Result<String, TagError> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let source = format!("ofac-sdn:{name}");
-    let tags =
-        addresses(path, bytes)?.iter().map(|a| sanction_tag(&a.address, &a.asset, &a.name, &source, file)).collect();
-    Ok(Parsed { source, tags })
+    for a in read_sdn(path)? {
+        let entry = match checked_chain(path, a.line, &a.address, Some(&normalize_currency(&a.asset)))? {
+            Ok(chain) => Entry::Tag(sanction_tag(&a.address, chain, &a.asset, &a.name, &source, file)),
+            Err(reason) => Entry::Refused(RefusedTag { line: a.line, address: a.address, reason }),
+        };
+        sink(entry, a.line)?;
+    }
+    Ok(source)
+}
+
+/// The 1-based line of byte `offset` of the file at `path`, read again for an error's sake.
+fn line_in_file(path: &Path, offset: u64) -> u64 {
+    let Ok(file) = File::open(path) else { return 0 };
+    let mut reader = BufReader::new(file).take(offset);
+    let mut buf = [0u8; 64 * 1024];
+    let mut newlines = 0;
+    while let Ok(n @ 1..) = reader.read(&mut buf) {
+        newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    newlines + 1
 }
 
 /// What text the reader is collecting, and for what.
@@ -98,10 +126,8 @@ struct State {
     parties: Vec<Party>,
 }
 
-fn addresses(path: &Path, bytes: &[u8]) -> Result<Vec<SdnAddress>, TagError> {
-    let line_at =
-        |offset: u64| bytes[..(offset as usize).min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-    let mut reader = Reader::from_reader(bytes);
+fn addresses(path: &Path, source: impl BufRead, line_at: &dyn Fn(u64) -> u64) -> Result<Vec<SdnAddress>, TagError> {
+    let mut reader = Reader::from_reader(source);
     let mut buf = Vec::new();
     let mut state = State::default();
     let mut capture = Capture::None;
@@ -150,6 +176,15 @@ fn addresses(path: &Path, bytes: &[u8]) -> Result<Vec<SdnAddress>, TagError> {
                     },
                 }
             }
+            Event::Eof if depth > 0 => {
+                return Err(TagError::Syntax {
+                    path: path.to_owned(),
+                    line: line_at(offset),
+                    message: format!(
+                        "the file ends with {depth} element(s) still open, so it is cut short; download it again"
+                    ),
+                })
+            }
             Event::Eof => break,
             _ => {}
         }
@@ -172,12 +207,18 @@ fn addresses(path: &Path, bytes: &[u8]) -> Result<Vec<SdnAddress>, TagError> {
                     message: format!("feature type {type_id} reads {feature:?}, which names no asset"),
                 });
             }
-            check_address(path, line_at(*offset), address)?;
+            let line = line_at(*offset);
+            // Only a malformed address fails the read; one of no known chain is the import's
+            // to leave out.
+            let _ = checked_chain(path, line, address, None)?;
+            let chain = crate::address::chain_of(address);
             out.push(SdnAddress {
                 address: address.clone(),
                 asset: asset.to_ascii_uppercase(),
                 name: name.clone(),
                 fixed_ref: party.fixed_ref.clone(),
+                chain,
+                line,
             });
         }
     }
@@ -269,7 +310,8 @@ fn end(name: &[u8], s: &mut State, capture: &mut Capture, text: &str) {
         }
         (b"DistinctParty", other) => {
             *capture = other;
-            s.parties.extend(s.party.take());
+            // Only parties with an address are kept: the list holds thousands without one.
+            s.parties.extend(s.party.take().filter(|p| !p.details.is_empty()));
         }
         (_, other) => *capture = other,
     }
@@ -306,8 +348,15 @@ mod tests {
 <DistinctParties>
 "#;
 
+    fn read_bytes(path: &str, bytes: &[u8]) -> Result<Vec<SdnAddress>, TagError> {
+        let line_at = |offset: u64| {
+            bytes[..(offset as usize).min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64 + 1
+        };
+        addresses(Path::new(path), bytes, &line_at)
+    }
+
     fn read(body: &str) -> Result<Vec<SdnAddress>, TagError> {
-        addresses(Path::new("sdn.xml"), format!("{HEAD}{body}</DistinctParties></Sanctions>").as_bytes())
+        read_bytes("sdn.xml", format!("{HEAD}{body}</DistinctParties></Sanctions>").as_bytes())
     }
 
     #[test]
@@ -339,7 +388,12 @@ mod tests {
         assert!(matches!(err, TagError::Syntax { line: 10, .. }), "{err}");
         let err = read("<DistinctParty><Profile><Feature FeatureTypeID=\"344\"><FeatureVersion>\n<VersionDetail>1A1z P1e</VersionDetail></FeatureVersion></Feature></Profile></DistinctParty>\n").unwrap_err();
         assert!(matches!(err, TagError::Invalid { line: 9, .. }), "{err}");
-        let err = addresses(Path::new("x.xml"), b"<sdnList><sdnEntry/></sdnList>").unwrap_err();
+        let err = read_bytes("x.xml", b"<sdnList><sdnEntry/></sdnList>").unwrap_err();
         assert!(err.to_string().contains("<sdnList>, not <Sanctions>"), "{err}");
+        // Cut between two elements, the file is still well-formed so far: only the open root
+        // tells that it is cut short.
+        let cut = format!("{HEAD}<DistinctParty FixedRef=\"1\"></DistinctParty>\n");
+        let err = read_bytes("sdn.xml", cut.as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
     }
 }

@@ -2,11 +2,11 @@
 //! import reports.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::address;
 use crate::error::TagError;
 
 /// One attribution of one address by one source.
@@ -93,38 +93,36 @@ pub struct ImportReport {
     pub by_currency: BTreeMap<String, usize>,
     /// Tags per chain the address parses as (`tron` under `BTC` flags a mislisted address).
     pub by_chain: BTreeMap<String, usize>,
+    /// Entries left out because their address fails its chain's check.
+    pub refused: usize,
+    /// The first [`crate::MAX_REFUSED_LISTED`] of them, with their lines.
+    pub refused_tags: Vec<RefusedTag>,
 }
 
-impl ImportReport {
-    pub(crate) fn new(source: &str, format: TagFormat, file: &str, tags: &[Tag], replaced: bool) -> ImportReport {
-        let mut by_currency = BTreeMap::new();
-        let mut by_chain = BTreeMap::new();
-        let mut keys = std::collections::HashSet::new();
-        for tag in tags {
-            *by_currency.entry(tag.currency.clone()).or_insert(0) += 1;
-            *by_chain.entry(tag.chain.clone()).or_insert(0) += 1;
-            keys.insert(address::lookup_key(&tag.address));
-        }
-        ImportReport {
-            source: source.to_owned(),
-            format,
-            file: file.to_owned(),
-            tags: tags.len(),
-            addresses: keys.len(),
-            replaced,
-            by_currency,
-            by_chain,
-        }
-    }
-}
-
-/// The tags one file yields, under the import id they are stored by.
+/// What a parser read from one entry of a file. One lives at a time, so the size difference
+/// between the variants costs nothing.
 #[derive(Debug)]
-pub(crate) struct Parsed {
-    /// The import id.
-    pub(crate) source: String,
-    /// Every tag, in file order.
-    pub(crate) tags: Vec<Tag>,
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Entry {
+    /// A tag to import.
+    Tag(Tag),
+    /// A well-formed entry whose address fails its chain's check: left out, and reported.
+    Refused(RefusedTag),
+}
+
+/// Where a parser puts each entry it reads, in file order, with the 1-based line it starts
+/// on: the store writes tags out as they come, so an import holds one entry at a time.
+pub(crate) type Sink<'s> = dyn FnMut(Entry, u64) -> Result<(), TagError> + 's;
+
+/// A tag an import left out because its address is no address of the chain it is filed under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedTag {
+    /// 1-based line of the entry in the imported file.
+    pub line: u64,
+    /// The address as the file gives it.
+    pub address: String,
+    /// Why it was left out.
+    pub reason: String,
 }
 
 /// The currency name Sleuth stores: upper-case, with OFAC's ISO-4217-style `XBT` as `BTC`.
@@ -135,6 +133,31 @@ pub fn normalize_currency(currency: &str) -> String {
     } else {
         upper
     }
+}
+
+/// Checks a currency or network as a source wrote it and returns it as stored (see
+/// [`normalize_currency`]): a ticker of 2 to 12 letters, digits, `.`, `_` or `-`, starting
+/// with a letter (`BTC`, `USDT`, `USDC.E`). Anything else (`12345`, a sentence, an empty
+/// string) is refused, naming the line.
+///
+/// # Errors
+/// [`TagError::Invalid`] naming `path` and `line`.
+pub(crate) fn checked_currency(path: &Path, line: u64, field: &str, value: &str) -> Result<String, TagError> {
+    let c = normalize_currency(value);
+    let shaped = (2..=12).contains(&c.len())
+        && c.starts_with(|ch: char| ch.is_ascii_alphabetic())
+        && c.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if shaped {
+        return Ok(c);
+    }
+    Err(TagError::Invalid {
+        path: path.to_owned(),
+        line,
+        message: format!(
+            "{field} {value:?} is not a currency ticker; write the asset's ticker (BTC, LTC, ETH, USDT, …): 2 to 12 \
+             letters or digits, starting with a letter"
+        ),
+    })
 }
 
 #[cfg(test)]

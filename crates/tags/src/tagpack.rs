@@ -19,7 +19,7 @@ use std::path::Path;
 
 use crate::address;
 use crate::error::TagError;
-use crate::tag::{normalize_currency, Parsed, Tag};
+use crate::tag::{checked_currency, Entry, RefusedTag, Sink, Tag};
 use crate::taxonomy::Taxonomy;
 use crate::yaml::{self, Node, View};
 
@@ -63,10 +63,32 @@ struct Field {
 
 type Fields = BTreeMap<&'static str, Field>;
 
-/// Reads a TagPack into tags, or says which line breaks which rule.
-pub(crate) fn parse(path: &Path, text: &str, file: &str) -> Result<Parsed, TagError> {
+/// Largest TagPack read. A pack is loaded whole, with a span per node (about 50 times its
+/// size in memory); the largest published packs are a few megabytes.
+pub const MAX_TAGPACK_BYTES: u64 = 64 << 20;
+
+/// Reads a TagPack, handing each tag to `sink` once the whole pack has been checked, or says
+/// which line breaks which rule; returns the import id.
+pub(crate) fn parse(path: &Path, file: &str, sink: &mut Sink<'_>) -> Result<String, TagError> {
+    let size = std::fs::metadata(path).map_err(|e| TagError::io(path, e))?.len();
+    if size > MAX_TAGPACK_BYTES {
+        return Err(TagError::WrongFile {
+            path: path.to_owned(),
+            message: format!(
+                "{size} bytes; Sleuth reads TagPacks of up to {} MiB: split the pack into several files",
+                MAX_TAGPACK_BYTES >> 20
+            ),
+        });
+    }
+    let text = crate::store::utf8(path, std::fs::read(path).map_err(|e| TagError::io(path, e))?)?;
+    parse_text(path, &text, file, sink)
+}
+
+/// [`parse`] of a pack already read.
+fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Result<String, TagError> {
     let taxonomy = Taxonomy::graphsense();
     let invalid = |line: u64, message: String| TagError::Invalid { path: path.to_owned(), line, message };
+    yaml::check_depth(text).map_err(|(line, message)| TagError::Syntax { path: path.to_owned(), line, message })?;
     let docs = yaml::load(text).map_err(|e| TagError::Syntax {
         path: path.to_owned(),
         line: e.marker().line() as u64,
@@ -144,6 +166,7 @@ pub(crate) fn parse(path: &Path, text: &str, file: &str) -> Result<Parsed, TagEr
 
     let mut tags = Vec::with_capacity(parsed.len());
     for (whom, line, fields) in &parsed {
+        let field_line = |name: &str| fields.get(name).or(header.get(name)).map_or(*line, |f| f.line);
         let get = |name: &str| text_of(fields, name).or_else(|| text_of(&header, name));
         let network = text_of(fields, "network")
             .or_else(|| text_of(fields, "currency"))
@@ -168,33 +191,56 @@ pub(crate) fn parse(path: &Path, text: &str, file: &str) -> Result<Parsed, TagEr
                 if get("tx_hash").is_some() { "a tx_hash tag; Sleuth imports address tags only" } else { "no address" };
             return Err(invalid(*line, format!("{whom}: {what}; give the tag an address")));
         };
-        if address.is_empty() || address.contains(char::is_whitespace) {
-            return Err(invalid(*line, format!("{whom}: address {address:?} is empty or contains spaces")));
-        }
+        let whose = |e: TagError| match e {
+            TagError::Invalid { path, line, message } => {
+                TagError::Invalid { path, line, message: format!("{whom}: {message}") }
+            }
+            e => e,
+        };
+        let currency =
+            checked_currency(path, field_line("currency"), "currency", get("currency").expect("checked above"))
+                .map_err(whose)?;
+        let network =
+            checked_currency(path, field_line("network"), "network", network.expect("checked above")).map_err(whose)?;
+        let chain = match address::checked_chain(path, field_line("address"), address, Some(&network)).map_err(whose)? {
+            Ok(chain) => chain,
+            Err(reason) => {
+                let line = field_line("address");
+                let reason = format!("{whom}: {reason}");
+                tags.push((line, Entry::Refused(RefusedTag { line, address: address.to_owned(), reason })));
+                continue;
+            }
+        };
         let confidence = confidence.expect("checked above").to_owned();
         let level = taxonomy.confidence(&confidence).map(|c| c.level);
         let is_cluster_definer = match fields.get("is_cluster_definer").or(header.get("is_cluster_definer")) {
             Some(Field { value: Value::Bool(b), .. }) => *b,
             _ => false,
         };
-        tags.push(Tag {
-            address: address.to_owned(),
-            currency: normalize_currency(get("currency").expect("checked above")),
-            network: network.expect("checked above").to_ascii_uppercase(),
-            chain: address::chain_of(address).to_owned(),
-            label: get("label").expect("checked above").to_owned(),
-            category: get("category").map(str::to_owned),
-            actor: get("actor").map(str::to_owned),
-            abuse: get("abuse").map(str::to_owned),
-            confidence: Some(confidence),
-            confidence_level: level,
-            source: get("source").expect("checked above").to_owned(),
-            import: source_id.clone(),
-            file: file.to_owned(),
-            is_cluster_definer,
-        });
+        tags.push((
+            *line,
+            Entry::Tag(Tag {
+                address: address.to_owned(),
+                currency,
+                network,
+                chain: chain.to_owned(),
+                label: get("label").expect("checked above").to_owned(),
+                category: get("category").map(str::to_owned),
+                actor: get("actor").map(str::to_owned),
+                abuse: get("abuse").map(str::to_owned),
+                confidence: Some(confidence),
+                confidence_level: level,
+                source: get("source").expect("checked above").to_owned(),
+                import: source_id.clone(),
+                file: file.to_owned(),
+                is_cluster_definer,
+            }),
+        ));
     }
-    Ok(Parsed { source: source_id, tags })
+    for (line, entry) in tags {
+        sink(entry, line)?;
+    }
+    Ok(source_id)
 }
 
 fn missing_header(name: &str) -> String {
@@ -322,8 +368,22 @@ pub(crate) fn concept_hint(bad: &str, taxonomy: &Taxonomy) -> String {
 mod tests {
     use super::*;
 
+    #[derive(Debug)]
+    struct Parsed {
+        source: String,
+        tags: Vec<Tag>,
+    }
+
     fn parse_str(text: &str) -> Result<Parsed, TagError> {
-        parse(Path::new("t.yaml"), text, "t.yaml")
+        let mut tags = Vec::new();
+        let source = parse_text(Path::new("t.yaml"), text, "t.yaml", &mut |e, line| {
+            match e {
+                Entry::Tag(t) => tags.push(t),
+                Entry::Refused(r) => return Err(TagError::Invalid { path: "t.yaml".into(), line, message: r.reason }),
+            }
+            Ok(())
+        })?;
+        Ok(Parsed { source, tags })
     }
 
     const PACK: &str = "\
@@ -392,6 +452,8 @@ tags:
             (PACK.replace("confidence: forensic", "confidence: sure"), 3, "unknown confidence \"sure\""),
             (PACK.replace("- address: 1A1", "- tx_hash: 1A1"), 9, "tag 1: a tx_hash tag"),
             (PACK.replace("title: T\n", ""), 1, "mandatory field title is missing"),
+            (PACK.replace("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "12345"), 9, "tag 1: \"12345\" is listed under BTC"),
+            (PACK.replace("  currency: ETH", "  currency: 12"), 11, "tag 2: currency \"12\" is not a currency ticker"),
         ];
         for (text, line, message) in cases {
             let err = parse_str(&text).unwrap_err();
@@ -399,6 +461,19 @@ tags:
             assert!(err.to_string().contains(message), "{err}");
             assert!(err.to_string().starts_with(&format!("t.yaml:{line}: ")), "{err}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_a_clean_error() {
+        // 20,000 nested lists overflowed the loader's stack (exit 134) before the depth check.
+        let text = format!("title: T\ncreator: C\ntags:\n{}x\n", "- ".repeat(20_000));
+        let err = parse_str(&text).unwrap_err();
+        assert!(matches!(err, TagError::Syntax { line: 4, .. }), "{err}");
+        assert!(err.to_string().contains("nested deeper than"), "{err}");
+        let text = format!("title: T\ncreator: C\ntags: {}x{}\n", "[".repeat(5_000), "]".repeat(5_000));
+        // Flow style: the scanner has a limit of its own; either way a clean syntax error.
+        let err = parse_str(&text).unwrap_err();
+        assert!(matches!(err, TagError::Syntax { line: 3, .. }), "{err}");
     }
 
     #[test]

@@ -4,8 +4,15 @@
 //! unquoted `0x098B…` address or a label such as `2014` stays the text it is, where the YAML
 //! 1.2 core schema would have turned it into a number.
 
+use std::collections::HashMap;
+
 use saphyr::{MarkedYaml, ScalarStyle, ScanError, YamlData, YamlLoader};
-use saphyr_parser::Parser;
+use saphyr_parser::{Event, Parser};
+
+/// Deepest nesting of sequences and mappings a tag file may have. A TagPack needs three
+/// levels (the pack, its tags, a tag's fields) and four with a `concepts` list; the loader
+/// recurses once per level, and 20,000 levels overflowed its stack.
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// One node with its 1-based line.
 pub(crate) type Node<'a> = MarkedYaml<'a>;
@@ -37,6 +44,65 @@ pub(crate) fn load(text: &str) -> Result<Vec<Node<'_>>, ScanError> {
         return Err(e.clone());
     }
     Ok(loader.into_documents())
+}
+
+/// Walks the parser's events (no tree is built, so nothing recurses) and refuses a document
+/// nested deeper than [`MAX_DEPTH`], or whose aliases would make the loader copy far more
+/// nodes than the file holds (each alias is a copy of its anchor's nodes; "billion laughs").
+///
+/// # Errors
+/// The 1-based line and what is wrong; a syntax error is left for [`load`] to report.
+pub(crate) fn check_depth(text: &str) -> Result<(), (u64, String)> {
+    let mut depth = 0usize;
+    let mut nodes = 0u64;
+    let mut copied = 0u64;
+    // Open containers with their anchor and the node count when they opened.
+    let mut open: Vec<(usize, u64)> = Vec::new();
+    let mut anchor_sizes: HashMap<usize, u64> = HashMap::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { return Ok(()) };
+        let line = span.start.line() as u64;
+        match event {
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err((
+                        line,
+                        format!("lists or mappings nested deeper than {MAX_DEPTH} levels; a TagPack needs 4"),
+                    ));
+                }
+                nodes += 1;
+                open.push((anchor, nodes));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                depth = depth.saturating_sub(1);
+                if let Some((anchor, start)) = open.pop() {
+                    if anchor != 0 {
+                        anchor_sizes.insert(anchor, nodes - start + 1);
+                    }
+                }
+            }
+            Event::Scalar(_, _, anchor, _) => {
+                nodes += 1;
+                if anchor != 0 {
+                    anchor_sizes.insert(anchor, 1);
+                }
+            }
+            Event::Alias(anchor) => {
+                let size = anchor_sizes.get(&anchor).copied().unwrap_or(1);
+                nodes += size;
+                copied += size;
+                if copied > 100_000 + 4 * (nodes - copied) {
+                    return Err((
+                        line,
+                        "aliases that would copy more nodes than the file holds many times over".into(),
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The 1-based line where `node` starts.

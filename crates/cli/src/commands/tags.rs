@@ -93,6 +93,18 @@ impl Human for ImportReport {
         for (c, n) in &self.by_currency {
             s += &format!("  {c}: {n}\n");
         }
+        if self.refused > 0 {
+            s += &format!("left out {} entries whose address is no address of its chain:\n", self.refused);
+            for r in &self.refused_tags {
+                s += &format!("  {}:{}: {}\n", self.file, r.line, r.reason);
+            }
+            if self.refused > self.refused_tags.len() {
+                s += &format!(
+                    "  … and {} more (all in --json's refused count)\n",
+                    self.refused - self.refused_tags.len()
+                );
+            }
+        }
         s
     }
 }

@@ -5,8 +5,8 @@ use sleuth_tags::{Tag, TagStore};
 
 use crate::common::{everything_shared, shared};
 
-fn from_file<'a>(store: &'a TagStore, address: &str, file: &str) -> Vec<&'a Tag> {
-    store.tags_for(address).iter().filter(|t| t.file.ends_with(file)).collect()
+fn from_file(store: &TagStore, address: &str, file: &str) -> Vec<Tag> {
+    store.tags_for(address).unwrap().into_iter().filter(|t| t.file.ends_with(file)).collect()
 }
 
 #[test]
@@ -30,7 +30,7 @@ fn attributed_addresses_have_their_sources_tags() {
         assert_eq!(pack_tags[0].currency, row[currency], "{addr}");
 
         let asset = if &row[currency] == "BTC" { "XBT" } else { &row[currency] };
-        let ofac = store.tags_for(addr).iter().filter(|t| t.import == format!("ofac:{asset}")).count();
+        let ofac = store.tags_for(addr).unwrap().iter().filter(|t| t.import == format!("ofac:{asset}")).count();
         assert_eq!(ofac, usize::from(&row[in_ofac] == "yes"), "{addr}: on OFAC's {asset} list");
     }
     assert_eq!(rows, 38, "README: 38 rows");
@@ -40,14 +40,14 @@ fn attributed_addresses_have_their_sources_tags() {
 fn a_lazarus_ofac_address_has_both_tags() {
     let store = everything_shared();
     for address in ["3F2sZ4jbhvDKQdGbHYPC6ZxFXEau2m5Lqj", "1AXUTu9y3H8w4wYx4BjyFWgRhZKDhmcMrn"] {
-        let tags = store.tags_for(address);
+        let tags = store.tags_for(address).unwrap();
         let pack = tags.iter().find(|t| t.file.ends_with("lazarus.yaml")).expect("lazarus.yaml tag");
         assert_eq!((pack.actor.as_deref(), pack.abuse.as_deref()), (Some("lazarusgroup"), Some("sanction")));
         let ofac = tags.iter().find(|t| t.import == "ofac:XBT").expect("OFAC XBT tag");
         assert_eq!((ofac.currency.as_str(), ofac.abuse.as_deref()), ("BTC", Some("sanction")));
     }
     // The Ronin exploiter: lazarus.yaml, ronin_bridge.yaml and OFAC's ETH list.
-    let ronin = store.tags_for("0x098B716B8Aaf21512996dC57EB0615e2383E2f96");
+    let ronin = store.tags_for("0x098B716B8Aaf21512996dC57EB0615e2383E2f96").unwrap();
     let mut sources: Vec<&str> = ronin.iter().map(|t| t.import.as_str()).collect();
     sources.sort_unstable();
     assert_eq!(
@@ -77,7 +77,7 @@ fn tagged_outputs_in_the_shipped_blocks_have_their_tags() {
                 assert!(from_file(store, address, file).iter().any(|t| t.label == label), "{address}: {part}");
             } else {
                 let list = part.strip_prefix("OFAC ").unwrap();
-                assert!(store.tags_for(address).iter().any(|t| t.file.ends_with(list)), "{address}: {part}");
+                assert!(store.tags_for(address).unwrap().iter().any(|t| t.file.ends_with(list)), "{address}: {part}");
             }
         }
     }

@@ -64,10 +64,12 @@ pub fn everything_shared() -> &'static TagStore {
     STORE.get_or_init(|| everything().1)
 }
 
-/// Files of the store folder with their bytes, sorted: the persisted state.
+/// Files of the store folder with their bytes, sorted: the persisted state (the import
+/// lock, an empty file, is no state).
 pub fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name() != "LOCK")
         .map(|e| {
             let p = e.unwrap().path();
             (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap())

@@ -16,12 +16,19 @@ fn csv_tags_import_with_currency_from_the_address() {
     std::fs::write(&path, GOOD).unwrap();
     let report = store.import(&path, TagFormat::Csv).unwrap();
     assert_eq!((report.source.as_str(), report.tags), ("csv:case.csv", 3));
-    let [deepbit] = store.tags_for("1VayNert3x1KzbpzMGt2qdqrAThiRovi8") else { panic!("one tag") };
+    let Ok([deepbit]) = <[_; 1]>::try_from(store.tags_for("1VayNert3x1KzbpzMGt2qdqrAThiRovi8").unwrap()) else {
+        panic!("one tag")
+    };
     assert_eq!((deepbit.label.as_str(), deepbit.category.as_deref()), ("DeepBit.net", Some("miner")));
     assert_eq!((deepbit.currency.as_str(), deepbit.confidence.as_deref()), ("BTC", None));
-    let [phisher] = store.tags_for("BC1Q92MD7868UUN8VPLP9TE0VAECMXYC5RRPHDYVXG") else { panic!("one tag") };
+    let Ok([phisher]) = <[_; 1]>::try_from(store.tags_for("BC1Q92MD7868UUN8VPLP9TE0VAECMXYC5RRPHDYVXG").unwrap())
+    else {
+        panic!("one tag")
+    };
     assert_eq!((phisher.label.as_str(), phisher.category.as_deref()), ("Phisher, electrum", None));
-    let [tron] = store.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq") else { panic!("one tag") };
+    let Ok([tron]) = <[_; 1]>::try_from(store.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq").unwrap()) else {
+        panic!("one tag")
+    };
     assert_eq!((tron.currency.as_str(), tron.chain.as_str()), ("TRX", "tron"));
 
     // Again: same state, same bytes.

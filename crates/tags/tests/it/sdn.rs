@@ -52,11 +52,13 @@ fn import_labels_tags_with_the_party() {
             .collect();
     assert_eq!(report.by_currency, want);
 
-    let [wang] = store.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq") else { panic!("one tag") };
+    let Ok([wang]) = <[_; 1]>::try_from(store.tags_for("TUCsTq7TofTCJRRoHk6RvhMoS2mJLm5Yzq").unwrap()) else {
+        panic!("one tag")
+    };
     assert_eq!((wang.label.as_str(), wang.currency.as_str(), wang.chain.as_str()), ("WANG, Mingming", "BTC", "tron"));
     assert_eq!((wang.abuse.as_deref(), wang.confidence_level), (Some("sanction"), Some(60)));
 
-    let karasavidi = store.tags_for("0xD882CFC20F52F2599D84B8E8D58C7FB62CFE344B");
+    let karasavidi = store.tags_for("0xD882CFC20F52F2599D84B8E8D58C7FB62CFE344B").unwrap();
     let currencies: Vec<_> = karasavidi.iter().map(|t| t.currency.as_str()).collect();
     assert_eq!(currencies, ["ETH", "ETC"]);
     assert!(karasavidi.iter().all(|t| t.label == "KARASAVIDI, Dmitrii"));
