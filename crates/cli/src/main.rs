@@ -48,7 +48,14 @@ fn main() -> ExitCode {
             "sleuth=info,sleuth_index=info,sleuth_chain=info"
         })
     });
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    // Colour codes only for a person at a terminal, never into a log file or a pipe.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi)
+        .init();
     let ctx = Context { data_dir: cli.data_dir, json: cli.json, quiet: cli.quiet };
     let ctx = &ctx;
     match cli.command.run(ctx) {
@@ -66,12 +73,30 @@ fn main() -> ExitCode {
             // One line, outermost context first: "error: ingesting X into Y: X/blk00001.dat: …",
             // then what to do when the fix is a command: "…; run `sleuth … ingest` first".
             match hint(&err, &ctx.data_dir) {
-                Some(hint) => eprintln!("error: {err:#}; {hint}"),
-                None => eprintln!("error: {err:#}"),
+                Some(hint) => eprintln!("error: {}; {hint}", one_line(&err)),
+                None => eprintln!("error: {}", one_line(&err)),
             }
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, outermost first, each said once: the libraries' errors name
+/// their cause in their own message (`X: Permission denied (os error 13)`) and also return it
+/// as `source()`, so a cause whose text is already said is left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 /// What to type next, for the errors whose fix is a command or a flag: the libraries say what

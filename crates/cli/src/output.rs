@@ -45,3 +45,22 @@ pub fn thousands(n: u64) -> String {
 pub fn sat(n: impl Into<u64>) -> String {
     format!("{} sat", thousands(n.into()))
 }
+
+/// `println!` that returns the write's error instead of panicking, so that `sleuth demo |
+/// head` ends quietly (the binary treats a broken pipe as the reader's choice).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
+/// `print!` likewise.
+macro_rules! put {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout(), $($arg)*)?;
+    }};
+}
+
+pub(crate) use {put, say};

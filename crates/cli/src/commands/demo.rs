@@ -13,7 +13,8 @@ use sleuth_engine::Engine;
 use sleuth_index::ingest::IngestOptions;
 use sleuth_simulator::SimConfig;
 
-use crate::output::Human;
+use crate::output::{put, say, Human};
+
 use crate::progress::Bar;
 use crate::Context;
 
@@ -43,31 +44,31 @@ impl Demo {
             chain: Chain::Regtest,
             truth: true,
         };
-        println!("1. simulating {} transactions of an economy with heists (seed {}) ...", self.transactions, self.seed);
+        say!("1. simulating {} transactions of an economy with heists (seed {}) ...", self.transactions, self.seed);
         let sim = super::simulate::run_simulation(ctx, &cfg)?;
-        print!("{}", sim.human());
+        put!("{}", sim.human());
 
         let data_dir = root.join("index");
-        println!("\n2. ingesting {} as a node's block files ...", cfg.out.join("blocks").display());
+        say!("\n2. ingesting {} as a node's block files ...", cfg.out.join("blocks").display());
         let opts = IngestOptions::new(cfg.out.join("blocks"));
         let report = sleuth_engine::ingest(&data_dir, &opts, &mut Bar::new(!ctx.quiet), &AtomicBool::new(false))?;
-        print!("{}", report.human());
+        put!("{}", report.human());
 
         let engine = Engine::open(&data_dir);
         let snap = engine.snapshot()?;
         let Some(heist) = sim.heists.first() else {
-            println!("\nthe simulation has no heist at this size; try more --transactions");
+            say!("\nthe simulation has no heist at this size; try more --transactions");
             return Ok(());
         };
-        println!("\n3. the heist: {} robbed by {} — what the index knows", heist.victim, heist.thief);
+        say!("\n3. the heist: {} robbed by {} — what the index knows", heist.victim, heist.thief);
         let drain = snap.tx(&heist.txid)?;
-        print!("{}", drain.human());
-        println!("\n4. where the stolen outputs went next:");
+        put!("{}", drain.human());
+        say!("\n4. where the stolen outputs went next:");
         for o in &drain.outputs {
             match &o.spent_by {
                 Some(s) => {
                     let next = snap.tx(&s.txid.parse()?)?;
-                    println!(
+                    say!(
                         "  output {} ({}) -> tx {} at height {}: {} inputs, {} outputs",
                         o.n,
                         o.address.as_deref().unwrap_or("?"),
@@ -77,12 +78,12 @@ impl Demo {
                         next.outputs.len()
                     );
                 }
-                None => println!("  output {} ({}) is still unspent", o.n, o.address.as_deref().unwrap_or("?")),
+                None => say!("  output {} ({}) is still unspent", o.n, o.address.as_deref().unwrap_or("?")),
             }
         }
-        println!("\n5. clustering the addresses into entities ...");
+        say!("\n5. clustering the addresses into entities ...");
         let report = engine.build_clustering(HeuristicSet::default_set(), &mut |_, _| {})?;
-        print!("{}", report.human());
+        put!("{}", report.human());
         let snap = engine.snapshot()?;
         // The simulator's truth says which outputs are the thief's.
         let read = |f: &str| std::fs::read_to_string(cfg.out.join("truth").join(f));
@@ -101,21 +102,23 @@ impl Demo {
         if let Some(a) =
             drain.outputs.iter().filter_map(|o| o.address.clone()).find(|a| thief_addrs.contains(a.as_str()))
         {
-            println!("\n6. an address the truth says is {}'s, and its cluster:", heist.thief);
-            print!("{}", snap.address(&a)?.human());
+            say!("\n6. an address the truth says is {}'s, and its cluster:", heist.thief);
+            put!("{}", snap.address(&a)?.human());
             let cluster = snap.cluster(&a)?.info;
-            println!(
+            say!(
                 "cluster size {}, received {} sat, balance {} sat",
-                cluster.size, cluster.received_sat, cluster.balance_sat
+                cluster.size,
+                cluster.received_sat,
+                cluster.balance_sat
             );
         }
         let acc = snap.evaluate(addresses.lines().skip(1).filter_map(|l| l.split_once(',')))?;
-        println!("\n7. clustering against the simulation's truth:");
-        print!("{}", acc.human());
+        say!("\n7. clustering against the simulation's truth:");
+        put!("{}", acc.human());
         super::demo_report::run(&engine, &cfg, &sim.heists, &root)?;
-        println!("\nground truth of the simulation: {}", cfg.out.join("truth").display());
+        say!("\nground truth of the simulation: {}", cfg.out.join("truth").display());
         if self.keep.is_none() {
-            println!("(temporary; pass --keep DIR to keep the chain and index)");
+            say!("(temporary; pass --keep DIR to keep the chain and index)");
         }
         Ok(())
     }

@@ -13,6 +13,8 @@ use sleuth_engine::Engine;
 use sleuth_simulator::{HeistSummary, SimConfig};
 use sleuth_tags::TagFormat;
 
+use crate::output::say;
+
 /// The policies the summary shows (the report has all five).
 const SHOWN: [Policy; 3] = [Policy::Haircut, Policy::Fifo, Policy::Poison];
 
@@ -49,10 +51,7 @@ pub(crate) fn run(engine: &Engine, cfg: &SimConfig, heists: &[HeistSummary], roo
     }
     let tags = root.join("services.csv");
     std::fs::write(&tags, csv).with_context(|| format!("writing {}", tags.display()))?;
-    println!(
-        "\n8. tagging the simulated exchanges and OTC desks: {tagged} addresses from the truth ({})",
-        tags.display()
-    );
+    say!("\n8. tagging the simulated exchanges and OTC desks: {tagged} addresses from the truth ({})", tags.display());
     engine.import_tags(&tags, TagFormat::Csv)?;
 
     // Each heist: the drain's outputs to the thief, dated by the drain's block.
@@ -78,7 +77,7 @@ pub(crate) fn run(engine: &Engine, cfg: &SimConfig, heists: &[HeistSummary], roo
         }
     }
     let added = engine.add_incidents(new, None)?;
-    println!("\n9. {} heists recorded as incidents (`sleuth incident list`)", added.len());
+    say!("\n9. {} heists recorded as incidents (`sleuth incident list`)", added.len());
 
     let snap = engine.snapshot()?;
     let params = ReportParams { scope: Scope::All, prices: None, max_hops: 50, min_sat: 1_000 };
@@ -88,9 +87,9 @@ pub(crate) fn run(engine: &Engine, cfg: &SimConfig, heists: &[HeistSummary], roo
         .with_context(|| format!("writing {}", html.display()))?;
     std::fs::write(&json, serde_json::to_string_pretty(&all)? + "\n")
         .with_context(|| format!("writing {}", json.display()))?;
-    println!("\n10. evidence report of the {} incidents, traced under all five policies:", all.incidents.len());
-    println!("    {}", html.display());
-    println!("    {} (`sleuth --data-dir {} report verify` it)", json.display(), engine.dir().root().display());
+    say!("\n10. evidence report of the {} incidents, traced under all five policies:", all.incidents.len());
+    say!("    {}", html.display());
+    say!("    {} (`sleuth --data-dir {} report verify` it)", json.display(), engine.dir().root().display());
 
     // Truth: what each thief paid straight into each service (taint.csv, direct rows).
     let mut truth: HashMap<&str, BTreeMap<&str, u64>> = HashMap::new();
@@ -104,27 +103,32 @@ pub(crate) fn run(engine: &Engine, cfg: &SimConfig, heists: &[HeistSummary], roo
             *truth.entry(f[c_heist]).or_default().entry(name(f[c_to])).or_default() += f[c_amount].parse::<u64>()?;
         }
     }
-    println!("\n11. per heist: where the stolen coins are, under three of the policies, and the truth (sat):");
+    say!("\n11. per heist: where the stolen coins are, under three of the policies, and the truth (sat):");
     for inc in &added {
         let r = snap.report(&ReportParams { scope: Scope::Incident(inc.id.to_string()), ..params.clone() })?;
         let txid = inc.outputs.first().map(|s| s.txid.to_string()).unwrap_or_default();
         let want = truth.get(txid.as_str()).cloned().unwrap_or_default();
-        summarize(&r, &inc.name, inc.actor.as_deref().unwrap_or("?"), &want);
+        summarize(&r, &inc.name, inc.actor.as_deref().unwrap_or("?"), &want)?;
     }
     Ok(())
 }
 
 /// One heist's lines of the summary.
-fn summarize(r: &Report, name: &str, actor: &str, truth: &BTreeMap<&str, u64>) {
-    println!("\n  {name} by {actor}: {} stolen", r.stolen_sat);
-    println!(
+fn summarize(r: &Report, name: &str, actor: &str, truth: &BTreeMap<&str, u64>) -> std::io::Result<()> {
+    say!("\n  {name} by {actor}: {} stolen", r.stolen_sat);
+    say!(
         "    {:<9} {:>16} {:>16} {:>16} {:>12} {:>14}",
-        "policy", "at exchanges", "in mixers", "unspent", "fees", "beyond limits"
+        "policy",
+        "at exchanges",
+        "in mixers",
+        "unspent",
+        "fees",
+        "beyond limits"
     );
     for p in SHOWN {
         if let Some(x) = r.by_policy.get(&p) {
             let l = &x.ledger;
-            println!(
+            say!(
                 "    {:<9} {:>16} {:>16} {:>16} {:>12} {:>14}",
                 p.name(),
                 l.to_services_sat.get(),
@@ -135,17 +139,14 @@ fn summarize(r: &Report, name: &str, actor: &str, truth: &BTreeMap<&str, u64>) {
             );
         }
     }
-    println!("    {:<9} {:>16}   (paid by the thief straight to exchanges)", "truth", truth.values().sum::<u64>());
+    say!("    {:<9} {:>16}   (paid by the thief straight to exchanges)", "truth", truth.values().sum::<u64>());
     let at = |p: Policy, e: &str| {
         r.by_policy.get(&p).and_then(|x| x.services.iter().find(|s| s.entity == e)).map_or(0, |s| s.amount_sat.get())
     };
     let mut by_truth: Vec<(&&str, &u64)> = truth.iter().collect();
     by_truth.sort_by(|a, b| b.1.cmp(a.1));
     for (e, want) in by_truth.into_iter().take(4) {
-        println!(
-            "    {e:<18} haircut {:>14}  fifo {:>14}  truth {want:>14}",
-            at(Policy::Haircut, e),
-            at(Policy::Fifo, e)
-        );
+        say!("    {e:<18} haircut {:>14}  fifo {:>14}  truth {want:>14}", at(Policy::Haircut, e), at(Policy::Fifo, e));
     }
+    Ok(())
 }

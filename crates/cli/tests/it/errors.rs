@@ -134,3 +134,41 @@ fn a_closed_pipe_ends_the_command_quietly() {
         assert!(!err.contains("panicked") && !err.contains("error"), "{args:?}: {err}");
     }
 }
+
+/// `sleuth demo | head -c1`: the demo prints step by step over seconds, so its later lines
+/// meet the closed pipe; it ends quietly. Its log on a pipe carries no colour codes.
+#[test]
+fn the_demo_into_a_closed_pipe_ends_quietly_and_logs_without_colour() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = Command::new(crate::common::BIN)
+        .args(["demo", "--transactions", "5000", "--keep"])
+        .arg(tmp.path().join("demo"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    stdout.read_exact(&mut one).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // It stopped at its first write after the close: the report of the last step is not there.
+    assert!(!tmp.path().join("demo/report.html").exists(), "the demo ran on after the reader left");
+
+    let d = tmp.path().join("idx");
+    let out = Command::new(crate::common::BIN)
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["ingest", "--blocks-dir"])
+        .arg(tmp.path().join("demo/sim/blocks"))
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !log.is_empty(), "{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a log that is no terminal: {log:?}");
+}

@@ -94,3 +94,69 @@ fn a_tagpack_on_one_exchange_address_labels_its_cluster() {
     assert!(addr["cluster_tags"].as_array().unwrap().iter().any(|t| t["label"] == "Exchange Zeta"), "{addr}");
     assert_eq!(addr["cluster_id"].as_u64(), Some(clusters[other]));
 }
+
+/// An investigator given a copy of a data dir they cannot write (another user's, or a
+/// read-only mount) still queries it: nothing is opened for writing or created. As root the
+/// queries run as `nobody` through `runuser`, since root may write anything; otherwise the
+/// folder's own missing write bits do the same.
+#[test]
+fn a_read_only_data_dir_answers_queries_for_another_user() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let sim = tmp.path().join("sim");
+    simulate(&sim, &["--transactions", "3000", "--seed", "5"]);
+    let d = tmp.path().join("idx");
+    ingest(&d, &sim.join("blocks"), &[]);
+    sleuth(&d, ["-q", "cluster", "build"]).run();
+    let lazarus = shared_data("tagpacks/packs/lazarus.yaml");
+    sleuth(&d, ["-q", "tags", "import", lazarus.to_str().unwrap()]).run();
+    let export = cluster_export(&d);
+    let address = export.keys().min().unwrap().clone();
+    let tagged = "134r8iHv69xdT6p5qVKTsHrcUEuBVZAYak";
+    // What the owner sees, to compare with.
+    let owner: Vec<String> =
+        [vec!["status", "--json"], vec!["address", &address, "--json"], vec!["tags", "show", tagged, "--json"]]
+            .iter()
+            .map(|args| sleuth(&d, args).run())
+            .collect();
+
+    // The binary too must be reachable for the other user: copy it beside the data.
+    let bin = tmp.path().join("sleuth");
+    std::fs::copy(crate::common::BIN, &bin).unwrap();
+    let status = std::process::Command::new("chmod").args(["-R", "a-w,a+rX"]).arg(tmp.path()).status().unwrap();
+    assert!(status.success());
+    let root = std::process::Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
+    let command = || {
+        let mut c = if root {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "nobody", "--"]).arg(&bin);
+            c
+        } else {
+            std::process::Command::new(&bin)
+        };
+        c.arg("--data-dir").arg(&d);
+        c
+    };
+    let run = |args: &[&str]| {
+        let out = command().args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let other: Vec<String> =
+        [vec!["status", "--json"], vec!["address", &address, "--json"], vec!["tags", "show", tagged, "--json"]]
+            .iter()
+            .map(|args| run(args))
+            .collect();
+    assert_eq!(other, owner);
+    assert!(other[2].contains("lazarusgroup"), "{}", other[2]);
+    for args in [vec!["screen", address.as_str(), "--json"], vec!["cluster", address.as_str(), "--json"]] {
+        assert!(run(&args).starts_with('{'), "{args:?}");
+    }
+    // Writing is refused with the cause, once.
+    let out = command().args(["tags", "import", lazarus.to_str().unwrap()]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches("Permission denied").count(), 1, "{err}");
+    std::process::Command::new("chmod").args(["-R", "u+w"]).arg(tmp.path()).status().unwrap();
+}

@@ -32,12 +32,18 @@ pub(crate) struct SourceWriter {
     tags: u64,
     by_currency: BTreeMap<String, usize>,
     by_chain: BTreeMap<String, usize>,
+    /// Entries held before a run is written out ([`RUN_ENTRIES`]; fewer in tests).
+    run_entries: usize,
     done: bool,
 }
 
 impl SourceWriter {
     /// Starts a tag file in `dir` under a name no other import uses.
     pub(crate) fn create(dir: &Path) -> Result<SourceWriter, TagError> {
+        SourceWriter::with_run_entries(dir, RUN_ENTRIES)
+    }
+
+    fn with_run_entries(dir: &Path, run_entries: usize) -> Result<SourceWriter, TagError> {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let tmp = dir.join(format!("import-{}-{nanos}.tags.tmp", std::process::id()));
         let mut out = BufWriter::with_capacity(1 << 20, File::create(&tmp).map_err(|e| TagError::io(&tmp, e))?);
@@ -52,6 +58,7 @@ impl SourceWriter {
             tags: 0,
             by_currency: BTreeMap::new(),
             by_chain: BTreeMap::new(),
+            run_entries,
             done: false,
         })
     }
@@ -84,7 +91,7 @@ impl SourceWriter {
         self.tags += 1;
         bump(&mut self.by_currency, &tag.currency);
         bump(&mut self.by_chain, &tag.chain);
-        if self.entries.len() >= RUN_ENTRIES {
+        if self.entries.len() >= self.run_entries {
             self.spill()?;
         }
         Ok(())
@@ -232,5 +239,79 @@ fn next_entry(r: &mut BufReader<File>, path: &Path) -> Result<Option<(u64, u64)>
         ))),
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(None),
         Err(e) => Err(TagError::io(path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(i: u32) -> Tag {
+        Tag {
+            // Every third address repeats an earlier one, so equal keys span runs.
+            address: format!("addr{}", if i.is_multiple_of(3) { i / 3 } else { i }),
+            currency: "BTC".into(),
+            network: "BTC".into(),
+            chain: "unknown".into(),
+            label: format!("label {i}"),
+            category: i.is_multiple_of(2).then(|| "exchange".into()),
+            actor: None,
+            abuse: None,
+            confidence: None,
+            confidence_level: None,
+            source: "s".into(),
+            import: "csv:t".into(),
+            file: "t".into(),
+            is_cluster_definer: i.is_multiple_of(5),
+        }
+    }
+
+    fn write(dir: &Path, run_entries: usize) -> (Vec<u8>, Meta) {
+        let mut w = SourceWriter::with_run_entries(dir, run_entries).unwrap();
+        for i in 0..10_000 {
+            w.push(&tag(i), Path::new("t"), u64::from(i) + 2).unwrap();
+        }
+        let (path, meta) = w.finish("csv:t", TagFormat::Csv, "t").unwrap();
+        let bytes = fs::read(&path).unwrap();
+        fs::remove_file(path).unwrap();
+        (bytes, meta)
+    }
+
+    /// The external sort (runs of 1,000 entries, merged) writes the very bytes the in-memory
+    /// sort writes, and leaves no run behind.
+    #[test]
+    fn merged_runs_write_the_same_file_as_one_sort_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let (in_memory, meta) = write(dir.path(), usize::MAX);
+        let (merged, merged_meta) = write(dir.path(), 1_000);
+        assert!(in_memory == merged, "the files differ");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "runs and temporary files are removed");
+        assert_eq!((meta.tags, merged_meta.tags), (10_000, 10_000));
+        // addr0..addr3333 (from the multiples of 3) and the 6,666 others, which are all above 3333.
+        assert_eq!(meta.addresses, 3_334 + 6_666 - (1..3_334).filter(|i| i % 3 != 0).count() as u64);
+        assert_eq!(merged_meta.addresses, meta.addresses);
+        let path = dir.path().join("t.tags");
+        fs::write(&path, &merged).unwrap();
+        let file = file::SourceFile::open(&path).unwrap();
+        let mut found = Vec::new();
+        file.lookup("addr7", &mut found).unwrap();
+        // addr7 is tag 7 and tag 21 (21 / 3 = 7), in file order.
+        assert_eq!(found.iter().map(|t| t.label.as_str()).collect::<Vec<_>>(), ["label 7", "label 21"]);
+    }
+
+    #[test]
+    fn an_unfinished_file_removes_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = SourceWriter::with_run_entries(dir.path(), 10).unwrap();
+        for i in 0..25 {
+            w.push(&tag(i), Path::new("t"), 1).unwrap();
+        }
+        assert!(fs::read_dir(dir.path()).unwrap().count() > 1, "the file and its runs exist");
+        let mut long = tag(0);
+        long.label = "x".repeat(MAX_FIELD_BYTES + 1);
+        let err = w.push(&long, Path::new("t.csv"), 9).unwrap_err();
+        assert!(err.to_string().starts_with("t.csv:9: label has 16385 bytes"), "{err}");
+        drop(w);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 }

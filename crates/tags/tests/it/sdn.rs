@@ -72,3 +72,25 @@ fn a_per_asset_list_is_not_sdn_xml() {
     assert!(msg.contains("sanctioned_addresses_XBT.txt") && msg.contains("advanced XML"), "{msg}");
     assert!(store.is_empty());
 }
+
+/// A download cut short between two elements is still well-formed XML up to the cut; only
+/// the unclosed root shows it. It imports nothing, and the full import before it stays.
+#[test]
+fn a_truncated_download_leaves_the_previous_import() {
+    let (dir, mut store) = store();
+    let path = dir.path().join("sdn_advanced.xml");
+    let full = std::fs::read_to_string(fixture(EXCERPT)).unwrap();
+    std::fs::write(&path, &full).unwrap();
+    store.import(&path, TagFormat::OfacSdn).unwrap();
+    let before = store.all().unwrap();
+    assert_eq!(before.len(), 11);
+
+    // Cut right after the third party closes: everything before the cut parses.
+    let cut = full.match_indices("</DistinctParty>").nth(2).map(|(i, m)| i + m.len()).unwrap();
+    std::fs::write(&path, &full[..cut]).unwrap();
+    let err = store.import(&path, TagFormat::OfacSdn).unwrap_err();
+    assert!(err.to_string().contains("cut short"), "{err}");
+    assert_eq!(store.all().unwrap(), before, "the store keeps the full import");
+    let reopened = sleuth_tags::TagStore::open(&dir.path().join("tags")).unwrap();
+    assert_eq!(reopened.all().unwrap(), before, "and so does the folder");
+}
