@@ -16,8 +16,10 @@ pub mod decode;
 mod names;
 pub mod params;
 pub mod script;
+mod shown;
 pub mod validate;
 
 pub use amount::Sat;
 pub use params::Chain;
 pub use script::{AddressKey, ScriptKind};
+pub use shown::shown;

@@ -58,7 +58,10 @@ fn main() -> ExitCode {
         .init();
     let ctx = Context { data_dir: cli.data_dir, json: cli.json, quiet: cli.quiet };
     let ctx = &ctx;
-    match cli.command.run(ctx) {
+    // An index whose files contradict themselves unwinds its reader (sleuth_index::Damaged);
+    // here that becomes an error like any other.
+    let result = sleuth_index::Damaged::catch(|| cli.command.run(ctx)).unwrap_or_else(|d| Err(anyhow::anyhow!(d)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         // A reader that stopped reading (`sleuth … | head`) ends the command, as ripgrep
         // does: no error, exit 0.

@@ -100,7 +100,8 @@ impl FromStr for Stolen {
             }
             None => (s.trim(), None),
         };
-        let txid = Txid::from_str(t).map_err(|_| format!("{t:?} is not a txid: expected 64 hex digits"))?;
+        let txid = Txid::from_str(t)
+            .map_err(|_| format!("{} is not a txid: expected 64 hex digits", sleuth_chain::shown(t)))?;
         Ok(Stolen { txid, vout: v })
     }
 }
@@ -300,7 +301,8 @@ pub fn parse_csv(path: &Path) -> Result<Vec<NewIncident>, EngineError> {
         if f.len() != 7 {
             return Err(bad(line_no, format!("{} fields, expected 7", f.len())));
         }
-        let txid = Txid::from_str(f[1]).map_err(|_| bad(line_no, format!("{:?} is not a txid", f[1])))?;
+        let txid =
+            Txid::from_str(f[1]).map_err(|_| bad(line_no, format!("{} is not a txid", sleuth_chain::shown(f[1]))))?;
         let vout = (!f[2].is_empty())
             .then(|| f[2].parse::<u32>().map_err(|_| bad(line_no, format!("{:?} is not an output index", f[2]))))
             .transpose()?;

@@ -36,7 +36,7 @@ impl FromStr for Subject {
             None => (s, None),
         };
         if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
-            let txid = Txid::from_str(head).map_err(|e| format!("{head:?} is not a txid: {e}"))?;
+            let txid = Txid::from_str(head).map_err(|e| format!("{} is not a txid: {e}", sleuth_chain::shown(head)))?;
             let vout = vout
                 .map(|v| v.parse::<u32>().map_err(|_| format!("{s:?}: the output index after ':' must be a number")))
                 .transpose()?;

@@ -13,6 +13,7 @@
 //! crash-safety argument and the snapshot rule.
 
 mod column;
+mod damaged;
 mod deferred;
 mod error;
 mod failpoint;
@@ -30,6 +31,7 @@ mod unwind;
 mod view;
 mod writer;
 
+pub use damaged::Damaged;
 pub use error::{IndexError, Lookup};
 pub use graph::{OutputView, TxFingerprint};
 pub use meta::Meta;

@@ -121,8 +121,10 @@ impl<'a> View<'a> {
     /// Record `pos` of a column that never changes below the split: from the overlay at or
     /// past `split`, from the file below it.
     #[inline]
-    fn layered<T: Copy>(&self, pos: u64, split: u64, top: u64, ov: fn(&Overlay) -> &[T], file: &[T]) -> T {
-        debug_assert!(pos < top);
+    fn layered<T: Copy>(&self, what: &str, pos: u64, split: u64, top: u64, ov: fn(&Overlay) -> &[T], file: &[T]) -> T {
+        if pos >= top {
+            crate::damaged::past_count(self.dir, what, pos, top);
+        }
         if pos >= split {
             ov(self.ov())[(pos - split) as usize]
         } else {
@@ -132,29 +134,31 @@ impl<'a> View<'a> {
 
     #[inline]
     pub(crate) fn block_rec(&self, h: u64) -> BlockRec {
-        self.layered(h, self.split.blocks, self.top.blocks, |o| &o.blocks, self.files.blocks)
+        self.layered("block", h, self.split.blocks, self.top.blocks, |o| &o.blocks, self.files.blocks)
     }
 
     #[inline]
     pub(crate) fn tx_rec(&self, t: u64) -> TxRec {
-        self.layered(t, self.split.txs, self.top.txs, |o| &o.txs, self.files.txs)
+        self.layered("transaction", t, self.split.txs, self.top.txs, |o| &o.txs, self.files.txs)
     }
 
     #[inline]
     pub(crate) fn tx_meta_rec(&self, t: u64) -> TxMetaRec {
-        self.layered(t, self.split.txs, self.top.txs, |o| &o.tx_meta, self.files.tx_meta)
+        self.layered("transaction", t, self.split.txs, self.top.txs, |o| &o.tx_meta, self.files.tx_meta)
     }
 
     /// The output input `i` spends, [`NONE64`] for a coinbase input.
     #[inline]
     pub(crate) fn input_rec(&self, i: u64) -> u64 {
-        self.layered(i, self.split.inputs, self.top.inputs, |o| &o.inputs, self.files.inputs)
+        self.layered("input", i, self.split.inputs, self.top.inputs, |o| &o.inputs, self.files.inputs)
     }
 
     /// Output `o` without its spender (read that with [`View::spender_of`]).
     #[inline]
     pub(crate) fn output_rec(&self, o: u64) -> OutputRec {
-        debug_assert!(o < self.top.outputs);
+        if o >= self.top.outputs {
+            crate::damaged::past_count(self.dir, "output", o, self.top.outputs);
+        }
         if o >= self.split.outputs {
             return self.ov().outputs[(o - self.split.outputs) as usize];
         }
@@ -172,12 +176,15 @@ impl<'a> View<'a> {
 
     #[inline]
     pub(crate) fn addr_key_rec(&self, a: u64) -> AddrKeyRec {
-        self.layered(a, self.split.addrs, self.top.addrs, |o| &o.addr_keys, self.files.addr_keys)
+        self.layered("address", a, self.split.addrs, self.top.addrs, |o| &o.addr_keys, self.files.addr_keys)
     }
 
     /// The committed input spending output `o`, as of this view's commit.
     #[inline]
     pub(crate) fn spender_of(&self, o: u64) -> Option<u64> {
+        if o >= self.top.outputs {
+            crate::damaged::past_count(self.dir, "output", o, self.top.outputs);
+        }
         if o >= self.split.outputs {
             let s = self.ov().outputs[(o - self.split.outputs) as usize].spent_by;
             return (s != NONE64 && s < self.top.inputs).then_some(s);
@@ -195,6 +202,9 @@ impl<'a> View<'a> {
 
     /// The newest output paying address `a` as of this view's commit (or [`NONE64`]).
     pub(crate) fn head_of(&self, a: u64) -> u64 {
+        if a >= self.top.addrs {
+            crate::damaged::past_count(self.dir, "address", a, self.top.addrs);
+        }
         let mut h = if a >= self.split.addrs {
             self.ov().addr_heads[(a - self.split.addrs) as usize]
         } else {

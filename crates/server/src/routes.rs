@@ -59,9 +59,11 @@ async fn answer<T: Serialize + Send + 'static>(
             "a reorg is being applied to the index; try again in a moment",
         )
     })?;
-    tokio::task::spawn_blocking(move || f(&snap))
+    // A damaged index unwinds its reader (sleuth_index::Damaged): a 500 that says so.
+    tokio::task::spawn_blocking(move || sleuth_index::Damaged::catch(|| f(&snap)))
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("the query failed: {e}")))?
+        .map_err(|d| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "index_damaged", d.to_string()))?
         .map(Json)
 }
 
@@ -83,7 +85,8 @@ fn subject(s: &str) -> Result<Subject, ApiError> {
 }
 
 fn txid(s: &str) -> Result<Txid, ApiError> {
-    Txid::from_str(s).map_err(|e| ApiError::bad_request(format!("{s:?} is not a txid (64 hex digits): {e}")))
+    Txid::from_str(s)
+        .map_err(|e| ApiError::bad_request(format!("{} is not a txid (64 hex digits): {e}", sleuth_chain::shown(s))))
 }
 
 /// Index status, clustering and tag sources.

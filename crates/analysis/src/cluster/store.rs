@@ -235,14 +235,59 @@ pub struct Saved {
 pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
     let Some(meta) = read_meta(dir)? else { return Ok(None) };
     let gen = generation_dir(dir, meta.generation);
-    Ok(Some(Saved {
+    let saved = Saved {
         roots: Mapped::open(&gen.join("roots.bin"), Some(meta.addresses))?,
         merges: Mapped::open(&gen.join("merges.bin"), None)?,
         members: Mapped::open(&gen.join("members.bin"), Some(meta.addresses))?,
         merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
         big: Mapped::open(&gen.join("big.bin"), None)?,
         meta,
-    }))
+    };
+    check_ids(&gen, &saved)?;
+    Ok(Some(saved))
+}
+
+/// Every id the files hold is within the counts they are read with, so that a damaged file is
+/// an error at load, never a read out of bounds later (one pass over each file: milliseconds
+/// for 10M addresses).
+fn check_ids(gen: &Path, s: &Saved) -> Result<(), ClusterError> {
+    let n = s.meta.addresses;
+    let txs = s.meta.upto_tx;
+    let merges = s.merges.as_slice().len() as u64;
+    let bad = |file: &str, what: String| ClusterError::Corrupt { path: gen.join(file), what };
+    let roots = s.roots.as_slice();
+    if let Some((i, &r)) = roots.iter().enumerate().find(|(_, &r)| u64::from(r) >= n) {
+        return Err(bad("roots.bin", format!("address {i} has cluster {r}, past the {n} addresses")));
+    }
+    // Saved fully compressed: a cluster's id is its own root, so no walk up the sets loops.
+    if let Some((i, &r)) = roots.iter().enumerate().find(|(_, &r)| roots[r as usize] != r) {
+        return Err(bad(
+            "roots.bin",
+            format!("address {i} has cluster {r}, whose own cluster is {}", roots[r as usize]),
+        ));
+    }
+    if let Some(p) = s.members.as_slice().iter().find(|p| u64::from(p[0]) >= n || u64::from(p[1]) >= n) {
+        return Err(bad("members.bin", format!("member pair {p:?} is past the {n} addresses")));
+    }
+    let out_of_order = s.members.as_slice().windows(2).any(|w| w[0] > w[1]);
+    if out_of_order {
+        return Err(bad("members.bin", "the member pairs are not sorted".into()));
+    }
+    if let Some(m) =
+        s.merges.as_slice().iter().find(|m| u64::from(m.a) >= n || u64::from(m.b) >= n || u64::from(m.tx) >= txs)
+    {
+        return Err(bad(
+            "merges.bin",
+            format!("a merge of addresses {} and {} in transaction {} is past the counts", m.a, m.b, m.tx),
+        ));
+    }
+    if let Some(p) = s.merges_by_cluster.as_slice().iter().find(|p| u64::from(p[0]) >= n || u64::from(p[1]) >= merges) {
+        return Err(bad("merges_by_cluster.bin", format!("pair {p:?} is past the {n} addresses or {merges} merges")));
+    }
+    if let Some(b) = s.big.as_slice().iter().find(|b| u64::from(b.cluster) >= n) {
+        return Err(bad("big.bin", format!("cluster {} is past the {n} addresses", b.cluster)));
+    }
+    Ok(())
 }
 
 /// The ids paired with `cluster` in a sorted pair list.

@@ -19,7 +19,7 @@ pub struct TxCmd {
 impl TxCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
         let txid = Txid::from_str(&self.txid)
-            .with_context(|| format!("{:?} is not a txid: expected 64 hex digits", self.txid))?;
+            .with_context(|| format!("{} is not a txid: expected 64 hex digits", sleuth_chain::shown(&self.txid)))?;
         print(ctx, &super::snapshot(ctx)?.tx(&txid)?);
         Ok(())
     }

@@ -172,3 +172,96 @@ fn the_demo_into_a_closed_pipe_ends_quietly_and_logs_without_colour() {
     assert!(out.status.success() && !log.is_empty(), "{log}");
     assert!(!log.contains('\u{1b}'), "colour codes in a log that is no terminal: {log:?}");
 }
+
+/// Noise over a file: one byte in twenty replaced, from a fixed seed.
+fn damage(path: &std::path::Path) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for b in bytes.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if x.is_multiple_of(20) {
+            *b = (x >> 32) as u8;
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// A damaged index or clustering file is a one-line error that says so, never a panic: ids
+/// read from a damaged column point past the index's counts (the readers unwind with
+/// `sleuth_index::Damaged`), and a clustering's ids are checked when it is loaded. Each
+/// query below panicked (exit 101) before.
+#[test]
+fn a_damaged_index_file_is_an_error_not_a_panic() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    crate::common::simulate(&sim, &["--transactions", "20000", "--seed", "4"]);
+    let clean = tmp.path().join("clean");
+    crate::common::ingest(&clean, &sim.join("blocks"), &[]);
+    crate::common::sleuth(&clean, ["-q", "cluster", "build"]).run();
+    // An address with history and a cluster of several.
+    let export = crate::common::cluster_export(&clean);
+    let mut sizes = std::collections::HashMap::new();
+    for c in export.values() {
+        *sizes.entry(*c).or_insert(0) += 1;
+    }
+    let address = export.iter().filter(|(_, c)| sizes[*c] > 3).map(|(a, _)| a.clone()).min().unwrap();
+    let gen =
+        std::fs::read_dir(clean.join("cluster")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
+    let gen = gen.file_name().unwrap().to_str().unwrap().to_owned();
+    let cases: Vec<(String, Vec<&str>, &str)> = vec![
+        ("outputs.col".into(), vec!["address", &address], "the index is damaged"),
+        ("outputs.col".into(), vec!["screen", &address], "the index is damaged"),
+        ("txs.col".into(), vec!["screen", &address], "the index is damaged"),
+        (format!("cluster/{gen}/members.bin"), vec!["cluster", &address], "members.bin"),
+        (format!("cluster/{gen}/roots.bin"), vec!["cluster", "export"], "roots.bin"),
+        (format!("cluster/{gen}/merges.bin"), vec!["cluster", "export"], "merges.bin"),
+        (format!("cluster/{gen}/merges_by_cluster.bin"), vec!["cluster", "export"], "merges_by_cluster.bin"),
+    ];
+    for (file, args, says) in cases {
+        let d = tmp.path().join("damaged");
+        let _ = std::fs::remove_dir_all(&d);
+        let copied = std::process::Command::new("cp").arg("-r").arg(&clean).arg(&d).status().unwrap();
+        assert!(copied.success());
+        damage(&d.join(&file));
+        let out =
+            std::process::Command::new(crate::common::BIN).arg("--data-dir").arg(&d).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{file} {args:?}: {err}");
+        assert!(err.contains(says) && !err.contains("panicked"), "{file} {args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{file} {args:?}: {err}");
+    }
+}
+
+/// Inputs a hostile or careless caller sends: a 100,000-character txid or address is refused
+/// at once in one short line (base58 decoding it used to take seconds, and the error echoed
+/// it whole); output to a full disk (`/dev/full`) is a one-line error, not a panic.
+#[test]
+fn huge_arguments_and_a_full_disk_are_one_short_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let btcd = crate::common::btcd_chain(tmp.path());
+    let d = tmp.path().join("idx");
+    crate::common::ingest(&d, &btcd, &[]);
+    let long_hex = "a".repeat(100_000);
+    let long_base58 = "1".repeat(100_000);
+    for args in [vec!["tx", long_hex.as_str()], vec!["address", &long_base58], vec!["screen", &long_base58]] {
+        let out =
+            std::process::Command::new(crate::common::BIN).arg("--data-dir").arg(&d).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", args[0]);
+        assert!(err.contains("100000 characters") && err.len() < 300, "{}: {err}", args[0]);
+    }
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = std::process::Command::new(crate::common::BIN)
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["status"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("No space left on device") && !err.contains("panicked"), "{err}");
+}
