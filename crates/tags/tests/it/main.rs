@@ -5,6 +5,7 @@
 mod attribution;
 mod common;
 mod csv_files;
+mod mutants;
 mod ofac_lists;
 mod sdn;
 mod store;
