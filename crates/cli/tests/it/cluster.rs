@@ -20,6 +20,40 @@ fn coinjoins_recognised(d: &Path) -> u64 {
     r.coinjoins.values().sum()
 }
 
+/// Pairwise scores computed here, from `cluster export` and the truth, by counting each pair
+/// as it is met (not by the evaluator's n·(n−1)/2 per group): (predicted, true, correct
+/// pairs, clusters holding more than one entity).
+fn pair_counts(clusters: &HashMap<String, u64>, owner: &HashMap<&str, &str>) -> (u64, u64, u64, u64) {
+    let mut members: Vec<(u64, &str)> =
+        clusters.iter().filter_map(|(a, c)| owner.get(a.as_str()).map(|e| (*c, *e))).collect();
+    members.sort_unstable();
+    let (mut predicted, mut correct, mut mixed) = (0, 0, 0);
+    let mut seen_in_cluster: HashMap<&str, u64> = HashMap::new();
+    let mut entity_seen: HashMap<&str, u64> = HashMap::new();
+    let mut truth_pairs = 0;
+    for (i, &(c, e)) in members.iter().enumerate() {
+        if i == 0 || members[i - 1].0 != c {
+            if seen_in_cluster.len() > 1 {
+                mixed += 1;
+            }
+            seen_in_cluster.clear();
+        }
+        // This address pairs with every earlier member of its cluster, and correctly with
+        // those of its entity; and with every earlier address of its entity, anywhere.
+        predicted += seen_in_cluster.values().sum::<u64>();
+        let same = seen_in_cluster.entry(e).or_default();
+        correct += *same;
+        *same += 1;
+        let anywhere = entity_seen.entry(e).or_default();
+        truth_pairs += *anywhere;
+        *anywhere += 1;
+    }
+    if seen_in_cluster.len() > 1 {
+        mixed += 1;
+    }
+    (predicted, truth_pairs, correct, mixed)
+}
+
 #[test]
 fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     let tmp = tempfile::tempdir().unwrap();
@@ -33,20 +67,31 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     let owner: HashMap<&str, &str> = rows(&addresses).into_iter().map(|r| (r["address"], r["entity_id"])).collect();
     let kind: HashMap<&str, &str> = rows(&entities).into_iter().map(|r| (r["entity_id"], r["kind"])).collect();
 
-    // Multi-input alone, then the default set: both scored against the truth.
-    let mut scores = Vec::new();
-    for h in ["multi-input", "multi-input,change"] {
+    // What the README states for the simulator: multi-input and change-fresh never put two
+    // entities in one cluster (precision 1.0000, 0 clusters mixing entities), and change-fresh
+    // finds more pairs. Scored here from the export; the evaluator must agree exactly.
+    let mut recalls = Vec::new();
+    for h in ["multi-input", "multi-input,change-fresh"] {
         let r: BuildReport = sleuth(&d, ["cluster", "build", "--heuristics", h, "--json", "-q"]).run_json();
         assert!(!r.incremental);
+        let (predicted, true_pairs, correct, mixed) = pair_counts(&cluster_export(&d), &owner);
+        assert!(predicted > 1000 && true_pairs > predicted, "{h}: {predicted} predicted, {true_pairs} true pairs");
+        assert_eq!((correct, mixed), (predicted, 0), "{h}: every pair put together is one entity's");
         let acc: Accuracy =
             sleuth(&d, ["cluster", "evaluate", "--truth", truth.to_str().unwrap(), "--json"]).run_json();
-        assert!(acc.addresses > 1000, "{acc:?}");
-        assert!(acc.precision >= 0.98, "{h}: precision {acc:?}");
-        scores.push(acc);
+        assert_eq!(
+            (acc.predicted_pairs, acc.true_pairs, acc.correct_pairs, acc.mixed_clusters),
+            (predicted, true_pairs, correct, mixed),
+            "{h}: the evaluator counts what the test counts"
+        );
+        assert_eq!(acc.precision, 1.0, "{h}");
+        recalls.push(correct as f64 / true_pairs as f64);
     }
-    assert!(scores[1].recall >= scores[0].recall, "change heuristics add links: {scores:?}");
+    assert!(recalls[1] > recalls[0] * 1.2, "change-fresh adds links: {recalls:?}");
 
-    // No cluster joins a thief with an exchange, and no CoinJoin merged anything.
+    // The default set, as the README states it (precision 0.997, some mixed clusters): no
+    // cluster joins a thief with an exchange, and no CoinJoin merged anything.
+    sleuth(&d, ["cluster", "build", "-q"]).run();
     let clusters = cluster_export(&d);
     let mut kinds_of: HashMap<u64, HashSet<&str>> = HashMap::new();
     for (a, c) in &clusters {
@@ -59,7 +104,28 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     }
     let coinjoins = rows(&coinjoins);
     let detected = coinjoins_recognised(&d);
-    assert!(detected as f64 >= 0.95 * coinjoins.len() as f64, "{detected} of {} coinjoins recognised", coinjoins.len());
+    // CoinJoins by txid, with the library's detector over the index: every CoinJoin of the
+    // truth is recognised.
+    {
+        use sleuth_analysis::cluster::{coinjoin, TxView};
+        let snap = sleuth_index::Snapshot::open(&d).unwrap();
+        let view = snap.view();
+        let (mut tx, mut scratch) = (TxView::default(), Vec::new());
+        for cj in &coinjoins {
+            let txid: bitcoin::Txid = cj["txid"].parse().unwrap();
+            tx.load(&view, view.tx_num(&txid).unwrap());
+            assert!(
+                coinjoin::detect(&tx, &mut scratch).is_some(),
+                "coinjoin {} ({}) not recognised",
+                cj["txid"],
+                cj["style"]
+            );
+        }
+    }
+    // A few payments look like CoinJoins (5 of 30,000 transactions on this seed: many equal
+    // outputs); skipping them costs recall, never precision. More would be a regression.
+    let false_positives = detected - coinjoins.len() as u64;
+    assert!(false_positives * 100 <= coinjoins.len() as u64, "{false_positives} transactions taken for CoinJoins");
     for cj in &coinjoins {
         // Participants may be linked by other evidence, but never by the CoinJoin itself.
         let t = tx(&d, cj["txid"]);
@@ -72,18 +138,25 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
         }
     }
 
-    // `cluster why` on two addresses of one wallet: every step is real evidence in the index.
+    // `cluster why` on the first and last member (by address) of the ten largest clusters
+    // (ties by cluster id): every step is real evidence in the index, and the steps chain.
     let mut by_cluster: HashMap<u64, Vec<&String>> = HashMap::new();
     for (a, c) in &clusters {
         by_cluster.entry(*c).or_default().push(a);
     }
-    let big = by_cluster.values().filter(|m| m.len() >= 3).take(5).collect::<Vec<_>>();
-    assert!(!big.is_empty());
-    for members in big {
+    let mut big: Vec<(u64, Vec<&String>)> = by_cluster.iter().map(|(c, m)| (*c, m.clone())).collect();
+    big.sort_by(|x, y| y.1.len().cmp(&x.1.len()).then(x.0.cmp(&y.0)));
+    big.truncate(10);
+    assert!(big.iter().all(|(_, m)| m.len() >= 3));
+    for (_, members) in &mut big {
+        members.sort();
         let (a, b) = (members[0], members[members.len() - 1]);
         let why: WhyAnswer = sleuth(&d, ["cluster", "why", a, b, "--json"]).run_json();
         assert!(why.linked && !why.steps.is_empty());
         assert_eq!((&why.steps[0].from, &why.steps.last().unwrap().to), (a, b));
+        for pair in why.steps.windows(2) {
+            assert_eq!(pair[0].to, pair[1].from, "the steps of {a} → {b} do not chain");
+        }
         for st in &why.steps {
             let t = tx(&d, &st.txid);
             let ins: HashSet<&str> = t.inputs.iter().filter_map(|i| i.address.as_deref()).collect();
@@ -103,14 +176,7 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     }
 
     // Unrelated addresses are "not linked".
-    let (x, y) = by_cluster
-        .values()
-        .map(|m| m[0])
-        .take(2)
-        .collect::<Vec<_>>()
-        .try_into()
-        .map(|v: [&String; 2]| (v[0], v[1]))
-        .unwrap();
+    let (x, y) = (big[0].1[0], big[1].1[0]);
     let why: WhyAnswer = sleuth(&d, ["cluster", "why", x, y, "--json"]).run_json();
     assert!(!why.linked && why.steps.is_empty());
 
@@ -119,7 +185,6 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
     assert!(r.incremental && r.transactions == 0);
 }
 
-/// The owning wallet of every address the wallets know, asked of the node.
 fn owners(node: &RegtestNode, wallets: &[&str], addrs: &HashSet<String>) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for a in addrs {
