@@ -339,6 +339,11 @@ impl BlockFileReader {
             });
             off += 8 + size as u64;
         }
+        if off < len && is_last && next_nonzero(file, path, off, len)?.is_some() {
+            // Fewer than 8 bytes of a record header: a node that has begun writing a record.
+            scan.partial_tail = Some((path.to_owned(), off));
+            return Ok(off);
+        }
         if off < len && !is_last && next_nonzero(file, path, off, len)?.is_some() {
             return Err(BlockFileError::Truncated {
                 path: path.to_owned(),

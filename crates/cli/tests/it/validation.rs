@@ -368,3 +368,31 @@ fn a_simulated_chain_is_validated_by_the_simulators_rules_and_only_beside_its_tr
     let r = ingest(&tmp.path().join("idx3"), &folder(tmp.path(), "main", &[&mainnet()])).unwrap();
     assert_eq!(r.rules, sleuth_chain::validate::RuleSet::Consensus);
 }
+
+/// A node writing its newest block: the record is cut off mid-block, the run indexes the
+/// blocks before it and leaves the record; once the node has written the rest, the next run
+/// (through the header cache, which remembered the shorter file) indexes it, and the index is
+/// the one a single run over the whole file gives.
+#[test]
+fn a_block_cut_off_mid_write_is_picked_up_once_completed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = mainnet();
+    let off = offsets();
+    for (name, cut) in [("mid", off[4521] + 100), ("header", off[4521] + 6)] {
+        let dir = folder(tmp.path(), name, &[&good[..cut]]);
+        let d = tmp.path().join(format!("idx-{name}"));
+        let r = ingest(&d, &dir).unwrap();
+        assert_eq!((r.height, r.partial_tail), (Some(4520), true), "{name}");
+        // The node finishes the record in place (same file, appended).
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new().append(true).open(dir.join("blk00000.dat")).unwrap();
+        f.write_all(&good[cut..]).unwrap();
+        drop(f);
+        let r = ingest(&d, &dir).unwrap();
+        assert_eq!((r.height, r.partial_tail), (Some(4521), false), "{name}");
+        let whole = folder(tmp.path(), &format!("{name}-whole"), &[&good]);
+        let clean = tmp.path().join(format!("clean-{name}"));
+        ingest(&clean, &whole).unwrap();
+        assert_eq!(crate::common::digest(&d), crate::common::digest(&clean), "{name}");
+    }
+}
