@@ -50,6 +50,8 @@ pub struct RegtestNode {
     /// The cookie's `user:password`, re-read at each launch.
     cookie: String,
     datadir: TempDir,
+    /// Whether MWEB may activate (regtest's own deployment: active from height 432).
+    mweb: bool,
 }
 
 impl RegtestNode {
@@ -60,13 +62,28 @@ impl RegtestNode {
     /// If `litecoind` is not on `PATH`, or the node does not come up within 60 s (quoting the
     /// tail of its `debug.log`).
     pub fn start() -> RegtestNode {
+        RegtestNode::start_with(false)
+    }
+
+    /// Starts a node whose MWEB deployment follows regtest's own parameters (no `-vbparams`):
+    /// active from height 432, so that mining 431 blocks, then a send to an `mweb` address
+    /// (a peg-in), gives blocks with a HogEx transaction and MWEB data, as Litecoin Core's
+    /// own MWEB tests set it up (`test_framework/ltc_util.py`, `setup_mweb_chain`).
+    ///
+    /// # Panics
+    /// As [`RegtestNode::start`].
+    pub fn start_with_mweb() -> RegtestNode {
+        RegtestNode::start_with(true)
+    }
+
+    fn start_with(mweb: bool) -> RegtestNode {
         let exe = find_litecoind().unwrap_or_else(|| {
             panic!("litecoind not found: run scripts/test, which installs it from Debian's packages")
         });
         let datadir =
             tempfile::Builder::new().prefix("sleuth-regtest-").tempdir().expect("the system temp folder is writable");
         let (p2p_port, rpc_port) = free_ports();
-        let mut node = RegtestNode { child: None, exe, p2p_port, rpc_port, cookie: String::new(), datadir };
+        let mut node = RegtestNode { child: None, exe, p2p_port, rpc_port, cookie: String::new(), datadir, mweb };
         node.launch();
         node
     }
@@ -231,7 +248,7 @@ impl RegtestNode {
         let stderr = File::create(&stderr_path).expect("the datadir is writable");
         let child = Command::new(&self.exe)
             .arg("-regtest")
-            .arg("-vbparams=mweb:-2:0")
+            .args((!self.mweb).then_some("-vbparams=mweb:-2:0"))
             .arg(format!("-datadir={}", self.datadir.path().display()))
             .arg(format!("-port={}", self.p2p_port))
             .arg(format!("-rpcport={}", self.rpc_port))

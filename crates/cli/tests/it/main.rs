@@ -8,6 +8,7 @@ mod errors;
 mod follow;
 mod mainnet;
 mod mutants;
+mod mweb;
 mod real_wallets;
 mod regtest;
 mod report;
