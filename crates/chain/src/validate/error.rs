@@ -19,6 +19,9 @@ crate::named_enum! {
         MoneyRange => "money-range",
         /// The coinbase starts with the block's height (BIP34).
         Bip34 => "bip34",
+        /// The header's time is after the median of the 11 blocks before it, and no more than
+        /// two hours ahead of this machine's clock (Core's `time-too-old`, `time-too-new`).
+        Timestamp => "timestamp",
     }
 }
 

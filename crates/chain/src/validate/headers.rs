@@ -201,6 +201,28 @@ fn child(
 ) -> Result<Node, ValidationError> {
     let r = &records[j];
     let height = p.height + 1;
+    let time_error = |detail: String| ValidationError::Block {
+        path: path_of(r.loc.file),
+        offset: r.loc.offset,
+        hash: r.hash.to_string(),
+        height,
+        rule: super::Rule::Timestamp,
+        detail,
+    };
+    let mtp = median_time_past(records, state, pi);
+    if r.header.time <= mtp {
+        return Err(time_error(format!(
+            "its time {} is not after {mtp}, the median time of the 11 blocks before it",
+            r.header.time
+        )));
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if u64::from(r.header.time) > now + MAX_FUTURE_BLOCK_TIME {
+        return Err(time_error(format!(
+            "its time {} is more than two hours ahead of this machine's clock ({now})",
+            r.header.time
+        )));
+    }
     let bits = r.header.bits.to_consensus();
     let expected = next_bits(records, state, rules, pi, p, r.header.time);
     if bits != expected {
@@ -216,6 +238,27 @@ fn child(
     let walk_bits =
         if height.is_multiple_of(rules.interval()) || bits != rules.pow_limit_bits() { bits } else { p.walk_bits };
     Ok(Node { work: p.work + r.header.work(), height, parent: pi, walk_bits })
+}
+
+/// How far ahead of the clock a block's time may be: Core's `MAX_FUTURE_BLOCK_TIME`, 2 hours.
+const MAX_FUTURE_BLOCK_TIME: u64 = 2 * 60 * 60;
+
+/// Core's `GetMedianTimePast` of known record `i`: the median time of `i` and the 10 blocks
+/// before it (fewer near genesis).
+fn median_time_past(records: &[HeaderRecord], state: &[State], mut i: usize) -> u32 {
+    let mut times = [0u32; 11];
+    let mut n = 0;
+    while n < 11 {
+        times[n] = records[i].header.time;
+        n += 1;
+        match state[i] {
+            State::Known(node) if node.parent != usize::MAX => i = node.parent,
+            _ => break,
+        }
+    }
+    let times = &mut times[..n];
+    times.sort_unstable();
+    times[n / 2]
 }
 
 /// The record `steps` blocks below known record `i`.

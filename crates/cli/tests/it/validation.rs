@@ -396,3 +396,36 @@ fn a_block_cut_off_mid_write_is_picked_up_once_completed() {
         assert_eq!(crate::common::digest(&d), crate::common::digest(&clean), "{name}");
     }
 }
+
+/// Core's timestamp rules: a header's time must be after the median of the 11 blocks before
+/// it (`time-too-old`) and at most two hours ahead of the clock (`time-too-new`).
+#[test]
+fn timestamps_at_the_median_time_past_or_two_hours_ahead_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut chain = Regtest::new();
+    for _ in 0..12 {
+        chain.push(50 * COIN, vec![]);
+    }
+    // The next block with time `t`, mined again.
+    let with_time = |t: u32| {
+        let mut c = Regtest { blocks: chain.blocks.clone() };
+        c.push(50 * COIN, vec![]);
+        let b = c.blocks.last_mut().unwrap();
+        b.header.time = t;
+        while !b.header.target().is_met_by(b.block_hash()) {
+            b.header.nonce += 1;
+        }
+        c
+    };
+    let mut last11: Vec<u32> = chain.blocks.iter().rev().take(11).map(|b| b.header.time).collect();
+    last11.sort_unstable();
+    let mtp = last11[5];
+    let run = |name: &str, c: &Regtest| ingest(&tmp.path().join(name), &folder(tmp.path(), name, &[&c.file()]));
+    let e = err(run("at-mtp", &with_time(mtp)));
+    assert!(e.contains("block 13 ") && e.contains("rule timestamp") && e.contains(&format!("not after {mtp}")), "{e}");
+    assert_eq!(run("after-mtp", &with_time(mtp + 1)).unwrap().height, Some(13));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as u32;
+    let e = err(run("future", &with_time(now + 3 * 3600)));
+    assert!(e.contains("rule timestamp") && e.contains("two hours ahead"), "{e}");
+    assert_eq!(run("soon", &with_time(now + 3600)).unwrap().height, Some(13));
+}
