@@ -9,10 +9,12 @@
 mod command;
 pub mod economy;
 mod node;
+mod rng;
 mod rpc;
 mod shared_data;
 
 pub use command::Sleuth;
 pub use node::RegtestNode;
+pub use rng::Rng;
 pub use rpc::RpcError;
 pub use shared_data::{shared_data, shared_data_dir, SHARED_DATA_ENV};

@@ -98,12 +98,24 @@ fn a_forged_header_is_one_line_naming_file_offset_hash_and_rule() {
     assert!(err.contains("blk00000.dat: block at byte 695933 (hash ") && err.contains("rule proof-of-work"), "{err}");
 }
 
+/// Runs `cmd` as `cmd | head -c1` would: reads one byte of its output, closes the pipe, and
+/// waits for it to end.
+fn read_one_byte_and_close(mut cmd: std::process::Command) -> std::process::Output {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut one = [0u8; 1];
+    stdout.read_exact(&mut one).unwrap();
+    drop(stdout);
+    child.wait_with_output().unwrap()
+}
+
 /// A reader that stops reading (`| head -c1`) ends the command quietly with exit 0, whether
 /// the command prints one result or streams rows.
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let tmp = tempfile::tempdir().unwrap();
     let sim = tmp.path().join("sim");
     crate::common::simulate(&sim, &["--transactions", "20000", "--seed", "4"]);
@@ -116,19 +128,9 @@ fn a_closed_pipe_ends_the_command_quietly() {
         // More than a pipe holds, so that the writer meets the closed end.
         let whole = crate::common::sleuth(&d, &args).run();
         assert!(whole.len() > 1 << 17, "{args:?}: {} bytes", whole.len());
-        let mut child = Command::new(crate::common::BIN)
-            .arg("--data-dir")
-            .arg(&d)
-            .args(&args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdout = child.stdout.take().unwrap();
-        let mut one = [0u8; 1];
-        stdout.read_exact(&mut one).unwrap();
-        drop(stdout);
-        let out = child.wait_with_output().unwrap();
+        let mut cmd = Command::new(crate::common::BIN);
+        cmd.arg("--data-dir").arg(&d).args(&args);
+        let out = read_one_byte_and_close(cmd);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(!err.contains("panicked") && !err.contains("error"), "{args:?}: {err}");
@@ -139,21 +141,11 @@ fn a_closed_pipe_ends_the_command_quietly() {
 /// meet the closed pipe; it ends quietly. Its log on a pipe carries no colour codes.
 #[test]
 fn the_demo_into_a_closed_pipe_ends_quietly_and_logs_without_colour() {
-    use std::io::Read;
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = Command::new(crate::common::BIN)
-        .args(["demo", "--transactions", "5000", "--keep"])
-        .arg(tmp.path().join("demo"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
-    let mut one = [0u8; 1];
-    stdout.read_exact(&mut one).unwrap();
-    drop(stdout);
-    let out = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(crate::common::BIN);
+    cmd.args(["demo", "--transactions", "5000", "--keep"]).arg(tmp.path().join("demo"));
+    let out = read_one_byte_and_close(cmd);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");

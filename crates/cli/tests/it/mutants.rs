@@ -15,23 +15,10 @@ use std::sync::atomic::AtomicBool;
 
 use sleuth_index::ingest::{ingest, IngestOptions, NoProgress};
 
+use sleuth_testkit::Rng;
+
 use crate::common::digest;
 use crate::validation::{mainnet, offsets};
-
-/// xorshift64*: the test needs reproducible numbers, not good ones.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const KINDS: [&str; 10] = [
     "bit flip",
@@ -64,7 +51,7 @@ fn mutate(rng: &mut Rng, kind: usize, clean: &[u8], recs: &[usize]) -> Vec<u8> {
                 *b = match style {
                     0 => 0,
                     1 => 0xff,
-                    _ => rng.next() as u8,
+                    _ => rng.next_u64() as u8,
                 };
             }
         }
@@ -94,21 +81,21 @@ fn mutate(rng: &mut Rng, kind: usize, clean: &[u8], recs: &[usize]) -> Vec<u8> {
             let new = match rng.below(3) {
                 0 => size.wrapping_add(1 + rng.below(8) as u32),
                 1 => size.wrapping_sub(1 + rng.below(8) as u32),
-                _ => rng.next() as u32,
+                _ => rng.next_u64() as u32,
             };
             m[recs[k] + 4..recs[k] + 8].copy_from_slice(&new.to_le_bytes());
         }
         7 => {
             let k = rng.below(n);
             let p = recs[k] + rng.below(4);
-            m[p] = rng.next() as u8;
+            m[p] = rng.next_u64() as u8;
         }
         8 => {
             // A copy of a record with a made-up target and nonce, or another parent.
             let mut f = rec(rng.below(n)).to_vec();
             match rng.below(3) {
                 0 => f[8 + 72..8 + 76]
-                    .copy_from_slice(&(0x1800_0000u32 | (rng.next() as u32 & 0x00ff_ffff)).to_le_bytes()),
+                    .copy_from_slice(&(0x1800_0000u32 | (rng.next_u64() as u32 & 0x00ff_ffff)).to_le_bytes()),
                 1 => {
                     let parent = rec(rng.below(n))[8..88].to_vec();
                     let h = bitcoin::hashes::sha256d::Hash::hash(&parent);
@@ -116,7 +103,7 @@ fn mutate(rng: &mut Rng, kind: usize, clean: &[u8], recs: &[usize]) -> Vec<u8> {
                 }
                 _ => f[8 + 72..8 + 76].copy_from_slice(&0x207f_ffffu32.to_le_bytes()),
             }
-            f[8 + 76..8 + 80].copy_from_slice(&(rng.next() as u32).to_le_bytes());
+            f[8 + 76..8 + 80].copy_from_slice(&(rng.next_u64() as u32).to_le_bytes());
             let at = recs.get(rng.below(n + 1)).copied().unwrap_or(clean.len());
             m = [&clean[..at], &f, &clean[at..]].concat();
         }

@@ -11,21 +11,9 @@ use std::path::{Path, PathBuf};
 
 use sleuth_tags::{address, Tag, TagFormat, TagStore};
 
+use sleuth_testkit::Rng;
+
 use crate::common::{fixture, shared};
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const KINDS: [&str; 7] =
     ["bit flip", "byte run", "truncation", "removed line", "duplicated line", "swapped lines", "inserted bytes"];
@@ -46,13 +34,13 @@ fn mutate(clean: &[u8], kind: &str, rng: &mut Rng) -> Vec<u8> {
         "byte run" => {
             let at = rng.below(b.len());
             let len = (1 + rng.below(64)).min(b.len() - at);
-            let v = rng.next() as u8;
+            let v = rng.next_u64() as u8;
             b[at..at + len].fill(v);
         }
         "truncation" => b.truncate(rng.below(b.len())),
         "inserted bytes" => {
             let at = rng.below(b.len());
-            let junk: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next() as u8).collect();
+            let junk: Vec<u8> = (0..1 + rng.below(16)).map(|_| rng.next_u64() as u8).collect();
             b.splice(at..at, junk);
         }
         _ => {
