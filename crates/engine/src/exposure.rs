@@ -290,7 +290,8 @@ mod tests {
         let upto = cl.meta().upto_tx;
         let view = snap.index().view();
         let risk = RiskFlows::compute(&view, &attribution, upto);
-        let clusters: HashSet<u32> = cl.roots().iter().copied().collect();
+        let clusters: HashSet<u32> =
+            (0..cl.address_count()).filter_map(|a| cl.cluster_of(AddrId::new(a as u32))).map(ClusterId::get).collect();
         let (mut with_received, mut with_sent, mut big) = (0, 0, 0);
         for &c in &clusters {
             let c = ClusterId::new(c);

@@ -193,10 +193,12 @@ impl EngineSnapshot {
         let view = self.index.view();
         let stdout = |e| EngineError::io(std::path::Path::new("<output>"), e);
         writeln!(out, "address,cluster_id").map_err(stdout)?;
-        for (a, root) in c.roots().iter().enumerate() {
-            writeln!(out, "{},{root}", view.address_of(AddrId::new(a as u32))).map_err(stdout)?;
+        let n = c.address_count();
+        for a in (0..n).map(|a| AddrId::new(a as u32)) {
+            let root = c.cluster_of(a).expect("the clustering covers its addresses").get();
+            writeln!(out, "{},{root}", view.address_of(a)).map_err(stdout)?;
         }
-        Ok(c.roots().len() as u64)
+        Ok(n)
     }
 
     /// Pairwise precision and recall of the clustering against `(address, entity)` rows.

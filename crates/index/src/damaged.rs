@@ -18,15 +18,18 @@ pub struct Damaged {
     pub dir: PathBuf,
     /// What was read and why it cannot be.
     pub what: String,
+    /// What the user does about it.
+    pub remedy: &'static str,
 }
 
 impl std::fmt::Display for Damaged {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{}: the index is damaged ({}); delete the data dir and ingest again (check the disk first)",
+            "{}: the index is damaged ({}); {} (check the disk first)",
             self.dir.display(),
-            self.what
+            self.what,
+            self.remedy
         )
     }
 }
@@ -44,12 +47,24 @@ impl Damaged {
     }
 }
 
+impl Damaged {
+    /// Unwinds with a [`Damaged`] payload for the files under `dir`, saying `remedy`: for
+    /// readers outside the index's columns (the clustering) whose files contradict themselves
+    /// in the same way.
+    #[cold]
+    #[inline(never)]
+    pub fn raise(dir: &Path, what: String, remedy: &'static str) -> ! {
+        std::panic::resume_unwind(Box::new(Damaged { dir: dir.to_owned(), what, remedy }))
+    }
+}
+
 /// Unwinds with [`Damaged`]: `pos` of a column named `column` is at or past `count`.
 #[cold]
 #[inline(never)]
 pub(crate) fn past_count(dir: &Path, column: &str, pos: u64, count: u64) -> ! {
-    std::panic::resume_unwind(Box::new(Damaged {
-        dir: dir.to_owned(),
-        what: format!("a record points at {column} {pos}, and the index holds {count}"),
-    }))
+    Damaged::raise(
+        dir,
+        format!("a record points at {column} {pos}, and the index holds {count}"),
+        "delete the data dir and ingest again",
+    )
 }

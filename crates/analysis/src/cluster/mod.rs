@@ -118,7 +118,10 @@ pub fn build(
     let dir = cluster_dir(index.dir());
     let n_tx = index.tx_count();
     let n_addr = index.address_count() as usize;
-    let saved = match store::load(&dir) {
+    let saved = match store::load(&dir).and_then(|s| match s {
+        Some(s) => store::check_ids(&s.generation_dir(&dir), &s).map(|()| Some(s)),
+        None => Ok(None),
+    }) {
         Ok(s) => s,
         Err(e) => {
             // A build replaces what it cannot read: say so, do not hide it.
@@ -290,12 +293,34 @@ impl Clustering {
 
     /// The cluster of `a`, if the clustering covers it.
     pub fn cluster_of(&self, a: AddrId) -> Option<ClusterId> {
-        self.roots().get(a.get() as usize).copied().map(ClusterId)
+        let roots = self.saved.roots.as_slice();
+        let r = *roots.get(a.get() as usize)?;
+        // Saved fully compressed: a cluster's id is its own root.
+        if roots.get(r as usize) != Some(&r) {
+            self.damaged(
+                "roots.bin",
+                format!("address {} has cluster {r}, which is not a cluster of its own", a.get()),
+            );
+        }
+        Some(ClusterId(r))
     }
 
     /// The addresses of cluster `c`, in id order.
     pub fn members(&self, c: ClusterId) -> Vec<AddrId> {
-        store::ids_of(self.saved.members.as_slice(), c.0).map(AddrId::new).collect()
+        let n = self.saved.meta.addresses;
+        let members: Vec<AddrId> = store::ids_of(self.saved.members.as_slice(), c.0)
+            .map(|a| {
+                if u64::from(a) >= n {
+                    self.damaged("members.bin", format!("cluster {} has member {a}, past the {n} addresses", c.0));
+                }
+                AddrId::new(a)
+            })
+            .collect();
+        // A cluster's id is one of its addresses: a list without it was read from a damaged file.
+        if u64::from(c.0) < n && members.binary_search(&c.representative()).is_err() {
+            self.damaged("members.bin", format!("cluster {} is not among its own {} members", c.0, members.len()));
+        }
+        members
     }
 
     /// Cluster `c`'s coin count and value when it has at least [`BIG_COINS`] coins.
@@ -304,19 +329,40 @@ impl Clustering {
         big.binary_search_by_key(&c.0, |b| b.cluster).ok().map(|i| big[i])
     }
 
-    /// Every address's cluster, by address id.
-    pub fn roots(&self) -> &[u32] {
-        self.saved.roots.as_slice()
+    /// How many addresses the clustering covers (ids `0..n`).
+    pub fn address_count(&self) -> u64 {
+        self.saved.meta.addresses
     }
 
-    /// Every recorded union.
-    pub fn merges(&self) -> &[MergeRec] {
-        self.saved.merges.as_slice()
+    /// Union number `i` (an index from [`Clustering::merges_of`]), its ids checked.
+    pub fn merge(&self, i: usize) -> MergeRec {
+        let (n, txs) = (self.saved.meta.addresses, self.saved.meta.upto_tx);
+        let merges = self.saved.merges.as_slice();
+        match merges.get(i) {
+            Some(&m) if u64::from(m.a) < n && u64::from(m.b) < n && u64::from(m.tx) < txs => m,
+            Some(m) => self.damaged(
+                "merges.bin",
+                format!("union {i} joins addresses {} and {} in transaction {}, past the counts", m.a, m.b, m.tx),
+            ),
+            None => self
+                .damaged("merges_by_cluster.bin", format!("a cluster lists union {i}, and there are {}", merges.len())),
+        }
     }
 
-    /// The unions inside cluster `c`, as indices into [`Clustering::merges`].
+    /// The unions inside cluster `c`, as indices for [`Clustering::merge`].
     pub fn merges_of(&self, c: ClusterId) -> impl Iterator<Item = usize> + '_ {
         store::ids_of(self.saved.merges_by_cluster.as_slice(), c.0).map(|i| i as usize)
+    }
+
+    /// A read found the files contradicting themselves: unwinds with
+    /// [`sleuth_index::Damaged`], which the binary's edge reports as an error.
+    #[cold]
+    pub(super) fn damaged(&self, file: &str, what: String) -> ! {
+        sleuth_index::Damaged::raise(
+            &self.saved.generation_dir(&self.dir).join(file),
+            what,
+            "run `sleuth cluster build` again",
+        )
     }
 
     /// Whether this clustering was built on the chain `index` holds: it covers no more

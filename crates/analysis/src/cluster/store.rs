@@ -243,14 +243,22 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
         big: Mapped::open(&gen.join("big.bin"), None)?,
         meta,
     };
-    check_ids(&gen, &saved)?;
     Ok(Some(saved))
 }
 
-/// Every id the files hold is within the counts they are read with, so that a damaged file is
-/// an error at load, never a read out of bounds later (one pass over each file: milliseconds
-/// for 10M addresses).
-fn check_ids(gen: &Path, s: &Saved) -> Result<(), ClusterError> {
+impl Saved {
+    /// The generation folder its files are in.
+    pub fn generation_dir(&self, dir: &Path) -> PathBuf {
+        generation_dir(dir, self.meta.generation)
+    }
+}
+
+/// Every id the files hold is within the counts they are read with, and every cluster id is
+/// its own cluster's: a build checks this before it extends a saved clustering (one pass over
+/// each file, a few hundred milliseconds for 10M addresses). Queries do not: they read a few
+/// records and check those where they read them ([`super::Clustering`]'s accessors), so that
+/// opening a snapshot costs no pass over the files.
+pub fn check_ids(gen: &Path, s: &Saved) -> Result<(), ClusterError> {
     let n = s.meta.addresses;
     let txs = s.meta.upto_tx;
     let merges = s.merges.as_slice().len() as u64;

@@ -51,7 +51,7 @@ impl Clustering {
         let Some(root) = answer.cluster_id else { return answer };
         let mut adjacent: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
         for i in self.merges_of(root) {
-            let m = self.merges()[i];
+            let m = self.merge(i);
             adjacent.entry(m.a).or_default().push((m.b, i));
             adjacent.entry(m.b).or_default().push((m.a, i));
         }
@@ -71,8 +71,15 @@ impl Clustering {
         }
         let mut x = b.get();
         while x != a.get() {
-            let Some(&(prev, m)) = came_from.get(&x) else { break };
-            let rec = self.merges()[m];
+            let Some(&(prev, m)) = came_from.get(&x) else {
+                // Two addresses of one cluster are joined by its unions: a missing link was
+                // read from a damaged file.
+                self.damaged(
+                    "merges_by_cluster.bin",
+                    format!("no chain of cluster {}'s unions joins two of its addresses", root.get()),
+                )
+            };
+            let rec = self.merge(m);
             answer.steps.push(MergeStep {
                 txid: index.txid(TxNum::new(rec.tx)).to_string(),
                 heuristics: bit_names(rec.heuristic).into_iter().map(str::to_owned).collect(),

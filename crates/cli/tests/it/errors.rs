@@ -182,8 +182,12 @@ fn damage(path: &std::path::Path) {
 
 /// A damaged index or clustering file is a one-line error that says so, never a panic: ids
 /// read from a damaged column point past the index's counts (the readers unwind with
-/// `sleuth_index::Damaged`), and a clustering's ids are checked when it is loaded. Each
-/// query below panicked (exit 101) before.
+/// `sleuth_index::Damaged`), and the clustering's records are checked where they are read (a
+/// cluster lists its own id among its members, two addresses of a cluster are joined by its
+/// unions). Each query below panicked (exit 101) before. Opening a snapshot reads none of the
+/// clustering files whole, so a damaged record no query reads is not noticed: the clustering
+/// files are overwritten whole here (as a file of another index copied in would be), the
+/// index's columns only in scattered bytes.
 #[test]
 fn a_damaged_index_file_is_an_error_not_a_panic() {
     let tmp = tempfile::tempdir().unwrap();
@@ -192,31 +196,45 @@ fn a_damaged_index_file_is_an_error_not_a_panic() {
     let clean = tmp.path().join("clean");
     crate::common::ingest(&clean, &sim.join("blocks"), &[]);
     crate::common::sleuth(&clean, ["-q", "cluster", "build"]).run();
-    // An address with history and a cluster of several.
+    // Two addresses with history in one cluster of several.
     let export = crate::common::cluster_export(&clean);
     let mut sizes = std::collections::HashMap::new();
     for c in export.values() {
         *sizes.entry(*c).or_insert(0) += 1;
     }
     let address = export.iter().filter(|(_, c)| sizes[*c] > 3).map(|(a, _)| a.clone()).min().unwrap();
+    let other = export.iter().filter(|(a, c)| **c == export[&address] && **a != address).map(|(a, _)| a.clone());
+    let other = other.min().unwrap();
     let gen =
         std::fs::read_dir(clean.join("cluster")).unwrap().map(|e| e.unwrap().path()).find(|p| p.is_dir()).unwrap();
     let gen = gen.file_name().unwrap().to_str().unwrap().to_owned();
-    let cases: Vec<(String, Vec<&str>, &str)> = vec![
-        ("outputs.col".into(), vec!["address", &address], "the index is damaged"),
-        ("outputs.col".into(), vec!["screen", &address], "the index is damaged"),
-        ("txs.col".into(), vec!["screen", &address], "the index is damaged"),
-        (format!("cluster/{gen}/members.bin"), vec!["cluster", &address], "members.bin"),
-        (format!("cluster/{gen}/roots.bin"), vec!["cluster", "export"], "roots.bin"),
-        (format!("cluster/{gen}/merges.bin"), vec!["cluster", "export"], "merges.bin"),
-        (format!("cluster/{gen}/merges_by_cluster.bin"), vec!["cluster", "export"], "merges_by_cluster.bin"),
+    let (scattered, whole) = (false, true);
+    let cases: Vec<(String, bool, Vec<&str>, &str)> = vec![
+        ("outputs.col".into(), scattered, vec!["address", &address], "the index is damaged"),
+        ("outputs.col".into(), scattered, vec!["screen", &address], "the index is damaged"),
+        ("txs.col".into(), scattered, vec!["screen", &address], "the index is damaged"),
+        (format!("cluster/{gen}/members.bin"), whole, vec!["cluster", &address], "members.bin"),
+        (format!("cluster/{gen}/roots.bin"), scattered, vec!["cluster", "export"], "roots.bin"),
+        (format!("cluster/{gen}/roots.bin"), whole, vec!["address", &address], "roots.bin"),
+        (format!("cluster/{gen}/merges.bin"), whole, vec!["cluster", "why", &address, &other], "merges.bin"),
+        (
+            format!("cluster/{gen}/merges_by_cluster.bin"),
+            whole,
+            vec!["cluster", "why", &address, &other],
+            "merges_by_cluster.bin",
+        ),
     ];
-    for (file, args, says) in cases {
+    for (file, whole, args, says) in cases {
         let d = tmp.path().join("damaged");
         let _ = std::fs::remove_dir_all(&d);
         let copied = std::process::Command::new("cp").arg("-r").arg(&clean).arg(&d).status().unwrap();
         assert!(copied.success());
-        damage(&d.join(&file));
+        if whole {
+            let len = std::fs::metadata(d.join(&file)).unwrap().len() as usize;
+            std::fs::write(d.join(&file), vec![0xa5; len]).unwrap();
+        } else {
+            damage(&d.join(&file));
+        }
         let out =
             std::process::Command::new(crate::common::BIN).arg("--data-dir").arg(&d).args(&args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
@@ -224,6 +242,20 @@ fn a_damaged_index_file_is_an_error_not_a_panic() {
         assert!(err.contains(says) && !err.contains("panicked"), "{file} {args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{file} {args:?}: {err}");
     }
+    // A build checks every record before it extends the saved clustering, and rebuilds one
+    // it cannot trust.
+    let d = tmp.path().join("damaged");
+    damage(&d.join(format!("cluster/{gen}/merges.bin")));
+    let out = std::process::Command::new(crate::common::BIN)
+        .arg("--data-dir")
+        .arg(&d)
+        .args(["cluster", "build"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("rebuilt from the start") && said.contains("merges.bin"), "{said}");
+    assert_eq!(crate::common::cluster_export(&d), export);
 }
 
 /// Inputs a hostile or careless caller sends: a 100,000-character txid or address is refused
