@@ -86,6 +86,22 @@ pub enum IndexError {
         /// The spent output's index.
         prev_vout: u32,
     },
+    /// A block spends a coinbase output fewer than 100 blocks after it was mined.
+    #[error("block {height} ({hash}) transaction {txid} input {vin} breaks rule coinbase-maturity: it spends {prev}, the coinbase of block {coinbase_height}, {} blocks later where 100 are needed; the block files are damaged or forged", height - coinbase_height)]
+    ImmatureSpend {
+        /// Height of the block.
+        height: u32,
+        /// Hash of the block.
+        hash: String,
+        /// The spending transaction.
+        txid: String,
+        /// Its input.
+        vin: u32,
+        /// The spent output, `txid:vout`.
+        prev: String,
+        /// Height of the block the coinbase is in.
+        coinbase_height: u32,
+    },
     /// A transaction pays out more than its inputs spend.
     #[error("block {height} ({hash}) transaction {txid} breaks rule value-in: it pays {value_out} base units but spends only {value_in}; the block files are damaged or forged")]
     ValueOutExceedsIn {

@@ -21,6 +21,7 @@ mod graph;
 mod hashtable;
 pub mod ingest;
 mod mapped;
+mod maturity;
 mod meta;
 mod overlay;
 mod query;

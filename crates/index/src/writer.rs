@@ -10,6 +10,7 @@ use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
+use crate::maturity::{immature_coinbase, COINBASE_MATURITY};
 use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::IndexWriter;
 
@@ -282,6 +283,15 @@ impl IndexWriter {
         let mut in_iter = b.inputs.iter();
         let mut out_iter = b.outputs.iter();
         let (mut coinbase_value, mut fees) = (0u128, 0u128);
+        // Coinbase maturity: the coinbases of blocks `immature_from..` (and of this block)
+        // cannot be spent yet. Outputs below `recent` are older than all of them, so only
+        // inputs spending young outputs look further.
+        let immature_from = height.saturating_sub(COINBASE_MATURITY - 1);
+        let recent = if immature_from < height {
+            txs.get(u64::from(blocks.get(immature_from).first_tx)).first_output
+        } else {
+            outputs.len()
+        };
         for (t_in_block, ptx) in b.txs.iter().enumerate() {
             let t = txs.len();
             let mut value_in = 0u128;
@@ -328,6 +338,18 @@ impl IndexWriter {
                         prev_vout: pin.prev_vout,
                     });
                 };
+                if o >= recent {
+                    if let Some(cb_height) = immature_coinbase(blocks, txs, immature_from, height, first_tx, o) {
+                        return Err(IndexError::ImmatureSpend {
+                            height: height as u32,
+                            hash: b.hash.to_string(),
+                            txid: ptx.txid.to_string(),
+                            vin,
+                            prev: format!("{}:{}", pin.prev_txid, pin.prev_vout),
+                            coinbase_height: cb_height as u32,
+                        });
+                    }
+                }
                 // Spent already if its spender is an earlier input that points back (a stale
                 // value left by an unwound block or an interrupted batch does not). The file
                 // holds spenders of earlier commits only (the batch's wait in `deferred`).

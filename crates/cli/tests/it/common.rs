@@ -70,24 +70,75 @@ pub fn cluster_export(d: &Path) -> HashMap<String, u64> {
     lines.map(|l| l.split_once(',').unwrap()).map(|(a, c)| (a.to_owned(), c.parse().unwrap())).collect()
 }
 
-/// A blocks folder holding btcd's test chain 0-1-2-3-4 (mainnet genesis, then blocks of
-/// difficulty 1) in `blk00000.dat`.
-pub fn btcd_chain(tmp: &Path) -> std::path::PathBuf {
-    let b = tmp.join("blocks");
-    std::fs::create_dir_all(&b).unwrap();
-    std::fs::copy(sleuth_testkit::shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
-    b
+/// A chain and a longer branch of it, mined by a real `litecoind -regtest`, as raw blocks:
+/// `main` is heights 0..=103 with a payment in block 102; after `invalidateblock` of 102 the
+/// node mined `branch`, heights 102..=104 paying another miner, which has more work. (btcd's
+/// test chain 0-1-2-3-4 with its branch 3A-4A-5A served before; it spends coinbases one
+/// block after they were mined, which Bitcoin's rules forbid, so a validating ingest refuses
+/// it.)
+pub struct Branches {
+    /// Raw blocks of heights 0..=103.
+    pub main: Vec<Vec<u8>>,
+    /// Their hashes.
+    pub main_hashes: Vec<String>,
+    /// Raw blocks of the branch, heights 102..=104.
+    pub branch: Vec<Vec<u8>>,
+    /// Their hashes.
+    pub branch_hashes: Vec<String>,
+    /// The payment mined in `main`'s block 102.
+    pub payment: String,
 }
 
-/// Writes the branch 3A-4A-5A from block 2, which has more work than 3-4, as `blk00001.dat`,
-/// its records in the order given.
-pub fn add_btcd_branch(blocks: &Path, order: [&str; 3]) {
-    let mut branch = Vec::new();
-    for f in order {
-        branch
-            .extend(std::fs::read(sleuth_testkit::shared_data(&format!("blocks/synthetic/btcd_blk_{f}.dat"))).unwrap());
+impl Branches {
+    /// Mines the two branches on a fresh node, which is stopped again.
+    pub fn mine() -> Branches {
+        use serde_json::json;
+        let mut node = sleuth_testkit::RegtestNode::start();
+        node.create_wallet("w");
+        let miner = node.new_address("w", "bech32");
+        node.mine(101, &miner);
+        let payee = node.new_address("w", "legacy");
+        let payment = node.wallet_rpc("w", "sendtoaddress", json!([payee, 1.5])).as_str().unwrap().to_owned();
+        node.mine(2, &miner);
+        let raw = |hash: &str| {
+            let hex = node.rpc("getblock", json!([hash, 0]));
+            <Vec<u8> as bitcoin::hex::FromHex>::from_hex(hex.as_str().unwrap()).unwrap()
+        };
+        let hash_at = |h: u64| node.rpc("getblockhash", json!([h])).as_str().unwrap().to_owned();
+        let main_hashes: Vec<String> = (0..=103).map(hash_at).collect();
+        let main = main_hashes.iter().map(|h| raw(h)).collect();
+        node.rpc("invalidateblock", json!([main_hashes[102]]));
+        let other = node.new_address("w", "p2sh-segwit");
+        let branch_hashes = node.mine(3, &other);
+        let branch = branch_hashes.iter().map(|h| raw(h)).collect();
+        node.stop();
+        Branches { main, main_hashes, branch, branch_hashes, payment }
     }
-    std::fs::write(blocks.join("blk00001.dat"), branch).unwrap();
+
+    /// A blocks folder `tmp/blocks` holding `main` in `blk00000.dat`.
+    pub fn main_folder(&self, tmp: &Path) -> std::path::PathBuf {
+        let b = tmp.join("blocks");
+        std::fs::create_dir_all(&b).unwrap();
+        write_records(&b.join("blk00000.dat"), self.main.iter());
+        b
+    }
+
+    /// Writes the branch as `blk00001.dat`, its records in `order` (indices into `branch`).
+    pub fn add_branch(&self, blocks: &Path, order: [usize; 3]) {
+        write_records(&blocks.join("blk00001.dat"), order.iter().map(|&i| &self.branch[i]));
+    }
+}
+
+/// Writes blocks as Litecoin Core's block files frame them: the network's magic (regtest's),
+/// the size, the block.
+fn write_records<'a>(path: &Path, blocks: impl Iterator<Item = &'a Vec<u8>>) {
+    let mut out = Vec::new();
+    for b in blocks {
+        out.extend_from_slice(&[0xfa, 0xbf, 0xb5, 0xda]);
+        out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+        out.extend_from_slice(b);
+    }
+    std::fs::write(path, out).unwrap();
 }
 
 /// `sleuth simulate --out <out> --json <args…>`: the summary.

@@ -139,17 +139,18 @@ fn crash_between_flush_and_commit_resumes_from_the_last_commit() {
 
 #[test]
 fn crash_in_the_middle_of_a_reorg_unwind_is_repaired() {
+    // A real node's chain 0..=103, then its branch 102'..104', which has more work: the second
+    // ingest unwinds 102 and 103 and crashes in the middle of it.
+    let chain = crate::common::Branches::mine();
     for point in ["unwind-after-meta", "unwind-after-heads"] {
         let tmp = tempfile::tempdir().unwrap();
-        // btcd's test chain 0-1-2-3-4, then the branch 3A-4A-5A from block 2, which has more
-        // work: the second ingest unwinds 3 and 4 and crashes in the middle of it.
-        let b = crate::common::btcd_chain(tmp.path());
+        let b = chain.main_folder(tmp.path());
         let d = tmp.path().join("idx");
         ingest(&d, &b, &[]);
-        crate::common::add_btcd_branch(&b, ["3A", "4A", "5A"]);
+        chain.add_branch(&b, [0, 1, 2]);
         ingest_crashing_at(&d, &b, point);
         let r = ingest(&d, &b, &[]);
-        assert_eq!(r["height"], 5, "{point}");
+        assert_eq!(r["height"], 104, "{point}");
         let fresh = tmp.path().join("fresh");
         ingest(&fresh, &b, &[]);
         assert_eq!(digest(&d), digest(&fresh), "{point}");

@@ -264,9 +264,12 @@ fn a_damaged_index_file_is_an_error_not_a_panic() {
 #[test]
 fn huge_arguments_and_a_full_disk_are_one_short_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let btcd = crate::common::btcd_chain(tmp.path());
+    let blocks = tmp.path().join("blocks");
+    std::fs::create_dir_all(&blocks).unwrap();
+    let mainnet = std::fs::read(sleuth_testkit::shared_data("blocks/blk00000_heights0-4521.dat")).unwrap();
+    std::fs::write(blocks.join("blk00000.dat"), &mainnet[..59_024]).unwrap(); // heights 0..255
     let d = tmp.path().join("idx");
-    crate::common::ingest(&d, &btcd, &[]);
+    crate::common::ingest(&d, &blocks, &[]);
     let long_hex = "a".repeat(100_000);
     let long_base58 = "1".repeat(100_000);
     for args in [vec!["tx", long_hex.as_str()], vec!["address", &long_base58], vec!["screen", &long_base58]] {

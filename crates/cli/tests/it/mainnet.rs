@@ -125,27 +125,28 @@ fn files_that_end_below_the_indexed_tip_remove_nothing() {
 
 #[test]
 fn a_longer_branch_in_new_files_unwinds_and_replaces_the_old_tip() {
-    // btcd's test chain: 0-1-2-3-4, then a branch 3A-4A-5A from block 2 that has more work.
+    // A real node's chain 0..=103, then its longer branch 102'..104' in a new file.
     let tmp = tempfile::tempdir().unwrap();
-    let b = crate::common::btcd_chain(tmp.path());
+    let chain = crate::common::Branches::mine();
+    let b = chain.main_folder(tmp.path());
     let d = tmp.path().join("idx");
     ingest(&d, &b, &[]);
-    let old_cb = "1e4cb731517708924ce5d4efe4b305425a1f44e2172abe1c2a526d682259ec43"; // block 4's coinbase
-    assert_eq!(tx(&d, old_cb).block_height, 4);
-    let spent_in_3 = tx(&d, "84a9a7e88609e30f17deeb56f30102dbf74016e6766f46ee82d87777eff6b501");
-    assert_eq!(spent_in_3.block_height, 3);
+    assert_eq!(tx(&d, &chain.payment).block_height, 102);
+    let old_tip = &chain.main_hashes[103];
 
-    crate::common::add_btcd_branch(&b, ["5A", "3A", "4A"]); // out of height order
+    chain.add_branch(&b, [2, 0, 1]); // out of height order
     let r = ingest(&d, &b, &[]);
     assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(2), Some(3)));
     assert_eq!(r["stale_blocks"], 2);
     let st = status(&d);
-    assert_eq!(st.height, Some(5));
-    assert_eq!(st.tip_hash.as_deref(), Some("00000000195f85184e77c18914bd0febd11278d950f5e4731a38f71ed79f044e"));
-    let (_, err) = sleuth(&d, ["tx", old_cb]).run_fail();
-    assert!(err.contains(old_cb), "{err}");
-    let cb_3a = tx(&d, "5602ee0f3d08a83a38ef3add2e4ba41d3a98e6866355e408cdcb2a32d7b55423");
-    assert_eq!(cb_3a.block_height, 3);
+    assert_eq!(st.height, Some(104));
+    assert_eq!(st.tip_hash.as_deref(), Some(chain.branch_hashes[2].as_str()));
+    let (_, err) = sleuth(&d, ["block", old_tip]).run_fail();
+    assert!(err.contains(old_tip.as_str()), "{err}");
+    // The node mined the payment again in the branch's first block.
+    assert_eq!(tx(&d, &chain.payment).block_height, 102);
+    let block: serde_json::Value = sleuth(&d, ["block", "102", "--json"]).run_json();
+    assert_eq!(block["hash"], chain.branch_hashes[0]);
     // An index built from scratch over the same files answers the same.
     let fresh = tmp.path().join("fresh");
     ingest(&fresh, &b, &[]);
@@ -169,16 +170,16 @@ fn incremental_runs_reuse_the_header_cache_and_notice_rewritten_files() {
     assert_eq!(r["records"], 4522);
     let r = ingest(&d, &b, &[]);
     assert_eq!((r["headers_cached"].as_u64(), r["added_blocks"].as_u64()), (Some(4522), Some(0)));
-    // The folder is replaced by another chain from the same genesis (btcd's test chain): the
-    // cache no longer matches the file, so it is read again and the index follows it.
-    std::fs::copy(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat"), b.join("blk00000.dat")).unwrap();
+    // The folder is replaced by another chain from the same genesis (the first block of btcd's
+    // test chain, whose later blocks break coinbase maturity): the cache no longer matches the
+    // file, so it is read again and the index follows it.
+    let btcd = std::fs::read(shared_data("blocks/synthetic/btcd_blk_0_to_4.dat")).unwrap();
+    let two_records = 8 + 285 + 8 + u32::from_le_bytes(btcd[297..301].try_into().unwrap()) as usize;
+    std::fs::write(b.join("blk00000.dat"), &btcd[..two_records]).unwrap();
     let r = ingest(&d, &b, &[]);
-    assert_eq!((r["headers_cached"].as_u64(), r["records"].as_u64()), (Some(0), Some(5)));
-    assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(4521), Some(4)));
-    assert_eq!(
-        status(&d).tip_hash.as_deref(),
-        Some("000000002f264d6504013e73b9c913de9098d4d771c1bb219af475d2a01b128e")
-    );
+    assert_eq!((r["headers_cached"].as_u64(), r["records"].as_u64()), (Some(0), Some(2)));
+    assert_eq!((r["unwound_blocks"].as_u64(), r["added_blocks"].as_u64()), (Some(4521), Some(1)));
+    assert!(status(&d).tip_hash.as_deref().unwrap().starts_with("00000000ebe5ec3e"));
 }
 
 #[test]

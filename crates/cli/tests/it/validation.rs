@@ -272,12 +272,37 @@ fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
     let cb1 = chain.push(50 * COIN, vec![]);
     let out = OutPoint { txid: cb1, vout: 0 };
     let cb2 = chain.push(50 * COIN, vec![]);
-    // Height 3 spends block 1's coinbase, paying a fee of 1 coin the coinbase takes.
+    // A coinbase may be spent 100 blocks after its own (Core's COINBASE_MATURITY).
+    let mut young = Vec::new();
+    while chain.blocks.len() < 102 {
+        young.push(chain.push(50 * COIN, vec![]));
+    }
+    // Height 102 spends block 1's coinbase, paying a fee of 1 coin the coinbase takes.
     chain.push(51 * COIN, vec![Regtest::spend(&[out], 49 * COIN)]);
     let ok = ingest(&tmp.path().join("ok"), &folder(tmp.path(), "ok", &[&chain.file()])).unwrap();
-    assert_eq!((ok.chain, ok.height), (sleuth_chain::Chain::Regtest, Some(3)));
+    assert_eq!((ok.chain, ok.height), (sleuth_chain::Chain::Regtest, Some(102)));
 
     let case = |name: &str, c: &Regtest| err(ingest(&tmp.path().join(name), &folder(tmp.path(), name, &[&c.file()])));
+    // Coinbase maturity at its edge: at height 103, block 3's coinbase (100 blocks old) may be
+    // spent, block 4's (99) may not, nor block 103's own.
+    let mut mature = Regtest { blocks: chain.blocks.clone() };
+    mature.push(50 * COIN, vec![Regtest::spend(&[OutPoint { txid: young[0], vout: 0 }], 50 * COIN)]);
+    let r = ingest(&tmp.path().join("mature"), &folder(tmp.path(), "mature", &[&mature.file()])).unwrap();
+    assert_eq!(r.height, Some(103));
+    let mut immature = Regtest { blocks: chain.blocks.clone() };
+    immature.push(50 * COIN, vec![Regtest::spend(&[OutPoint { txid: young[1], vout: 0 }], 50 * COIN)]);
+    let e = case("immature", &immature);
+    assert!(
+        e.contains("block 103 ")
+            && e.contains("rule coinbase-maturity")
+            && e.contains(&format!("{}:0, the coinbase of block 4, 99 blocks later", young[1])),
+        "{e}"
+    );
+    let own = Regtest::coinbase(103, 50 * COIN).compute_txid();
+    let mut own_block = Regtest { blocks: chain.blocks.clone() };
+    own_block.push(50 * COIN, vec![Regtest::spend(&[OutPoint { txid: own, vout: 0 }], 50 * COIN)]);
+    let e = case("own", &own_block);
+    assert!(e.contains("rule coinbase-maturity") && e.contains("the coinbase of block 103, 0 blocks later"), "{e}");
     // The same output spent again in a later block.
     let mut across = Regtest { blocks: chain.blocks.clone() };
     across.push(50 * COIN, vec![Regtest::spend(&[out], 10 * COIN)]);
@@ -300,7 +325,7 @@ fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
     greedy.push(50 * COIN + 1, vec![]);
     let e = case("greedy", &greedy);
     assert!(
-        e.contains("block 5 ") && e.contains("rule coinbase-value") && e.contains(&format!("allow {}", 50 * COIN)),
+        e.contains("block 104 ") && e.contains("rule coinbase-value") && e.contains(&format!("allow {}", 50 * COIN)),
         "{e}"
     );
     // Paying more than spent.
@@ -343,6 +368,24 @@ fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
     }
     let e = case("harder", &harder);
     assert!(e.contains("rule difficulty") && e.contains("0x200fffff") && e.contains("0x207fffff"), "{e}");
+}
+
+/// btcd's test chain (`blockchain/testdata/blk_0_to_4.dat`, made for btcd's own tests, which
+/// run with a coinbase maturity of 1) spends block 1's coinbase in block 2: Bitcoin Core would
+/// refuse block 2, and so does ingest, committing nothing of the run (as for every rule).
+#[test]
+fn btcds_test_chain_breaks_coinbase_maturity_at_block_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = std::fs::read(sleuth_testkit::shared_data("blocks/synthetic/btcd_blk_0_to_4.dat")).unwrap();
+    let d = tmp.path().join("idx");
+    let e = err(ingest(&d, &folder(tmp.path(), "btcd", &[&file])));
+    assert!(
+        e.contains("block 2 (00000000952ccb1b")
+            && e.contains("rule coinbase-maturity")
+            && e.contains("the coinbase of block 1, 1 blocks later where 100 are needed"),
+        "{e}"
+    );
+    assert_eq!(sleuth_index::Snapshot::open(&d).unwrap().view().status().height, None);
 }
 
 #[test]
