@@ -37,8 +37,8 @@ impl ActorPack {
         let text = std::fs::read_to_string(path).map_err(|e| TagError::io(path, e))?;
         let docs = yaml::load(&text).map_err(|e| TagError::Syntax {
             path: path.to_owned(),
-            line: e.marker().line() as u64,
-            message: e.to_string(),
+            line: e.line,
+            message: e.message,
         })?;
         let invalid =
             |line: u64, message: &str| TagError::Invalid { path: path.to_owned(), line, message: message.into() };

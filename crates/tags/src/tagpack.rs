@@ -21,7 +21,9 @@ use crate::address;
 use crate::error::TagError;
 use crate::tag::{checked_currency, Entry, RefusedTag, Sink, Tag};
 use crate::taxonomy::Taxonomy;
-use crate::yaml::{self, Node, View};
+use saphyr_parser::{Event, Input};
+
+use crate::yaml::{self, Events, Node, View, YamlError};
 
 /// Header-only fields of the schema.
 const HEADER_FIELDS: [&str; 6] = ["title", "creator", "description", "owner", "is_public", "tags"];
@@ -63,59 +65,59 @@ struct Field {
 
 type Fields = BTreeMap<&'static str, Field>;
 
-/// Largest TagPack read. A pack is loaded whole, with a span per node (about 50 times its
-/// size in memory); the largest published packs are a few megabytes.
-pub const MAX_TAGPACK_BYTES: u64 = 64 << 20;
-
-/// Reads a TagPack, handing each tag to `sink` once the whole pack has been checked, or says
-/// which line breaks which rule; returns the import id.
+/// Reads a TagPack, handing each tag to `sink` as it is read, or says which line breaks
+/// which rule; returns the import id. The file is read twice through a buffer, never whole:
+/// once for the header (which may stand after the tags, and whose defaults every tag takes)
+/// and whether every tag sets a confidence, then for the tags, one at a time. Memory follows
+/// the largest tag, not the file.
 pub(crate) fn parse(path: &Path, file: &str, sink: &mut Sink<'_>) -> Result<String, TagError> {
-    let size = std::fs::metadata(path).map_err(|e| TagError::io(path, e))?.len();
-    if size > MAX_TAGPACK_BYTES {
-        return Err(TagError::WrongFile {
-            path: path.to_owned(),
-            message: format!(
-                "{size} bytes; Sleuth reads TagPacks of up to {} MiB: split the pack into several files",
-                MAX_TAGPACK_BYTES >> 20
-            ),
-        });
-    }
-    let text = crate::store::utf8(path, std::fs::read(path).map_err(|e| TagError::io(path, e))?)?;
-    parse_text(path, &text, file, sink)
+    let open = || {
+        let f = std::fs::File::open(path).map_err(|e| TagError::io(path, e))?;
+        Ok::<_, TagError>(Events::from_reader(f))
+    };
+    parse_events(path, file, sink, open()?, open()?)
 }
 
-/// [`parse`] of a pack already read.
+/// [`parse`] of a pack already in memory.
+#[cfg(test)]
 fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Result<String, TagError> {
+    parse_events(path, file, sink, Events::from_str(text), Events::from_str(text))
+}
+
+/// [`parse`] over two readings of the same pack.
+fn parse_events<'i, T: Input>(
+    path: &Path,
+    file: &str,
+    sink: &mut Sink<'_>,
+    first: Events<'i, T>,
+    second: Events<'i, T>,
+) -> Result<String, TagError> {
     let taxonomy = Taxonomy::graphsense();
     let invalid = |line: u64, message: String| TagError::Invalid { path: path.to_owned(), line, message };
-    yaml::check_depth(text).map_err(|(line, message)| TagError::Syntax { path: path.to_owned(), line, message })?;
-    let docs = yaml::load(text).map_err(|e| TagError::Syntax {
-        path: path.to_owned(),
-        line: e.marker().line() as u64,
-        message: e.to_string(),
-    })?;
-    let root = match docs.as_slice() {
-        [root] => root,
-        [] => {
-            return Err(invalid(
-                1,
-                "the file is empty; a TagPack is a YAML mapping with title, creator and tags".into(),
-            ))
-        }
-        [_, second, ..] => {
-            return Err(invalid(
-                yaml::line(second),
-                "a second YAML document starts here; a TagPack is one document".into(),
-            ))
-        }
-    };
-    let View::Map(top) = yaml::view(root) else {
-        return Err(invalid(yaml::line(root), "a TagPack is a YAML mapping with title, creator and tags".into()));
-    };
+
+    // First reading: the top-level fields, and whether every tag sets its confidence.
+    let mut top: Vec<(Node, Node)> = Vec::new();
+    let mut every_tag_confident = true;
+    let shape = walk(
+        path,
+        first,
+        &mut |key, value| {
+            top.push((key, value));
+            Ok(())
+        },
+        &mut |_, item| {
+            let confident = match yaml::view(&item) {
+                yaml::View::Map(fields) => fields.iter().any(|(k, _)| yaml::key_text(k) == Some("confidence")),
+                _ => true,
+            };
+            every_tag_confident &= confident;
+            Ok(())
+        },
+    )?;
 
     // The tool lets a `header:` mapping stand for top-level fields.
-    let mut entries: Vec<(&Node<'_>, &Node<'_>)> = Vec::new();
-    for (key, value) in top {
+    let mut entries: Vec<(&Node, &Node)> = Vec::new();
+    for (key, value) in &top {
         if yaml::key_text(key) != Some("header") {
             entries.push((key, value));
             continue;
@@ -133,46 +135,145 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
     let header = read_fields(&non_tags, true, "header", &invalid)?;
     check_taxonomies(&header, "header", taxonomy, &invalid)?;
 
-    let title = text_of(&header, "title").ok_or_else(|| invalid(yaml::line(root), missing_header("title")))?;
-    let creator = text_of(&header, "creator").ok_or_else(|| invalid(yaml::line(root), missing_header("creator")))?;
-    let Some(tags_node) = tags_node else { return Err(invalid(yaml::line(root), missing_header("tags"))) };
-    let items = match yaml::view(tags_node) {
-        View::Seq(items) => items,
-        View::Null => &[][..],
-        _ => return Err(invalid(yaml::line(tags_node), "tags: must be a list of tags (`- address: …`)".into())),
-    };
+    let root = shape.root_line;
+    let title = text_of(&header, "title").ok_or_else(|| invalid(root, missing_header("title")))?;
+    let creator = text_of(&header, "creator").ok_or_else(|| invalid(root, missing_header("creator")))?;
+    match (shape.tags_list, tags_node.map(yaml::view)) {
+        (true, _) | (false, Some(View::Null)) => {}
+        (false, Some(_)) => {
+            let line = tags_node.map_or(root, yaml::line);
+            return Err(invalid(line, "tags: must be a list of tags (`- address: …`)".into()));
+        }
+        (false, None) => return Err(invalid(root, missing_header("tags"))),
+    }
     let source_id = format!("tagpack:{creator}/{title}");
+    // The default confidence depends on whether all tags set one.
+    let default_confidence = if header.contains_key("confidence") || every_tag_confident {
+        None
+    } else {
+        Some(taxonomy.lowest_confidence().id.clone())
+    };
+    let pack = Pack { path, file, taxonomy, header: &header, default_confidence, source_id: &source_id };
 
-    // Parse every tag first: the default confidence depends on whether all of them set one.
-    let mut parsed = Vec::with_capacity(items.len());
-    for (i, item) in items.iter().enumerate() {
-        let whom = format!("tag {}", i + 1);
+    // Second reading: the tags, each checked and handed on as it is read.
+    walk(path, second, &mut |_, _| Ok(()), &mut |i, item| match pack.tag(i, &item)? {
+        Some((line, entry)) => sink(entry, line),
+        None => Ok(()),
+    })?;
+    Ok(source_id)
+}
+
+/// What a reading of a pack found besides its entries.
+struct Shape {
+    /// Line of the top-level mapping.
+    root_line: u64,
+    /// Whether `tags:` held a list (whose items went to `item`, not to `entry`).
+    tags_list: bool,
+}
+
+/// Reads a pack's one document: each top-level `key: value` goes to `entry`, except the items
+/// of a `tags:` list, each of which goes to `item` with its number (from 1) as it is read.
+fn walk<'i, T: Input>(
+    path: &Path,
+    mut events: Events<'i, T>,
+    entry: &mut dyn FnMut(Node, Node) -> Result<(), TagError>,
+    item: &mut dyn FnMut(usize, Node) -> Result<(), TagError>,
+) -> Result<Shape, TagError> {
+    let syntax = |e: YamlError| TagError::Syntax { path: path.to_owned(), line: e.line, message: e.message };
+    let invalid = |line: u64, message: &str| TagError::Invalid { path: path.to_owned(), line, message: message.into() };
+    const NOT_A_PACK: &str = "a TagPack is a YAML mapping with title, creator and tags";
+    let next = |events: &mut Events<'i, T>| loop {
+        match events.next_event().map_err(syntax)? {
+            Some((Event::StreamStart | Event::DocumentStart(_), _)) => {}
+            Some(found) => return Ok::<_, TagError>(found),
+            None => return Ok((Event::StreamEnd, 1)),
+        }
+    };
+    let (first, root_line) = next(&mut events)?;
+    match first {
+        Event::MappingStart(..) => {}
+        Event::StreamEnd => {
+            return Err(invalid(1, "the file is empty; a TagPack is a YAML mapping with title, creator and tags"))
+        }
+        other => {
+            let node = events.node(other, root_line, 0).map_err(syntax)?;
+            return Err(invalid(yaml::line(&node), NOT_A_PACK));
+        }
+    }
+    let mut keys: Vec<String> = Vec::new();
+    let mut tags_list = false;
+    loop {
+        let (event, line) = events.next_event().map_err(syntax)?.unwrap_or((Event::MappingEnd, 1));
+        if matches!(event, Event::MappingEnd) {
+            break;
+        }
+        let key = events.node(event, line, 1).map_err(syntax)?;
+        let name = yaml::key_text(&key).unwrap_or("").to_owned();
+        if keys.contains(&name) {
+            return Err(syntax(YamlError { line: yaml::line(&key), message: format!("key {name:?} is given twice") }));
+        }
+        keys.push(name);
+        let (event, at) = events.next_event().map_err(syntax)?.unwrap_or((Event::MappingEnd, line));
+        if yaml::key_text(&key) == Some("tags") && matches!(event, Event::SequenceStart(..)) {
+            tags_list = true;
+            let mut n = 0;
+            loop {
+                let (event, at) = events.next_event().map_err(syntax)?.unwrap_or((Event::SequenceEnd, at));
+                if matches!(event, Event::SequenceEnd) {
+                    break;
+                }
+                n += 1;
+                item(n, events.node(event, at, 2).map_err(syntax)?)?;
+            }
+        } else {
+            let value = events.node(event, at, 1).map_err(syntax)?;
+            entry(key, value)?;
+        }
+    }
+    loop {
+        match events.next_event().map_err(syntax)? {
+            None | Some((Event::StreamEnd, _)) => break,
+            Some((
+                Event::DocumentStart(_) | Event::Scalar(..) | Event::SequenceStart(..) | Event::MappingStart(..),
+                line,
+            )) => return Err(invalid(line, "a second YAML document starts here; a TagPack is one document")),
+            Some(_) => {}
+        }
+    }
+    Ok(Shape { root_line, tags_list })
+}
+
+/// A pack's header and what every tag of it shares.
+struct Pack<'p> {
+    path: &'p Path,
+    file: &'p str,
+    taxonomy: &'p Taxonomy,
+    header: &'p Fields,
+    default_confidence: Option<String>,
+    source_id: &'p str,
+}
+
+impl Pack<'_> {
+    /// Tag number `i` of the pack, checked: the tag with its line, or one refused for its
+    /// address; an error for a rule it breaks.
+    fn tag(&self, i: usize, item: &Node) -> Result<Option<(u64, Entry)>, TagError> {
+        let (path, header, taxonomy) = (self.path, self.header, self.taxonomy);
+        let invalid = |line: u64, message: String| TagError::Invalid { path: path.to_owned(), line, message };
+        let whom = format!("tag {i}");
+        let line = yaml::line(item);
         let View::Map(fields) = yaml::view(item) else {
-            return Err(invalid(
-                yaml::line(item),
-                format!("{whom}: expected a mapping of tag fields (`- address: …`)"),
-            ));
+            return Err(invalid(line, format!("{whom}: expected a mapping of tag fields (`- address: …`)")));
         };
         let fields = read_fields(&fields, false, &whom, &invalid)?;
         check_taxonomies(&fields, &whom, taxonomy, &invalid)?;
-        parsed.push((whom, yaml::line(item), fields));
-    }
-    let default_confidence =
-        if header.contains_key("confidence") || parsed.iter().all(|(_, _, f)| f.contains_key("confidence")) {
-            None
-        } else {
-            Some(taxonomy.lowest_confidence().id.clone())
-        };
-
-    let mut tags = Vec::with_capacity(parsed.len());
-    for (whom, line, fields) in &parsed {
-        let field_line = |name: &str| fields.get(name).or(header.get(name)).map_or(*line, |f| f.line);
-        let get = |name: &str| text_of(fields, name).or_else(|| text_of(&header, name));
+        let fields = &fields;
+        let field_line = |name: &str| fields.get(name).or(header.get(name)).map_or(line, |f| f.line);
+        let get = |name: &str| text_of(fields, name).or_else(|| text_of(header, name));
         let network = text_of(fields, "network")
             .or_else(|| text_of(fields, "currency"))
-            .or_else(|| text_of(&header, "network"))
-            .or_else(|| text_of(&header, "currency"));
-        let confidence = get("confidence").or(default_confidence.as_deref());
+            .or_else(|| text_of(header, "network"))
+            .or_else(|| text_of(header, "currency"));
+        let confidence = get("confidence").or(self.default_confidence.as_deref());
         for name in MANDATORY {
             let present = match name {
                 "network" => network.is_some(),
@@ -181,7 +282,7 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
             };
             if !present {
                 return Err(invalid(
-                    *line,
+                    line,
                     format!("{whom}: mandatory field {name} is missing; set it on the tag or in the header"),
                 ));
             }
@@ -189,7 +290,7 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
         let Some(address) = get("address").map(str::trim) else {
             let what =
                 if get("tx_hash").is_some() { "a tx_hash tag; Sleuth imports address tags only" } else { "no address" };
-            return Err(invalid(*line, format!("{whom}: {what}; give the tag an address")));
+            return Err(invalid(line, format!("{whom}: {what}; give the tag an address")));
         };
         let whose = |e: TagError| match e {
             TagError::Invalid { path, line, message } => {
@@ -207,8 +308,7 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
             Err(reason) => {
                 let line = field_line("address");
                 let reason = format!("{whom}: {reason}");
-                tags.push((line, Entry::Refused(RefusedTag { line, address: address.to_owned(), reason })));
-                continue;
+                return Ok(Some((line, Entry::Refused(RefusedTag { line, address: address.to_owned(), reason }))));
             }
         };
         let confidence = confidence.expect("checked above").to_owned();
@@ -217,8 +317,8 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
             Some(Field { value: Value::Bool(b), .. }) => *b,
             _ => false,
         };
-        tags.push((
-            *line,
+        Ok(Some((
+            line,
             Entry::Tag(Tag {
                 address: address.to_owned(),
                 currency,
@@ -231,16 +331,12 @@ fn parse_text(path: &Path, text: &str, file: &str, sink: &mut Sink<'_>) -> Resul
                 confidence: Some(confidence),
                 confidence_level: level,
                 source: get("source").expect("checked above").to_owned(),
-                import: source_id.clone(),
-                file: file.to_owned(),
+                import: self.source_id.to_owned(),
+                file: self.file.to_owned(),
                 is_cluster_definer,
             }),
-        ));
+        )))
     }
-    for (line, entry) in tags {
-        sink(entry, line)?;
-    }
-    Ok(source_id)
 }
 
 fn missing_header(name: &str) -> String {
@@ -256,7 +352,7 @@ fn text_of<'f>(fields: &'f Fields, name: &str) -> Option<&'f str> {
 
 /// Reads a mapping's fields, typed by the schema; `header` allows header-only fields too.
 fn read_fields(
-    entries: &[(&Node<'_>, &Node<'_>)],
+    entries: &[(&Node, &Node)],
     header: bool,
     whom: &str,
     invalid: &dyn Fn(u64, String) -> TagError,
@@ -474,6 +570,32 @@ tags:
         // Flow style: the scanner has a limit of its own; either way a clean syntax error.
         let err = parse_str(&text).unwrap_err();
         assert!(matches!(err, TagError::Syntax { line: 3, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_header_after_the_tags_is_still_every_tags_default() {
+        // The pack is read twice (header, then tags) so that tags stream: the order of the
+        // top-level keys must not matter.
+        let (tags, header) = PACK.split_at(PACK.find("tags:").unwrap());
+        let p = parse_str(&format!("{header}{tags}")).unwrap();
+        let q = parse_str(PACK).unwrap();
+        assert_eq!(p.source, q.source);
+        assert_eq!(p.tags, q.tags);
+        assert_eq!(p.tags[0].label, "L");
+    }
+
+    #[test]
+    fn one_document_and_unique_keys() {
+        let err = parse_str(&format!("{PACK}---\ntitle: U\n")).unwrap_err();
+        assert!(err.to_string().contains("a second YAML document starts here"), "{err}");
+        let err = parse_str(&PACK.replace("creator: C\n", "creator: C\ntitle: again\n")).unwrap_err();
+        assert!(matches!(err, TagError::Syntax { line: 3, .. }) && err.to_string().contains("given twice"), "{err}");
+        let err = parse_str("").unwrap_err();
+        assert!(err.to_string().contains("the file is empty"), "{err}");
+        let err = parse_str("- a\n- b\n").unwrap_err();
+        assert!(err.to_string().contains("a TagPack is a YAML mapping"), "{err}");
+        let err = parse_str("title: T\ncreator: C\ntags: 7\n").unwrap_err();
+        assert!(err.to_string().contains("tags: must be a list"), "{err}");
     }
 
     #[test]

@@ -231,18 +231,6 @@ impl TagStore {
     }
 }
 
-/// The text of a tag file, or the line of its first byte that is not UTF-8.
-pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, TagError> {
-    String::from_utf8(bytes).map_err(|e| {
-        let valid = e.utf8_error().valid_up_to();
-        TagError::Syntax {
-            path: path.to_owned(),
-            line: e.as_bytes()[..valid].iter().filter(|&&b| b == b'\n').count() as u64 + 1,
-            message: "the file is not UTF-8 text; convert it to UTF-8".into(),
-        }
-    })
-}
-
 /// `<readable part>-<hash>.tags`: readable in a listing, and distinct for distinct sources.
 fn store_file_name(source: &str) -> String {
     let slug: String = source
