@@ -41,6 +41,9 @@ pub enum EngineError {
     /// An incident is malformed, a duplicate, or names no output (the message says which).
     #[error("{0}")]
     Incident(String),
+    /// A watch is malformed, or the watch list or alert log is damaged (the message says which).
+    #[error("{0}")]
+    Watch(String),
     /// A price table is malformed or lacks a day (the message names the file and day).
     #[error("{0}")]
     Prices(String),

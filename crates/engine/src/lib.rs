@@ -23,6 +23,7 @@ pub mod screen;
 mod snapshot;
 pub mod trace;
 pub mod views;
+pub mod watch;
 
 pub use datadir::DataDir;
 pub use error::EngineError;
@@ -189,12 +190,18 @@ impl Engine {
 pub type FilesStamp = Vec<(String, u64, std::time::SystemTime)>;
 
 impl Engine {
-    /// The stamp of the stores beside the index (clustering, tags, incidents): when it
+    /// The stamp of the stores beside the index (clustering, tags, incidents, watches): when it
     /// changes, a new snapshot answers differently. A server compares it (with the index's
     /// tip) to know when to take one.
     pub fn stores_stamp(&self) -> FilesStamp {
         let mut v = tag_files_stamp(&self.dir.tags());
-        for f in [self.dir.cluster().join("meta.json"), self.dir.incidents().join("ledger.json")] {
+        let stores = [
+            self.dir.cluster().join("meta.json"),
+            self.dir.incidents().join("ledger.json"),
+            // A new watch is traced at once.
+            self.dir.watches().join("watches.json"),
+        ];
+        for f in stores {
             if let Some((m, t)) = std::fs::metadata(&f).ok().and_then(|m| Some((m.len(), m.modified().ok()?))) {
                 v.push((f.display().to_string(), m, t));
             }

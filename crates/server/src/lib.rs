@@ -16,6 +16,8 @@ pub mod follow;
 pub mod metrics;
 mod routes;
 pub mod state;
+mod watch_routes;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -89,6 +91,7 @@ pub async fn serve(
         Some(f) => follow::spawn(state.clone(), f.clone(), cfg.refresh),
         None => state::spawn_refresher(state.clone(), cfg.refresh),
     }
+    webhooks::spawn(state.clone(), cfg.refresh.min(Duration::from_secs(1)));
     let app = router(state, cfg.tokens.clone(), cfg.rate_per_token);
     on_listening(addr);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;

@@ -26,6 +26,10 @@ pub struct Metrics {
     pub tip_height: AtomicU64,
     /// Snapshots swapped in since the start.
     pub snapshots: AtomicU64,
+    /// Alerts raised by watches since the start.
+    pub alerts: AtomicU64,
+    /// Webhook POSTs that failed (each is retried).
+    pub webhook_failures: AtomicU64,
 }
 
 impl Metrics {
@@ -71,6 +75,12 @@ impl Metrics {
         out += "# HELP sleuth_snapshots_total Snapshots of the data dir swapped in.\n";
         out += "# TYPE sleuth_snapshots_total counter\n";
         let _ = writeln!(out, "sleuth_snapshots_total {}", self.snapshots.load(Ordering::Relaxed));
+        out += "# HELP sleuth_alerts_total Alerts raised by watches since the start.\n";
+        out += "# TYPE sleuth_alerts_total counter\n";
+        let _ = writeln!(out, "sleuth_alerts_total {}", self.alerts.load(Ordering::Relaxed));
+        out += "# HELP sleuth_webhook_failures_total Webhook POSTs that failed and are retried.\n";
+        out += "# TYPE sleuth_webhook_failures_total counter\n";
+        let _ = writeln!(out, "sleuth_webhook_failures_total {}", self.webhook_failures.load(Ordering::Relaxed));
         out
     }
 }

@@ -68,7 +68,7 @@ async fn answer<T: Serialize + Send + 'static>(
 }
 
 /// A JSON body, or the error saying why it is not one.
-fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+pub(crate) fn body<T>(b: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     match b {
         Ok(Json(t)) => Ok(t),
         Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiError::new(
@@ -375,10 +375,21 @@ async fn metrics(State(s): State<Shared>) -> Response {
         incidents,
         incident,
         report,
+        crate::watch_routes::watches,
+        crate::watch_routes::add_watch,
+        crate::watch_routes::alerts,
         openapi,
         metrics
     ),
-    components(schemas(Answer, ErrorBody, TraceRequest, ScreenRequest, BatchScreenRequest, ReportRequest))
+    components(schemas(
+        Answer,
+        ErrorBody,
+        TraceRequest,
+        ScreenRequest,
+        BatchScreenRequest,
+        ReportRequest,
+        crate::watch_routes::WatchRequest
+    ))
 )]
 pub struct ApiDoc;
 
@@ -430,6 +441,8 @@ pub fn router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) -> Rou
         .route("/api/v1/incidents", get(incidents))
         .route("/api/v1/incidents/{incident}", get(incident))
         .route("/api/v1/reports", post(report))
+        .route("/api/v1/watches", get(crate::watch_routes::watches).post(crate::watch_routes::add_watch))
+        .route("/api/v1/alerts", get(crate::watch_routes::alerts))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route_layer(middleware::from_fn_with_state(guard_state, guard))

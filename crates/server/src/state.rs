@@ -51,7 +51,26 @@ impl AppState {
         let metrics = Metrics::default();
         metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         metrics.snapshots.store(1, Ordering::Relaxed);
-        Ok(AppState { engine, current: RwLock::new(Some(Arc::new(snap))), stamp: Mutex::new(stamp), metrics })
+        let state = AppState { engine, current: RwLock::new(Some(Arc::new(snap))), stamp: Mutex::new(stamp), metrics };
+        if let Some(snap) = state.snapshot() {
+            state.check_watches(&snap);
+        }
+        Ok(state)
+    }
+
+    /// Traces the watches over a snapshot just swapped in and records their new alerts (a
+    /// failure is logged; the next snapshot tries again, and the log makes that idempotent).
+    fn check_watches(&self, snap: &EngineSnapshot) {
+        match sleuth_index::Damaged::catch(|| self.engine.check_watches(snap)) {
+            Ok(Ok(new)) => {
+                for a in &new {
+                    tracing::info!(seq = a.seq, watch = a.watch_id, kind = %a.kind, txid = %a.txid, amount_sat = a.amount_sat.get(), "alert");
+                }
+                self.metrics.alerts.fetch_add(new.len() as u64, Ordering::Relaxed);
+            }
+            Ok(Err(e)) => tracing::warn!("checking the watches: {e}"),
+            Err(d) => tracing::warn!("checking the watches: {d}"),
+        }
     }
 
     /// The snapshot to answer from; `None` while a reorg by another process waits for this
@@ -84,8 +103,10 @@ impl AppState {
         snap.warm()?;
         self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snap));
+        let snap = Arc::new(snap);
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(snap.clone());
         *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) = stamp;
+        self.check_watches(&snap);
         tracing::info!(tip_height = self.metrics.tip_height.load(Ordering::Relaxed), "serving a new snapshot");
         Ok(true)
     }

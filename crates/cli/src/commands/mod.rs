@@ -16,6 +16,7 @@ mod status;
 mod tags;
 mod trace;
 mod tx;
+mod watch;
 
 use crate::Context;
 
@@ -44,6 +45,10 @@ pub enum Command {
     Incident(incident::IncidentCmd),
     /// Evidence reports of incidents (HTML, JSON, CSV), and their re-verification.
     Report(report::ReportCmd),
+    /// Follow coins as they move (theft outputs, addresses, incidents) and alert on each movement.
+    Watch(watch::WatchCmd),
+    /// Alerts raised by watches: movements into services, mixers, CoinJoins, new clusters.
+    Alerts(watch::AlertsCmd),
     /// Serve the REST API over the data dir (loopback, or bearer tokens).
     Serve(serve::ServeCmd),
     /// Write a simulated chain with a known truth (owners, heists, laundering).
@@ -67,6 +72,8 @@ impl Command {
             Command::Screen(c) => c.run(ctx),
             Command::Incident(c) => c.run(ctx),
             Command::Report(c) => c.run(ctx),
+            Command::Watch(c) => c.run(ctx),
+            Command::Alerts(c) => c.run(ctx),
             Command::Serve(c) => c.run(ctx),
             Command::Simulate(c) => c.run(ctx),
             Command::Demo(c) => c.run(ctx),

@@ -17,4 +17,5 @@ mod simulated;
 mod tags;
 mod trace;
 mod validation;
+mod watch;
 mod write_path;

@@ -14,7 +14,7 @@ use sleuth_testkit::Sleuth;
 use crate::common::{rows, sleuth, BIN};
 
 /// A running `sleuth serve`, stopped when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     addr: String,
 }
@@ -26,7 +26,7 @@ impl Drop for Server {
     }
 }
 
-fn serve(d: &Path, extra: &[&str]) -> Server {
+pub(crate) fn serve(d: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(BIN)
         .arg("--data-dir")
         .arg(d)
@@ -82,12 +82,18 @@ fn dechunk(mut b: &[u8]) -> Vec<u8> {
     }
 }
 
-fn get(s: &Server, path: &str) -> (u16, Value) {
+pub(crate) fn get(s: &Server, path: &str) -> (u16, Value) {
     let (code, b) = http(s, "GET", path, &[], b"");
     (code, serde_json::from_slice(&b).unwrap_or(Value::Null))
 }
 
-fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
+/// A GET answered with text (`/metrics`).
+pub(crate) fn http_text(s: &Server, path: &str) -> (u16, String) {
+    let (code, b) = http(s, "GET", path, &[], b"");
+    (code, String::from_utf8_lossy(&b).into_owned())
+}
+
+pub(crate) fn post(s: &Server, path: &str, body: &Value) -> (u16, Value) {
     let (code, b) = http(s, "POST", path, &[], body.to_string().as_bytes());
     (code, serde_json::from_slice(&b).unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&b))))
 }
@@ -249,7 +255,7 @@ fn tokens_rate_limits_and_the_loopback_rule() {
 }
 
 /// Polls `path` until `done` holds for its JSON answer; returns how long it took.
-fn until(s: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Duration {
+pub(crate) fn until(s: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> Duration {
     let started = Instant::now();
     loop {
         let (_, v) = get(s, path);
@@ -263,7 +269,7 @@ fn until(s: &Server, path: &str, what: &str, done: impl Fn(&Value) -> bool) -> D
 
 /// A `litecoind -regtest` with 105 blocks mined to a wallet address, and a temporary folder
 /// whose `idx` holds its index.
-fn mined_node() -> (sleuth_testkit::RegtestNode, String, tempfile::TempDir) {
+pub(crate) fn mined_node() -> (sleuth_testkit::RegtestNode, String, tempfile::TempDir) {
     let node = sleuth_testkit::RegtestNode::start();
     node.create_wallet("w");
     let addr = node.new_address("w", "bech32");
