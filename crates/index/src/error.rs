@@ -86,6 +86,18 @@ pub enum IndexError {
         /// The spent output's index.
         prev_vout: u32,
     },
+    /// A transaction repeats the txid of an earlier one that still has unspent outputs.
+    #[error("block {height} ({hash}) transaction {txid} breaks rule bip30: an earlier transaction with this txid still has output {vout} unspent; the block files are damaged or forged")]
+    DuplicateTxid {
+        /// Height of the block.
+        height: u32,
+        /// Hash of the block.
+        hash: String,
+        /// The repeated txid.
+        txid: String,
+        /// An unspent output of the earlier transaction.
+        vout: u32,
+    },
     /// A block spends a coinbase output fewer than 100 blocks after it was mined.
     #[error("block {height} ({hash}) transaction {txid} input {vin} breaks rule coinbase-maturity: it spends {prev}, the coinbase of block {coinbase_height}, {} blocks later where 100 are needed; the block files are damaged or forged", height - coinbase_height)]
     ImmatureSpend {

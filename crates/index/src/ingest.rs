@@ -472,9 +472,12 @@ fn apply(
         for item in rx.iter() {
             let (block, loc) = item?;
             let block_error = |source| IngestError::Block { path: path_of(loc.file), offset: loc.offset, source };
-            let added = index.append_block(&block).map_err(|e| match e {
+            let bip30 = rules.checks_bip30(index.height_count() as u32, &block.hash);
+            let added = index.append_block(&block, bip30).map_err(|e| match e {
                 e @ (IndexError::MissingPrevout { .. }
                 | IndexError::DoubleSpend { .. }
+                | IndexError::ImmatureSpend { .. }
+                | IndexError::DuplicateTxid { .. }
                 | IndexError::ValueOutExceedsIn { .. }) => block_error(e),
                 e => IngestError::Index(e),
             })?;

@@ -21,7 +21,6 @@ mod graph;
 mod hashtable;
 pub mod ingest;
 mod mapped;
-mod maturity;
 mod meta;
 mod overlay;
 mod query;
@@ -29,6 +28,7 @@ mod schema;
 mod snapshot;
 mod store;
 mod unwind;
+mod utxo_rules;
 mod view;
 mod writer;
 

@@ -10,9 +10,9 @@ use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
 use crate::hashtable::{hash_bytes, hash_random_key};
-use crate::maturity::{immature_coinbase, COINBASE_MATURITY};
 use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::IndexWriter;
+use crate::utxo_rules::{immature_coinbase, unspent_twin, COINBASE_MATURITY};
 
 /// Counts of what one block added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -181,9 +181,11 @@ impl IndexWriter {
     /// # Errors
     /// [`IndexError::MissingPrevout`] for an input whose output is unknown,
     /// [`IndexError::DoubleSpend`] for one whose output an earlier input spent,
-    /// [`IndexError::ValueOutExceedsIn`] for a transaction paying more than it spends; I/O
+    /// [`IndexError::ValueOutExceedsIn`] for a transaction paying more than it spends,
+    /// [`IndexError::ImmatureSpend`] for a coinbase spent too young, and, with `bip30`,
+    /// [`IndexError::DuplicateTxid`] for a txid repeated while its twin has unspent outputs; I/O
     /// errors. The block is then partly appended: the batch must not be committed.
-    pub fn append_block(&mut self, b: &ParsedBlock) -> Result<Appended, IndexError> {
+    pub fn append_block(&mut self, b: &ParsedBlock, bip30: bool) -> Result<Appended, IndexError> {
         if !self.lens_differ_from_commit() {
             self.choose_mode();
         }
@@ -296,6 +298,16 @@ impl IndexWriter {
             let t = txs.len();
             let mut value_in = 0u128;
             let txid = ptx.txid.to_byte_array();
+            if bip30 {
+                if let Some(vout) = unspent_twin(txs, outputs, inputs, deferred, txid_idx, &txid) {
+                    return Err(IndexError::DuplicateTxid {
+                        height: height as u32,
+                        hash: b.hash.to_string(),
+                        txid: ptx.txid.to_string(),
+                        vout,
+                    });
+                }
+            }
             txs.push(TxRec { txid, first_input: inputs.len(), first_output: outputs.len() })?;
             txid_idx.insert(hash_random_key(&txid), t);
             tx_meta.push(TxMetaRec {

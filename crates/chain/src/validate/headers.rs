@@ -40,7 +40,7 @@ enum State {
 }
 
 /// The scrypt proof-of-work hash of a Litecoin header, as a little-endian number.
-fn scrypt_hash(header: &bitcoin::block::Header) -> U256 {
+pub fn scrypt_hash(header: &bitcoin::block::Header) -> U256 {
     let bytes = bitcoin::consensus::serialize(header);
     let params = scrypt::Params::new(10, 1, 1, 32).expect("N=1024, r=1, p=1 are valid scrypt parameters");
     let mut out = [0u8; 32];

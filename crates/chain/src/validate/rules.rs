@@ -123,6 +123,27 @@ impl Rules {
         }
     }
 
+    /// Whether block `height` (hash `hash`) is checked for BIP30 (no transaction may have the
+    /// txid of an earlier one with unspent outputs), as Core's `ConnectBlock` decides: below
+    /// BIP34's activation, and again from height 1,983,702 (`BIP34_IMPLIES_BIP30_LIMIT`, where
+    /// a pre-BIP34 coinbase could state a height that comes), except the two mainnet blocks
+    /// that repeat earlier coinbases (91,842 and 91,880, whose earlier twins stay unspendable).
+    /// From BIP34 on, Core skips the check on chains whose BIP34 block it knows; on those it
+    /// does not (regtest, signet, testnet4, simulated chains) BIP34 holds from height 1 here,
+    /// where every coinbase states its height, so no txid can repeat and the check would never
+    /// fire: it is skipped too.
+    pub fn checks_bip30(&self, height: u32, hash: &bitcoin::BlockHash) -> bool {
+        const BIP34_IMPLIES_BIP30_LIMIT: u32 = 1_983_702;
+        const REPEATS: [(u32, &str); 2] = [
+            (91_842, "00000000000a4d0a398161ffc163c503763b1f4360639393e0e4c8e300e0caec"),
+            (91_880, "00000000000743f190a18c5577a3c2d2a1f610ae9601ac046a38084ccb7cd721"),
+        ];
+        if self.chain == Chain::Bitcoin && REPEATS.iter().any(|&(h, b)| h == height && hash.to_string() == b) {
+            return false;
+        }
+        height < self.bip34_height || (self.bip34_height > 1 && height >= BIP34_IMPLIES_BIP30_LIMIT)
+    }
+
     /// The rules `sleuth simulate` writes `chain`'s blocks by (see [`RuleSet::Simulated`]).
     pub fn simulated(chain: Chain) -> Rules {
         let c = Rules::consensus(chain);
@@ -169,6 +190,22 @@ impl Rules {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bip30_is_checked_where_core_checks_it() {
+        use std::str::FromStr;
+        let main = Rules::consensus(Chain::Bitcoin);
+        let h = |s: &str| bitcoin::BlockHash::from_str(s).unwrap();
+        let other = h("000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f");
+        assert!(main.checks_bip30(91_842, &other));
+        assert!(!main.checks_bip30(91_842, &h("00000000000a4d0a398161ffc163c503763b1f4360639393e0e4c8e300e0caec")));
+        assert!(!main.checks_bip30(91_880, &h("00000000000743f190a18c5577a3c2d2a1f610ae9601ac046a38084ccb7cd721")));
+        assert!(main.checks_bip30(227_930, &other) && !main.checks_bip30(227_931, &other));
+        assert!(!main.checks_bip30(1_983_701, &other) && main.checks_bip30(1_983_702, &other));
+        let ltc_reg = Rules::consensus(Chain::LitecoinRegtest);
+        assert!(ltc_reg.checks_bip30(499, &other) && !ltc_reg.checks_bip30(500, &other));
+        assert!(!Rules::consensus(Chain::Regtest).checks_bip30(1_983_702, &other));
+    }
 
     #[test]
     fn limits_and_subsidies_are_the_nodes() {

@@ -1,5 +1,6 @@
 //! Integration tests of the `sleuth` binary: real block files, a real `litecoind` node.
 
+mod bip30;
 mod cluster;
 mod common;
 mod crash;

@@ -28,7 +28,7 @@ pub fn ingest(data: &Path, blocks: &Path) -> Result<IngestReport, IngestError> {
 }
 
 /// A folder `name` below `tmp` holding `files` as `blk00000.dat`, `blk00001.dat`, …
-fn folder(tmp: &Path, name: &str, files: &[&[u8]]) -> PathBuf {
+pub fn folder(tmp: &Path, name: &str, files: &[&[u8]]) -> PathBuf {
     let b = tmp.join(name);
     std::fs::create_dir_all(&b).unwrap();
     for (n, f) in files.iter().enumerate() {
