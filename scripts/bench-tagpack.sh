@@ -15,16 +15,11 @@ cargo build --release -q -p sleuth
 mkdir -p "$work"
 pack="$work/pack-$n.yaml"
 if [ ! -f "$pack" ]; then
-  python3 - "$n" >"$pack" <<'PY'
+  python3 - "$n" "$PWD/scripts/lib" >"$pack" <<'PY'
 import hashlib, random, sys
 n = int(sys.argv[1]); rng = random.Random(42)
-A = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-def b58check(payload):
-    data = payload + hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
-    num, out = int.from_bytes(data, "big"), ""
-    while num:
-        num, r = divmod(num, 58); out = A[r] + out
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+sys.path.insert(0, sys.argv[2])
+from b58 import b58check
 w = sys.stdout.write
 w("title: Bench pack\ncreator: bench\nconfidence: forensic\ncurrency: BTC\n")
 w("source: https://example.org/bench\ncategory: exchange\ntags:\n")

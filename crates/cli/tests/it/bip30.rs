@@ -4,7 +4,7 @@
 //! 91,842 and 91,880): a coinbase repeating one whose output is unspent is refused, naming
 //! block, txid and rule; one repeating a coinbase spent in full is accepted, as Core does.
 
-use bitcoin::consensus::{deserialize, serialize};
+use bitcoin::consensus::deserialize;
 use bitcoin::hashes::Hash;
 use bitcoin::{Amount, Block, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Witness};
 use serde_json::json;
@@ -52,16 +52,9 @@ fn push(chain: &mut Vec<Block>, txs: Vec<Transaction>) {
     chain.push(block);
 }
 
-/// Block files of `chain` (regtest's magic, shared by Bitcoin and Litecoin).
+/// Block files of `chain`.
 fn file(chain: &[Block]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for b in chain {
-        let raw = serialize(b);
-        out.extend_from_slice(&[0xfa, 0xbf, 0xb5, 0xda]);
-        out.extend_from_slice(&(raw.len() as u32).to_le_bytes());
-        out.extend_from_slice(&raw);
-    }
-    out
+    crate::validation::Regtest { blocks: chain.to_vec() }.file()
 }
 
 #[test]

@@ -184,8 +184,8 @@ fn a_damaged_then_restored_file_heals() {
 }
 
 /// A regtest chain built here: genesis, then blocks ground to regtest's target.
-struct Regtest {
-    blocks: Vec<Block>,
+pub(crate) struct Regtest {
+    pub(crate) blocks: Vec<Block>,
 }
 
 const COIN: u64 = 100_000_000;
@@ -253,7 +253,8 @@ impl Regtest {
         txid
     }
 
-    fn file(&self) -> Vec<u8> {
+    /// The blocks as block files frame them (regtest's magic, shared by Bitcoin and Litecoin).
+    pub(crate) fn file(&self) -> Vec<u8> {
         let mut out = Vec::new();
         for b in &self.blocks {
             let raw = serialize(b);
