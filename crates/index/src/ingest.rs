@@ -27,6 +27,7 @@ use sleuth_chain::decode::{parse_block, ParsedBlock};
 use sleuth_chain::validate::{bip34_height, check_block, validate_headers, RuleSet, Rules, ValidationError};
 use sleuth_chain::Chain;
 
+use crate::checked_append::{append_checked, AppendError};
 use crate::error::IndexError;
 use crate::schema::Height;
 use crate::store::IndexWriter;
@@ -472,27 +473,18 @@ fn apply(
         for item in rx.iter() {
             let (block, loc) = item?;
             let block_error = |source| IngestError::Block { path: path_of(loc.file), offset: loc.offset, source };
-            let bip30 = rules.checks_bip30(index.height_count() as u32, &block.hash);
-            let added = index.append_block(&block, bip30).map_err(|e| match e {
-                e @ (IndexError::MissingPrevout { .. }
-                | IndexError::DoubleSpend { .. }
-                | IndexError::ImmatureSpend { .. }
-                | IndexError::DuplicateTxid { .. }
-                | IndexError::ValueOutExceedsIn { .. }) => block_error(e),
-                e => IngestError::Index(e),
-            })?;
-            let height = index.height_count() as u32 - 1;
-            let allowed = rules.subsidy(height).saturating_add(added.fees);
-            if added.coinbase_value > allowed {
-                return Err(IngestError::CoinbaseValue {
+            let added = append_checked(index, &block, rules).map_err(|e| match e {
+                AppendError::Rule(e) => block_error(e),
+                AppendError::CoinbaseValue { claimed, allowed } => IngestError::CoinbaseValue {
                     path: path_of(loc.file),
                     offset: loc.offset,
                     hash: block.hash.to_string(),
-                    height,
-                    claimed: added.coinbase_value,
+                    height: index.height_count() as u32 - 1,
+                    claimed,
                     allowed,
-                });
-            }
+                },
+                AppendError::Index(e) => IngestError::Index(e),
+            })?;
             report.added_blocks += 1;
             report.added_transactions += added.transactions;
             report.added_inputs += added.inputs;

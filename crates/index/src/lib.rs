@@ -12,6 +12,7 @@
 //! A [`View`] is one read of a snapshot. See `docs/schema.md` for the byte layout, the
 //! crash-safety argument and the snapshot rule.
 
+mod checked_append;
 mod column;
 mod damaged;
 mod deferred;
@@ -32,6 +33,7 @@ mod utxo_rules;
 mod view;
 mod writer;
 
+pub use checked_append::{append_checked, AppendError};
 pub use damaged::Damaged;
 pub use error::{IndexError, Lookup};
 pub use graph::{OutputView, TxFingerprint};

@@ -1,15 +1,20 @@
-//! Following a node on this machine through its block files: every
-//! [`crate::ServerConfig::refresh`] the server runs an incremental ingest of the node's
-//! `blocks` folder (the header cache makes a look that finds nothing new a matter of
-//! milliseconds; a reorg the node made is unwound and redone by the ingest), extends the
-//! clustering when one was built, and then swaps in a new snapshot.
+//! Following a node: every new block the node makes reaches the answers, with the clustering
+//! extended and the watches checked, and reorgs the node makes are unwound and redone.
 //!
-//! This is the first step of issue 11's follow mode: the node must be on this machine. Over
-//! RPC (a node elsewhere) and ZMQ notifications are still to come.
+//! Two sources, each a [`FollowSource`]:
+//! - a node on this machine through its block files: every [`crate::ServerConfig::refresh`]
+//!   an incremental ingest of its `blocks` folder (the header cache makes a look that finds
+//!   nothing new a matter of milliseconds);
+//! - a node anywhere over its JSON-RPC ([`sleuth_node`]): the server long-polls the node
+//!   (`waitforblockheight`, so a block is seen the moment the node accepts it; polling every
+//!   refresh on a node without that call) and looks at its tip at least every refresh (a
+//!   reorg to a branch no longer than the old one does not raise the height). When the node
+//!   goes away or restarts, the server keeps serving its last snapshot and tries again with
+//!   a backoff of up to 10 s, reading the node's new cookie.
 
 use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,8 +22,30 @@ use sleuth_analysis::cluster::HeuristicSet;
 use sleuth_engine::EngineError;
 use sleuth_index::ingest::{ingest_with, IngestOptions, NoProgress};
 use sleuth_index::IndexWriter;
+use sleuth_node::{NodeClient, NodeError, SyncOptions};
 
 use crate::AppState;
+
+/// The longest wait between tries while the node cannot be reached.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// Where new blocks come from.
+#[derive(Clone)]
+pub enum FollowSource {
+    /// The `blocks` folder of a node on this machine.
+    BlocksDir(PathBuf),
+    /// A node's JSON-RPC.
+    Rpc(Arc<NodeClient>),
+}
+
+impl std::fmt::Display for FollowSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FollowSource::BlocksDir(d) => write!(f, "{}", d.display()),
+            FollowSource::Rpc(n) => write!(f, "{}", n.url()),
+        }
+    }
+}
 
 /// What to follow, and the index writer the server holds for it. The server's engine must
 /// take its snapshots from this writer ([`sleuth_engine::Engine::beside_writer`]): a reorg
@@ -26,30 +53,60 @@ use crate::AppState;
 /// server that always holds a snapshot would never do.
 #[derive(Clone)]
 pub struct Follow {
-    /// The node's `blocks` folder.
-    pub blocks_dir: PathBuf,
+    /// Where blocks come from.
+    pub source: FollowSource,
     /// The index's writer.
     pub writer: Arc<Mutex<IndexWriter>>,
 }
 
 impl std::fmt::Debug for Follow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Follow({})", self.blocks_dir.display())
+        write!(f, "Follow({})", self.source)
     }
 }
 
-/// One look at the node's files: ingest what is new, extend the clustering, swap the
-/// snapshot. Returns the blocks added and unwound.
+/// Why a look at the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowError {
+    /// Ingest, clustering or snapshot errors.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The node's RPC.
+    #[error(transparent)]
+    Node(#[from] NodeError),
+}
+
+/// One look at the node: index what is new, extend the clustering, swap the snapshot.
+/// Returns the blocks added and unwound.
 ///
 /// # Errors
-/// Ingest and clustering errors (the snapshot being served stays).
-pub fn step(state: &AppState, follow: &Follow, stop: &AtomicBool) -> Result<(u64, u64), EngineError> {
-    let opts = IngestOptions { commit_secs: 1, ..IngestOptions::new(follow.blocks_dir.clone()) };
-    let report = {
+/// Ingest, RPC and clustering errors (the snapshot being served stays).
+pub fn step(state: &AppState, follow: &Follow, stop: &AtomicBool) -> Result<(u64, u64), FollowError> {
+    let (added, unwound) = {
         let mut writer = follow.writer.lock().unwrap_or_else(|e| e.into_inner());
-        ingest_with(&mut writer, &opts, &mut NoProgress, stop)?
+        match &follow.source {
+            FollowSource::BlocksDir(dir) => {
+                let opts = IngestOptions { commit_secs: 1, ..IngestOptions::new(dir.clone()) };
+                let r = ingest_with(&mut writer, &opts, &mut NoProgress, stop).map_err(EngineError::from)?;
+                (r.added_blocks, r.unwound_blocks)
+            }
+            FollowSource::Rpc(node) => {
+                let opts = SyncOptions { commit_secs: 1, until_height: None };
+                let mut total = (0, 0);
+                // A node that switched branches mid-sync is synced again at once.
+                loop {
+                    let r = sleuth_node::sync(&mut writer, node, &opts, stop)?;
+                    total = (total.0 + r.added_blocks, total.1 + r.unwound_blocks);
+                    state.metrics.node_height.store(u64::from(r.node_height), Ordering::Relaxed);
+                    if !r.moved {
+                        break;
+                    }
+                }
+                total
+            }
+        }
     };
-    if report.added_blocks + report.unwound_blocks > 0 {
+    if added + unwound > 0 {
         let current = state.snapshot();
         // The clustering as built before, extended (or rebuilt below a reorg) to the new tip.
         let heuristics = current.as_ref().and_then(|c| c.clustering()).map(|cl| cl.meta().heuristics.join(","));
@@ -61,24 +118,49 @@ pub fn step(state: &AppState, follow: &Follow, stop: &AtomicBool) -> Result<(u64
             Some(Err(e)) => tracing::warn!("the clustering is not extended: its heuristics: {e}"),
             None => {}
         }
-        tracing::info!(added = report.added_blocks, unwound = report.unwound_blocks, "followed the node's files");
+        tracing::info!(added, unwound, source = %follow.source, "followed the node");
     }
     state.refresh()?;
-    Ok((report.added_blocks, report.unwound_blocks))
+    Ok((added, unwound))
 }
 
-/// Runs [`step`] every `every` until the process ends.
+/// Runs [`step`] until the process ends: every `every` for block files; for RPC, again as
+/// soon as the node has a block above the indexed tip (or after `every` at the latest).
 pub fn spawn(state: Arc<AppState>, follow: Follow, every: Duration) {
     let stop = Arc::new(AtomicBool::new(false));
     tokio::spawn(async move {
+        let mut backoff = every;
         loop {
             let (s, f, stop) = (state.clone(), follow.clone(), stop.clone());
-            match tokio::task::spawn_blocking(move || step(&s, &f, &stop)).await {
-                Ok(Err(e)) => tracing::warn!("following {}: {e}; trying again", follow.blocks_dir.display()),
-                Err(e) => tracing::warn!("following panicked: {e}"),
-                Ok(Ok(_)) => {}
+            let wait = match tokio::task::spawn_blocking(move || step(&s, &f, &stop)).await {
+                Ok(Err(e)) => {
+                    tracing::warn!("following {}: {e}; trying again in {:.1} s", follow.source, backoff.as_secs_f64());
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!("following panicked: {e}");
+                    every
+                }
+                Ok(Ok(_)) => {
+                    backoff = every;
+                    every
+                }
+            };
+            match &follow.source {
+                FollowSource::BlocksDir(_) => tokio::time::sleep(wait).await,
+                FollowSource::Rpc(node) => {
+                    let (node, height) = (node.clone(), state.metrics.tip_height.load(Ordering::Relaxed) as u32);
+                    let long_poll = tokio::task::spawn_blocking(move || node.wait_for_height(height, wait)).await;
+                    match long_poll {
+                        Ok(Ok(true)) => {}
+                        // No long poll on this node, or it is away: the next step says which.
+                        _ => tokio::time::sleep(wait).await,
+                    }
+                }
             }
-            tokio::time::sleep(every).await;
         }
     });
 }

@@ -39,7 +39,7 @@ pub struct ServerConfig {
     pub rate_per_token: u32,
     /// How often the data dir is checked for a new commit, clustering, tags or incidents.
     pub refresh: Duration,
-    /// A node on this machine whose block files the server ingests as they grow.
+    /// A node whose blocks the server indexes as they come: its block files or its RPC.
     pub follow: Option<follow::Follow>,
 }
 

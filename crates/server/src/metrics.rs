@@ -1,5 +1,6 @@
 //! Prometheus metrics at `/metrics`: requests by route and status, a latency histogram per
-//! route, the snapshot's tip height and how many snapshots were swapped in.
+//! route, the snapshot's tip height, the followed node's and the lag between them, how many
+//! snapshots were swapped in, alerts and failed webhook POSTs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,6 +27,9 @@ pub struct Metrics {
     pub tip_height: AtomicU64,
     /// Snapshots swapped in since the start.
     pub snapshots: AtomicU64,
+    /// Height of the followed node's tip at the last look over RPC (0 when not following
+    /// over RPC).
+    pub node_height: AtomicU64,
     /// Alerts raised by watches since the start.
     pub alerts: AtomicU64,
     /// Webhook POSTs that failed (each is retried).
@@ -72,6 +76,15 @@ impl Metrics {
         out += "# HELP sleuth_tip_height Height of the tip the answers come from.\n";
         out += "# TYPE sleuth_tip_height gauge\n";
         let _ = writeln!(out, "sleuth_tip_height {}", self.tip_height.load(Ordering::Relaxed));
+        let node = self.node_height.load(Ordering::Relaxed);
+        if node > 0 {
+            out += "# HELP sleuth_node_height Height of the followed node's tip at the last look.\n";
+            out += "# TYPE sleuth_node_height gauge\n";
+            let _ = writeln!(out, "sleuth_node_height {node}");
+            out += "# HELP sleuth_lag_blocks Blocks the answers are behind the followed node.\n";
+            out += "# TYPE sleuth_lag_blocks gauge\n";
+            let _ = writeln!(out, "sleuth_lag_blocks {}", node.saturating_sub(self.tip_height.load(Ordering::Relaxed)));
+        }
         out += "# HELP sleuth_snapshots_total Snapshots of the data dir swapped in.\n";
         out += "# TYPE sleuth_snapshots_total counter\n";
         let _ = writeln!(out, "sleuth_snapshots_total {}", self.snapshots.load(Ordering::Relaxed));

@@ -51,7 +51,18 @@ pub fn scrypt_hash(header: &bitcoin::block::Header) -> U256 {
 /// Why `r` fails its proof of work, if it does. `hash_pow` is false for a Litecoin header
 /// already checked when it was first read (it came from the checksummed header cache).
 pub fn pow_failure(r: &HeaderRecord, rules: &Rules, hash_pow: bool) -> Option<String> {
-    let bits = r.header.bits.to_consensus();
+    header_pow_failure(&r.header, &r.hash, rules, hash_pow)
+}
+
+/// Why `header` (whose hash is `hash`) fails its proof of work under `rules`, if it does:
+/// [`pow_failure`] for a header that did not come from a block file (a node's RPC).
+pub fn header_pow_failure(
+    header: &bitcoin::block::Header,
+    hash: &BlockHash,
+    rules: &Rules,
+    hash_pow: bool,
+) -> Option<String> {
+    let bits = header.bits.to_consensus();
     let (target, negative, overflow) = U256::from_compact(bits);
     if negative || overflow || target.is_zero() {
         return Some(format!("bits {bits:#010x} encode no valid target"));
@@ -63,8 +74,8 @@ pub fn pow_failure(r: &HeaderRecord, rules: &Rules, hash_pow: bool) -> Option<St
         ));
     }
     let (hash, what) = match rules.pow_hash {
-        PowHash::Sha256d => (U256::from_le_bytes(r.hash.as_byte_array()), "hash"),
-        PowHash::Scrypt if hash_pow => (scrypt_hash(&r.header), "scrypt hash"),
+        PowHash::Sha256d => (U256::from_le_bytes(hash.as_byte_array()), "hash"),
+        PowHash::Scrypt if hash_pow => (scrypt_hash(header), "scrypt hash"),
         PowHash::Scrypt => return None,
     };
     (hash > target).then(|| format!("its {what} is above its target (bits {bits:#010x})"))

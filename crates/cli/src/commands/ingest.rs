@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use sleuth_chain::Chain;
 use sleuth_index::ingest::{IngestOptions, IngestReport, DEFAULT_BATCH_TXS, DEFAULT_COMMIT_SECS};
 
+use super::rpc_args::RpcArgs;
 use crate::output::{print, thousands, Human};
 use crate::progress::Bar;
 use crate::Context;
@@ -43,6 +44,10 @@ pub struct Ingest {
     /// (default a tenth of RAM; 0 always defers to the commit). For tests and benchmarks.
     #[arg(long, value_name = "BYTES", hide = true)]
     pub direct_limit: Option<u64>,
+    /// Index from a node's JSON-RPC instead of its block files (a node on another machine;
+    /// block files are the faster way to a first sync).
+    #[command(flatten)]
+    pub rpc: RpcArgs,
 }
 
 /// Parses a size in bytes with an optional K, M, G or T suffix (powers of 1024).
@@ -70,6 +75,9 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 impl Ingest {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if let Some(node) = self.rpc.client()? {
+            return sync_over_rpc(ctx, &node, self.until_height);
+        }
         let blocks_dir = match self.blocks_dir {
             Some(d) => d,
             None => {
@@ -96,6 +104,44 @@ impl Ingest {
             .with_context(|| format!("ingesting {} into {}", opts.blocks_dir.display(), ctx.data_dir.display()))?;
         print(ctx, &report);
         Ok(())
+    }
+}
+
+/// `ingest --rpc-url`: the index brought to the node's tip over RPC.
+fn sync_over_rpc(ctx: &Context, node: &sleuth_node::NodeClient, until_height: Option<u32>) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
+    let opts = sleuth_node::SyncOptions { until_height, ..sleuth_node::SyncOptions::default() };
+    let report = loop {
+        let r = sleuth_node::sync_data_dir(&ctx.data_dir, node, &opts, &stop)
+            .with_context(|| format!("indexing from {} into {}", node.url(), ctx.data_dir.display()))?;
+        // A node that switched branches during the sync: once more, to its new tip.
+        if !r.moved {
+            break r;
+        }
+    };
+    print(ctx, &report);
+    Ok(())
+}
+
+impl Human for sleuth_node::SyncReport {
+    fn human(&self) -> String {
+        let mut s = format!(
+            "from the node (height {}): {} new blocks, {} transactions, {} unwound\n",
+            self.node_height,
+            thousands(self.added_blocks),
+            thousands(self.added_transactions),
+            thousands(self.unwound_blocks)
+        );
+        match (self.height, &self.tip_hash) {
+            (Some(h), Some(hash)) => s += &format!("tip: height {h}, {hash}\n"),
+            _ => s += "tip: none (empty index)\n",
+        }
+        if self.interrupted {
+            s += "interrupted: run again to continue\n";
+        }
+        s
     }
 }
 

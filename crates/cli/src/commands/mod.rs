@@ -9,6 +9,7 @@ mod demo_report;
 mod incident;
 mod ingest;
 mod report;
+mod rpc_args;
 mod screen;
 mod serve;
 mod simulate;
@@ -23,7 +24,7 @@ use crate::Context;
 /// The subcommands.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Index a node's block files (incrementally; reorgs are undone and redone).
+    /// Index a node's block files, or its RPC (incrementally; reorgs are undone and redone).
     Ingest(ingest::Ingest),
     /// What the index holds: chain, tip and counts.
     Status(status::StatusCmd),

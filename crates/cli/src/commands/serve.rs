@@ -8,6 +8,7 @@ use std::time::Duration;
 use sleuth_engine::Engine;
 use sleuth_server::{AppState, ServerConfig, Tokens};
 
+use super::rpc_args::RpcArgs;
 use crate::Context;
 
 /// Serve the REST API (status, blocks, txs, addresses, clusters, trace, screen, incidents,
@@ -28,8 +29,13 @@ pub struct ServeCmd {
     pub refresh: f64,
     /// Follow a node on this machine: ingest its block folder as it grows (reorgs included)
     /// and extend the clustering, every --refresh seconds.
+    /// With --rpc-url, the files are only the first catch-up; RPC follows the tip after.
     #[arg(long, value_name = "BLOCKS_DIR")]
     pub follow_blocks_dir: Option<PathBuf>,
+    /// Follow a node over its JSON-RPC: each block the node accepts is indexed at once
+    /// (long poll), reorgs are unwound, and the server keeps serving while the node is away.
+    #[command(flatten)]
+    pub rpc: RpcArgs,
 }
 
 impl ServeCmd {
@@ -40,21 +46,37 @@ impl ServeCmd {
         if !listen.ip().is_loopback() && tokens.is_none() {
             return Err(sleuth_server::ServeError::NeedsTokens(listen).into());
         }
-        let (engine, follow) = match self.follow_blocks_dir {
-            None => (Engine::open(&ctx.data_dir), None),
-            Some(blocks_dir) => {
-                // The block files are the fast path to the tip: catch up before serving, then
-                // hold the writer, so that the server's snapshots come from it.
+        let node = self.rpc.client()?;
+        let (engine, follow) = if self.follow_blocks_dir.is_none() && node.is_none() {
+            (Engine::open(&ctx.data_dir), None)
+        } else {
+            // The block files are the fast path to the tip: catch up before serving.
+            if let Some(blocks_dir) = &self.follow_blocks_dir {
                 let opts = sleuth_index::ingest::IngestOptions::new(blocks_dir.clone());
                 let stop = std::sync::atomic::AtomicBool::new(false);
                 sleuth_engine::ingest(&ctx.data_dir, &opts, &mut crate::progress::Bar::new(!ctx.quiet), &stop)?;
-                let chain = sleuth_index::IndexWriter::chain_of(&ctx.data_dir)?
-                    .ok_or_else(|| anyhow::anyhow!("{}: no index after the ingest", ctx.data_dir.display()))?;
-                let writer = sleuth_index::IndexWriter::open(&ctx.data_dir, chain)?;
-                let engine = Engine::beside_writer(&ctx.data_dir, writer.snapshots());
-                let writer = Arc::new(std::sync::Mutex::new(writer));
-                (engine, Some(sleuth_server::follow::Follow { blocks_dir, writer }))
             }
+            let chain = match &node {
+                Some(n) => sleuth_node::node_chain(n, &ctx.data_dir)?,
+                None => sleuth_index::IndexWriter::chain_of(&ctx.data_dir)?
+                    .ok_or_else(|| anyhow::anyhow!("{}: no index after the ingest", ctx.data_dir.display()))?,
+            };
+            // Hold the writer, so that the server's snapshots come from it.
+            let mut writer = sleuth_index::IndexWriter::open(&ctx.data_dir, chain)?;
+            if let Some(n) = &node {
+                // Serve from the node's tip, not from an empty or old index.
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                let opts = sleuth_node::SyncOptions::default();
+                while sleuth_node::sync(&mut writer, n, &opts, &stop)?.moved {}
+            }
+            let engine = Engine::beside_writer(&ctx.data_dir, writer.snapshots());
+            let writer = Arc::new(std::sync::Mutex::new(writer));
+            let source = match (node, self.follow_blocks_dir) {
+                (Some(n), _) => sleuth_server::follow::FollowSource::Rpc(Arc::new(n)),
+                (None, Some(dir)) => sleuth_server::follow::FollowSource::BlocksDir(dir),
+                (None, None) => unreachable!("checked above"),
+            };
+            (engine, Some(sleuth_server::follow::Follow { source, writer }))
         };
         let cfg = ServerConfig { listen, tokens, rate_per_token: self.rate, refresh, follow };
         let state = Arc::new(AppState::new(engine)?);

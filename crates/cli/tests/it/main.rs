@@ -13,6 +13,7 @@ mod mweb;
 mod real_wallets;
 mod regtest;
 mod report;
+mod rpc;
 mod serve;
 mod simulated;
 mod tags;

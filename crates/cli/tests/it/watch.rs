@@ -1,7 +1,8 @@
 //! Watches on a real `litecoind -regtest`: a theft output watched while `sleuth serve` follows
-//! the node; the thief pays an exchange's tagged deposit address, and within a block the alert
-//! is in the log, in the API and at the webhook (after a failed first POST, retried); another block
-//! and a restart raise nothing twice; a reorg that removes the payment retracts it.
+//! the node over its RPC; the thief pays an exchange's tagged deposit address, and within a
+//! block the alert is in the log, in the API and at the webhook (after a failed first POST,
+//! retried); another block, a node restart and a server restart raise nothing twice; a reorg
+//! that removes the payment retracts it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -84,7 +85,9 @@ fn a_watched_theft_alerts_within_a_block_retracts_on_reorg_and_never_twice() {
     let checked: Value = sleuth(&d, ["--json", "watch", "check"]).run_json();
     assert_eq!(checked["alerts"], json!([]), "{checked}");
 
-    let s = serve(&d, &["--follow-blocks-dir", node.blocks_dir().to_str().unwrap()]);
+    let (url, cookie) = (node.rpc_url(), node.cookie_file());
+    let follow = ["--rpc-url", url.as_str(), "--rpc-cookie", cookie.to_str().unwrap()];
+    let s = serve(&d, &follow);
     // The thief pays the exchange everything it stole, the fee taken from the payment.
     let pay =
         node.wallet_rpc("thief", "sendtoaddress", json!([deposit, 10.0, "", "", true])).as_str().unwrap().to_owned();
@@ -129,13 +132,21 @@ fn a_watched_theft_alerts_within_a_block_retracts_on_reorg_and_never_twice() {
         "{metrics}"
     );
 
-    // Another block, then a restart, while the payment stands: each takes a new snapshot and
-    // checks the watches again, and nothing is raised or sent twice.
+    // Another block, a node restart (a new cookie) and a server restart, while the payment
+    // stands: each takes a new snapshot and checks the watches again, and nothing is raised
+    // or sent twice.
     let tip = |v: &Value| v["tip_hash"].as_str().map(str::to_owned);
     let next = node.mine(1, &miner).remove(0);
     until(&s, "/api/v1/status", "the next block", |v| tip(v) == Some(next.clone()));
+    let mut node = node;
+    node.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(get(&s, "/api/v1/status").0, 200, "serving while the node is away");
+    node.restart();
+    let after_restart = node.mine(1, &miner).remove(0);
+    until(&s, "/api/v1/status", "a block after the node's restart", |v| tip(v) == Some(after_restart.clone()));
     drop(s);
-    let s = serve(&d, &["--follow-blocks-dir", node.blocks_dir().to_str().unwrap()]);
+    let s = serve(&d, &follow);
     std::thread::sleep(Duration::from_secs(2));
     let (_, again) = get(&s, "/api/v1/alerts");
     assert_eq!(again["alerts"], json!(alerts), "no alert twice");
