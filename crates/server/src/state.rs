@@ -31,6 +31,9 @@ pub struct AppState {
     stamp: Mutex<Stamp>,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Woken when watches raise alerts, so that webhooks are sent at once, not at the next
+    /// round of the sender.
+    pub alerts_raised: tokio::sync::Notify,
 }
 
 fn stamp_of(engine: &Engine, snap: &EngineSnapshot) -> Stamp {
@@ -51,7 +54,13 @@ impl AppState {
         let metrics = Metrics::default();
         metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         metrics.snapshots.store(1, Ordering::Relaxed);
-        let state = AppState { engine, current: RwLock::new(Some(Arc::new(snap))), stamp: Mutex::new(stamp), metrics };
+        let state = AppState {
+            engine,
+            current: RwLock::new(Some(Arc::new(snap))),
+            stamp: Mutex::new(stamp),
+            metrics,
+            alerts_raised: tokio::sync::Notify::new(),
+        };
         if let Some(snap) = state.snapshot() {
             state.check_watches(&snap);
         }
@@ -67,6 +76,10 @@ impl AppState {
                     tracing::info!(seq = a.seq, watch = a.watch_id, kind = %a.kind, txid = %a.txid, amount_sat = a.amount_sat.get(), "alert");
                 }
                 self.metrics.alerts.fetch_add(new.len() as u64, Ordering::Relaxed);
+                if !new.is_empty() {
+                    // A permit is kept if the sender is busy: no wake-up is lost.
+                    self.alerts_raised.notify_one();
+                }
             }
             Ok(Err(e)) => tracing::warn!("checking the watches: {e}"),
             Err(d) => tracing::warn!("checking the watches: {d}"),

@@ -53,7 +53,8 @@ pub async fn post(url: &WebhookUrl, alert: &Alert) -> Result<(), String> {
     tokio::time::timeout(POST_TIMEOUT, send).await.map_err(|_| "no answer in time".to_owned())?
 }
 
-/// Sends what is pending every `every`, until the process ends.
+/// Sends what is pending as soon as watches raise alerts, and every `every` (retries), until
+/// the process ends.
 pub fn spawn(state: Arc<AppState>, every: Duration) {
     tokio::spawn(async move {
         // Per watch: when to try again, and the wait after the next failure.
@@ -102,7 +103,10 @@ pub fn spawn(state: Arc<AppState>, every: Duration) {
                     }
                 }
             }
-            tokio::time::sleep(every).await;
+            tokio::select! {
+                () = tokio::time::sleep(every) => {}
+                () = state.alerts_raised.notified() => {}
+            }
         }
     });
 }
