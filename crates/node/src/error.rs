@@ -91,12 +91,3 @@ pub enum NodeError {
     #[error(transparent)]
     Index(#[from] IndexError),
 }
-
-impl NodeError {
-    /// Whether the node could not be reached or refused the credentials, so that a follower
-    /// should wait and try again rather than give up.
-    pub fn is_transient(&self) -> bool {
-        matches!(self, NodeError::Unreachable { .. } | NodeError::Unauthorized { .. } | NodeError::Credentials { .. })
-            || matches!(self, NodeError::Rpc { code, .. } if *code == -28)
-    }
-}

@@ -47,7 +47,7 @@ impl ServeCmd {
             return Err(sleuth_server::ServeError::NeedsTokens(listen).into());
         }
         let node = self.rpc.client()?;
-        let (engine, follow) = if self.follow_blocks_dir.is_none() && node.is_none() {
+        let (engine, follow) = if let (None, None) = (&node, &self.follow_blocks_dir) {
             (Engine::open(&ctx.data_dir), None)
         } else {
             // The block files are the fast path to the tip: catch up before serving.
@@ -71,10 +71,12 @@ impl ServeCmd {
             }
             let engine = Engine::beside_writer(&ctx.data_dir, writer.snapshots());
             let writer = Arc::new(std::sync::Mutex::new(writer));
-            let source = match (node, self.follow_blocks_dir) {
-                (Some(n), _) => sleuth_server::follow::FollowSource::Rpc(Arc::new(n)),
-                (None, Some(dir)) => sleuth_server::follow::FollowSource::BlocksDir(dir),
-                (None, None) => unreachable!("checked above"),
+            // RPC follows the tip when given; the files were only the first catch-up then.
+            let source = match node {
+                Some(n) => sleuth_server::follow::FollowSource::Rpc(Arc::new(n)),
+                None => {
+                    sleuth_server::follow::FollowSource::BlocksDir(self.follow_blocks_dir.clone().unwrap_or_default())
+                }
             };
             (engine, Some(sleuth_server::follow::Follow { source, writer }))
         };
