@@ -16,18 +16,6 @@ command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 
 cargo build --release -q -p sleuth
 awk -F, 'BEGIN { srand(7) } NR > 1 && rand() < 0.0006 { print $1 }' "$work/sim/truth/addresses.csv" >"$work/addrs.txt"
 awk -F, 'BEGIN { srand(8) } NR > 1 && rand() < 0.001 { print $1 }' "$work/sim/truth/transactions.csv" >"$work/txids.txt"
-cat >"$work/screen.lua" <<'LUA'
-local subjects = {}
-for line in io.lines(os.getenv("SUBJECTS")) do subjects[#subjects + 1] = line end
-math.randomseed(os.time())
-request = function()
-  local s = subjects[math.random(#subjects)]
-  if os.getenv("KIND") == "tx" then
-    return wrk.format("GET", "/api/v1/txs/" .. s)
-  end
-  return wrk.format("POST", "/api/v1/screen", { ["Content-Type"] = "application/json" }, '{"subject":"' .. s .. '"}')
-end
-LUA
 /usr/bin/time -v target/release/sleuth -q --data-dir "$work/idx" serve --listen 127.0.0.1:0 >"$work/serve.out" 2>"$work/serve.time" &
 server=$!
 # $server is /usr/bin/time, which ignores SIGINT: signal the server itself.
@@ -40,7 +28,7 @@ for kind in screen tx; do
   f=$work/addrs.txt; [ "$kind" = tx ] && f=$work/txids.txt
   for c in 1 $conns; do
     echo "== $kind: wrk -t$(( c < 2 ? 1 : 2 )) -c$c -d${secs}s"
-    KIND=$kind SUBJECTS=$f wrk -t$(( c < 2 ? 1 : 2 )) -c"$c" -d"${secs}s" --latency -s "$work/screen.lua" "http://$addr" \
+    KIND=$kind SUBJECTS=$f wrk -t$(( c < 2 ? 1 : 2 )) -c"$c" -d"${secs}s" --latency -s scripts/lib/screen.lua "http://$addr" \
       | grep -E 'Requests/sec|50%|90%|99%|requests in|Non-2xx|Socket errors'
   done
 done

@@ -135,6 +135,10 @@ pub struct ScreenReport {
     pub micros: u64,
 }
 
+/// Tagged sources of the indirect trace listed as reasons, at most (the largest); the
+/// indirect shares and the score count every source reached.
+pub const MAX_INDIRECT_REASONS: usize = 25;
+
 /// Coins of an address traced back for indirect exposure, at most (the newest).
 const MAX_TRACED_COINS: usize = 100;
 /// Transactions the indirect trace visits at most: enough for a user's coins within a few
@@ -230,17 +234,23 @@ impl EngineSnapshot {
             min_sat: 1,
             until_height: None,
             clusters: true,
-            max_endpoints: usize::MAX,
+            max_endpoints: MAX_INDIRECT_REASONS,
             list_only: Some(vec![StopReason::TaggedSource]),
             max_visits: Some(MAX_INDIRECT_VISITS),
         };
         let report = sleuth_analysis::trace::trace(&view, &coins, &attribution, &opts);
         let traced = report.source_sat.get();
+        // Per group, over every tagged source reached (the summary covers them all); the
+        // reasons name the largest.
         let mut indirect: BTreeMap<&str, u64> = BTreeMap::new();
+        for c in &report.by_category {
+            if let Some((g, _)) = risk_group(&c.category) {
+                *indirect.entry(g).or_default() += c.amount_sat.get(Policy::Haircut).map_or(0, Sat::get);
+            }
+        }
         for e in report.endpoints.iter().filter(|e| e.stop_reason == StopReason::TaggedSource) {
             let Some((g, w)) = e.category.as_deref().and_then(risk_group) else { continue };
             let x = e.amount_sat.get(Policy::Haircut).map_or(0, Sat::get);
-            *indirect.entry(g).or_default() += x;
             let share = share_of(x, traced);
             reasons.push(Reason {
                 kind: "indirect".into(),
@@ -258,16 +268,22 @@ impl EngineSnapshot {
             .into_iter()
             .map(|(g, x)| Exposure { category: g.into(), amount_sat: Sat::new(x), share: share_of(x, traced) })
             .collect();
-        // Per group, the shares of all its reasons add up before they are weighed.
+        // Per group, the shares received directly and indirectly add up before they are
+        // weighed (the indirect share is over every source reached, listed as a reason or
+        // not: the reasons name the largest, at most MAX_INDIRECT_REASONS).
         let mut by_group: BTreeMap<String, (u32, f64, bool)> = BTreeMap::new();
         for r in &reasons {
             let w = risk_group_weight(&r.category);
             let e = by_group.entry(r.category.clone()).or_insert((w, 0.0, false));
             if r.kind == "own" {
                 e.2 = true;
-            } else if r.kind != "sent-to" {
+            } else if r.kind == "received-from" {
                 e.1 += r.share;
             }
+        }
+        for x in &indirect {
+            let w = risk_group_weight(&x.category);
+            by_group.entry(x.category.clone()).or_insert((w, 0.0, false)).1 += x.share;
         }
         let score = by_group
             .values()

@@ -26,6 +26,8 @@ pub(crate) struct Overlay {
     pub blocks: Vec<BlockRec>,
     pub txs: Vec<TxRec>,
     pub tx_meta: Vec<TxMetaRec>,
+    pub output_tx: Vec<u32>,
+    pub input_tx: Vec<u32>,
     pub inputs: Vec<u64>,
     /// With `spent_by` resolved as of `top` ([`NONE64`] if unspent there).
     pub outputs: Vec<OutputRec>,
@@ -69,6 +71,8 @@ impl Overlay {
             keep,
             top,
             tx_meta: (keep.txs..top.txs).map(|t| src.tx_meta_rec(t)).collect(),
+            output_tx: (keep.outputs..top.outputs).map(|o| src.output_tx_rec(o)).collect(),
+            input_tx: (keep.inputs..top.inputs).map(|i| src.input_tx_rec(i)).collect(),
             addr_heads: (keep.addrs..top.addrs).map(|a| src.head_of(a)).collect(),
             spent_below,
             heads_below: Mutex::new(heads_below),
@@ -103,8 +107,8 @@ impl Overlay {
         use std::mem::size_of;
         self.blocks.len() * size_of::<BlockRec>()
             + self.txs.len() * (size_of::<TxRec>() + size_of::<TxMetaRec>() + 48)
-            + self.inputs.len() * 8
-            + self.outputs.len() * size_of::<OutputRec>()
+            + self.inputs.len() * 12
+            + self.outputs.len() * (size_of::<OutputRec>() + 4)
             + self.addr_keys.len() * (size_of::<AddrKeyRec>() * 2 + 16)
             + self.spent_below.len() * 16
     }

@@ -215,46 +215,16 @@ impl View<'_> {
         Height::new(n as u32 - 1)
     }
 
-    /// The transaction holding output `o`.
+    /// The transaction holding output `o`: one read of `output_tx.col`.
+    #[inline]
     pub fn tx_of_output(&self, o: OutputNum) -> TxNum {
-        TxNum::new(partition_point(self.top.txs, |t| self.tx_rec(t).first_output <= o.get()) as u32 - 1)
+        TxNum::new(self.output_tx_rec(o.get()))
     }
 
-    /// The transaction holding input `i`.
+    /// The transaction holding input `i`: one read of `input_tx.col`.
+    #[inline]
     pub fn tx_of_input(&self, i: InputNum) -> TxNum {
-        TxNum::new(partition_point(self.top.txs, |t| self.tx_rec(t).first_input <= i.get()) as u32 - 1)
-    }
-
-    /// The transaction holding input `i`, searched forward from transaction `hint` (at or
-    /// before it): a walk that visits inputs in chain order pays for the distance it moves,
-    /// not for the whole chain (exponential search, then binary).
-    pub fn tx_of_input_from(&self, i: InputNum, hint: TxNum) -> TxNum {
-        let n = self.top.txs;
-        let starts_at_or_before = |t: u64| self.tx_rec(t).first_input <= i.get();
-        let lo = hint.pos().min(n.saturating_sub(1));
-        if !starts_at_or_before(lo) {
-            return self.tx_of_input(i);
-        }
-        // Find hi with tx hi starting past i, doubling the step.
-        let (mut lo, mut step) = (lo, 1u64);
-        let mut hi = lo + step;
-        while hi < n && starts_at_or_before(hi) {
-            lo = hi;
-            step *= 2;
-            hi = lo + step;
-        }
-        let hi = hi.min(n);
-        // Now tx lo starts at or before i and tx hi (or the end) after it.
-        let (mut a, mut b) = (lo + 1, hi);
-        while a < b {
-            let mid = a + (b - a) / 2;
-            if starts_at_or_before(mid) {
-                a = mid + 1;
-            } else {
-                b = mid;
-            }
-        }
-        TxNum::new(a as u32 - 1)
+        TxNum::new(self.input_tx_rec(i.get()))
     }
 
     /// The input spending output `o`, if one is committed in this view.

@@ -33,6 +33,10 @@ pub struct IndexWriter {
     pub(crate) blocks: Column<BlockRec>,
     pub(crate) txs: Column<TxRec>,
     pub(crate) tx_meta: Column<TxMetaRec>,
+    /// The transaction of each output (`output_tx.col`, a [`crate::TxNum`] per output).
+    pub(crate) output_tx: Column<u32>,
+    /// The transaction of each input (`input_tx.col`).
+    pub(crate) input_tx: Column<u32>,
     pub(crate) inputs: Column<u64>,
     pub(crate) outputs: Column<OutputRec>,
     pub(crate) addr_keys: Column<AddrKeyRec>,
@@ -106,6 +110,8 @@ impl IndexWriter {
             blocks: Column::open(&p("blocks.col"), meta.blocks)?,
             txs: Column::open(&p("txs.col"), meta.transactions)?,
             tx_meta: Column::open(&p("tx_meta.col"), meta.transactions)?,
+            output_tx: Column::open(&p("output_tx.col"), meta.outputs)?,
+            input_tx: Column::open(&p("input_tx.col"), meta.inputs)?,
             inputs: Column::open(&p("inputs.col"), meta.inputs)?,
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
@@ -176,6 +182,8 @@ impl IndexWriter {
             blocks: self.blocks.all_slots(),
             txs: self.txs.all_slots(),
             tx_meta: self.tx_meta.all_slots(),
+            output_tx: self.output_tx.all_slots(),
+            input_tx: self.input_tx.all_slots(),
             inputs: self.inputs.all_slots(),
             outputs: self.outputs.all_slots(),
             addr_keys: self.addr_keys.all_slots(),
@@ -260,6 +268,8 @@ impl IndexWriter {
         self.blocks.flush()?;
         self.txs.flush()?;
         self.tx_meta.flush()?;
+        self.output_tx.flush()?;
+        self.input_tx.flush()?;
         self.inputs.flush()?;
         self.outputs.flush()?;
         self.addr_keys.flush()?;

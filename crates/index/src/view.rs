@@ -27,6 +27,8 @@ pub(crate) struct Files<'a> {
     pub blocks: &'a [BlockRec],
     pub txs: &'a [TxRec],
     pub tx_meta: &'a [TxMetaRec],
+    pub output_tx: &'a [u32],
+    pub input_tx: &'a [u32],
     pub inputs: &'a [u64],
     pub outputs: &'a [OutputRec],
     pub addr_keys: &'a [AddrKeyRec],
@@ -145,6 +147,18 @@ impl<'a> View<'a> {
     #[inline]
     pub(crate) fn tx_meta_rec(&self, t: u64) -> TxMetaRec {
         self.layered("transaction", t, self.split.txs, self.top.txs, |o| &o.tx_meta, self.files.tx_meta)
+    }
+
+    /// The transaction holding output `o`.
+    #[inline]
+    pub(crate) fn output_tx_rec(&self, o: u64) -> u32 {
+        self.layered("output", o, self.split.outputs, self.top.outputs, |ov| &ov.output_tx, self.files.output_tx)
+    }
+
+    /// The transaction holding input `i`.
+    #[inline]
+    pub(crate) fn input_tx_rec(&self, i: u64) -> u32 {
+        self.layered("input", i, self.split.inputs, self.top.inputs, |ov| &ov.input_tx, self.files.input_tx)
     }
 
     /// The output input `i` spends, [`NONE64`] for a coinbase input.

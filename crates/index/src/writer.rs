@@ -133,6 +133,8 @@ impl IndexWriter {
         self.blocks.truncate(c.blocks);
         self.txs.truncate(c.txs);
         self.tx_meta.truncate(c.txs);
+        self.output_tx.truncate(c.outputs);
+        self.input_tx.truncate(c.inputs);
         self.inputs.truncate(c.inputs);
         self.outputs.truncate(c.outputs);
         self.addr_keys.truncate(c.addrs);
@@ -193,6 +195,8 @@ impl IndexWriter {
             blocks,
             txs,
             tx_meta,
+            output_tx,
+            input_tx,
             inputs,
             outputs,
             addr_keys,
@@ -217,7 +221,9 @@ impl IndexWriter {
         addr_idx.reserve(n_addr + b.outputs.len() as u64, |i| hash_bytes(&addr_keys.get(i)))?;
         block_idx.reserve(height + 1, |i| hash_random_key(&blocks.get(i).hash))?;
         inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
+        input_tx.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
+        output_tx.reserve(outputs.len() + b.outputs.len() as u64)?;
 
         // Start every hash-table probe of the block at once so the misses overlap: in the CPU's
         // cache, and, while lookups keep reading pages from disk, in the page cache too.
@@ -321,6 +327,7 @@ impl IndexWriter {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
                 let resolved = *spends.next().expect("one resolution per input");
+                input_tx.push(t as u32)?;
                 if pin.is_null() {
                     inputs.push(NONE64)?;
                     continue;
@@ -392,6 +399,7 @@ impl IndexWriter {
                 value_out += u128::from(pout.value);
                 let h = *hashes.next().expect("one hash per output");
                 let o = outputs.len();
+                output_tx.push(t as u32)?;
                 let (addr, prev_same_addr, paid_again) = match &pout.address {
                     None => (NONE32, NONE64, false),
                     Some(key) => {

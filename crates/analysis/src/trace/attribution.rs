@@ -2,12 +2,13 @@
 //! category) of that cluster when tags name it. Built by the engine from the tag store and
 //! the clustering; the tracer itself knows nothing of tags.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use sleuth_index::AddrId;
 
+use super::fasthash::IdMap;
 use crate::cluster::{ClusterId, Clustering};
 
 /// What a label means for a trace.
@@ -50,8 +51,11 @@ pub(crate) enum Owner {
 pub struct Attribution {
     clustering: Option<Arc<Clustering>>,
     labels: Vec<Label>,
-    by_cluster: HashMap<ClusterId, usize>,
-    by_address: HashMap<AddrId, usize>,
+    by_cluster: IdMap<ClusterId, usize>,
+    by_address: IdMap<AddrId, usize>,
+    /// One bit per cluster id, set for the labelled ones: most coins a walk reads belong to
+    /// unlabelled clusters, and a bit answers them from the cache instead of a map probe.
+    labelled_bits: Vec<u64>,
     stop_at: Vec<Class>,
     stop_categories: Option<HashSet<String>>,
 }
@@ -63,8 +67,9 @@ impl Attribution {
         Attribution {
             clustering,
             labels: Vec::new(),
-            by_cluster: HashMap::new(),
-            by_address: HashMap::new(),
+            by_cluster: IdMap::default(),
+            by_address: IdMap::default(),
+            labelled_bits: Vec::new(),
             stop_at: vec![Class::Service, Class::Mixer],
             stop_categories: None,
         }
@@ -91,9 +96,18 @@ impl Attribution {
                 let i = self.labels.len();
                 self.labels.push(label);
                 match self.cluster_of(a) {
-                    Some(c) => self.by_cluster.insert(c, i),
-                    None => self.by_address.insert(a, i),
-                };
+                    Some(c) => {
+                        let (word, bit) = (c.get() as usize / 64, c.get() % 64);
+                        if self.labelled_bits.len() <= word {
+                            self.labelled_bits.resize(word + 1, 0);
+                        }
+                        self.labelled_bits[word] |= 1 << bit;
+                        self.by_cluster.insert(c, i);
+                    }
+                    None => {
+                        self.by_address.insert(a, i);
+                    }
+                }
             }
         }
     }
@@ -130,7 +144,13 @@ impl Attribution {
     /// The label of `a`'s cluster (or of `a`).
     pub fn label_of(&self, a: AddrId) -> Option<&Label> {
         let i = match self.cluster_of(a) {
-            Some(c) => self.by_cluster.get(&c),
+            Some(c) => {
+                let bits = self.labelled_bits.get(c.get() as usize / 64).copied().unwrap_or(0);
+                if bits & (1 << (c.get() % 64)) == 0 {
+                    return None;
+                }
+                self.by_cluster.get(&c)
+            }
             None => self.by_address.get(&a),
         }?;
         Some(&self.labels[*i])

@@ -211,7 +211,7 @@ pub(super) fn run(
     let mut scratch = Scratch::default();
     let mut last: Option<TxNum> = None;
     while let Some(i) = w.queue.pop() {
-        let s = view.tx_of_input_from(InputNum::new(i), last.unwrap_or(TxNum::new(0)));
+        let s = view.tx_of_input(InputNum::new(i));
         if last != Some(s) {
             if w.out.visits_exhausted(opts) {
                 break;

@@ -66,8 +66,8 @@ pub struct TraceOptions {
     pub clusters: bool,
     /// Endpoints listed at most (the largest first); the totals cover all.
     pub max_endpoints: usize,
-    /// List only endpoints that stopped for these reasons (all when `None`); the totals
-    /// cover all.
+    /// List and summarise (`by_entity`, `by_category`) only endpoints that stopped for these
+    /// reasons (all when `None`); the reconciliation and `endpoint_count` cover all.
     pub list_only: Option<Vec<StopReason>>,
     /// Transactions visited at most: past them, every coin still waiting stops with
     /// [`StopReason::WorkLimit`] (counted as limited). Screening bounds its walk this way.

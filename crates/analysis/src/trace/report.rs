@@ -356,18 +356,29 @@ impl Collector {
             ));
         }
         let traced_sat = PerPolicy(recs.iter().map(|(p, r)| (*p, r.traced_sat)).collect());
-        let mut by_entity: BTreeMap<(String, String), [u64; N]> = BTreeMap::new();
-        let mut by_category: BTreeMap<String, [u64; N]> = BTreeMap::new();
         let mut ends: Vec<((Option<AddrId>, StopReason), &EndAcc)> =
             self.endpoints.iter().map(|(&k, e)| (from_end_key(k), e)).collect();
+        let endpoint_count = ends.len() as u64;
+        if let Some(only) = &opts.list_only {
+            ends.retain(|((_, why), _)| only.contains(why));
+        }
+        // Summed per label first (a label is one entity and category), keyed by where it
+        // lives: the strings are copied once per label, not once per endpoint.
+        let mut per_label: IdMap<usize, (&super::attribution::Label, [u64; N])> = IdMap::default();
         for ((addr, _), e) in &ends {
             if let Some(l) = addr.and_then(|a| attribution.label_of(a)) {
-                let x = by_entity.entry((l.entity.clone(), l.category.clone())).or_insert([0; N]);
-                let y = by_category.entry(l.category.clone()).or_insert([0; N]);
-                for p in 0..N {
-                    x[p] += e.amounts[p];
-                    y[p] += e.amounts[p];
-                }
+                let x = &mut per_label.entry(l as *const _ as usize).or_insert((l, [0; N])).1;
+                x.iter_mut().zip(&e.amounts).for_each(|(x, a)| *x += a);
+            }
+        }
+        let mut by_entity: BTreeMap<(String, String), [u64; N]> = BTreeMap::new();
+        let mut by_category: BTreeMap<String, [u64; N]> = BTreeMap::new();
+        for (l, a) in per_label.into_values() {
+            let x = by_entity.entry((l.entity.clone(), l.category.clone())).or_insert([0; N]);
+            let y = by_category.entry(l.category.clone()).or_insert([0; N]);
+            for p in 0..N {
+                x[p] += a[p];
+                y[p] += a[p];
             }
         }
         // The largest first: by the largest amount under any policy, then by address; only
@@ -375,10 +386,6 @@ impl Collector {
         let size = |e: &EndAcc| e.amounts.iter().copied().max().unwrap_or(0);
         type End<'e> = ((Option<AddrId>, StopReason), &'e EndAcc);
         let order = |a: &End, b: &End| size(b.1).cmp(&size(a.1)).then(a.0.cmp(&b.0));
-        let endpoint_count = ends.len() as u64;
-        if let Some(only) = &opts.list_only {
-            ends.retain(|((_, why), _)| only.contains(why));
-        }
         if ends.len() > max_endpoints && max_endpoints > 0 {
             ends.select_nth_unstable_by(max_endpoints - 1, order);
             ends.truncate(max_endpoints);

@@ -1,6 +1,5 @@
-//! The searches from an output or an input to its transaction (block, then interpolation and
-//! a gallop inside the block) against the transactions' own ranges, for every output and
-//! input of a simulated chain.
+//! The stored transaction of every output and input (`output_tx.col`, `input_tx.col`) against
+//! the transactions' own ranges (`first_output`, `first_input`), over a simulated chain.
 
 use std::sync::atomic::AtomicBool;
 
