@@ -25,6 +25,8 @@ held=("$work/sim/blocks"/blk$(printf %05d $((files - 2))).dat "$work/sim/blocks"
 if [ ! -f "$fw/base/cluster/meta.json" ] || [ ! -d "$fw/base/tags" ]; then
   rm -rf "$fw"
   mkdir -p "$fw/blocks"
+  # The simulated chain's rules (no halvings) go with its truth beside the blocks.
+  ln -s "$work/sim/truth" "$fw/truth"
   for f in $(ls "$work/sim/blocks" | grep '^blk.*\.dat$' | head -n $((files - 2))); do
     ln "$work/sim/blocks/$f" "$fw/blocks/$f"
   done
@@ -35,7 +37,7 @@ fi
 # Each run starts from the base: a fresh copy of its index, no appended file.
 rm -rf "$fw/run" "$fw/blocks"/blk$(printf %05d $((files - 2))).dat
 cp -a "$fw/base" "$fw/run"
-awk -F, 'BEGIN { srand(7) } NR > 1 && rand() < 0.0006 { print $1 }' "$work/sim/truth/addresses.csv" >"$work/addrs.txt"
+awk -F, 'BEGIN { srand(7) } NR > 1 && rand() < 0.0003 { print $1 }' "$work/sim/truth/addresses.csv" >"$fw/drawn.txt"
 
 /usr/bin/time -v "$sleuth" -q --data-dir "$fw/run" serve --listen 127.0.0.1:0 --follow-blocks-dir "$fw/blocks" \
   >"$fw/serve.out" 2>"$fw/serve.time" &
@@ -45,7 +47,19 @@ for _ in $(seq 600); do grep -q listening "$fw/serve.out" 2>/dev/null && break; 
 addr=$(grep -o '127.0.0.1:[0-9]*' "$fw/serve.out")
 height() { curl -s "http://$addr/api/v1/status" | grep -o '"height": *[0-9]*' | grep -o '[0-9]*$'; }
 start=$(height)
-echo "serving on $addr at height $start; appending a block every ${every}s to $fw/blocks"
+# Only addresses the served index knows (the truth lists the held-back blocks' too).
+python3 - "http://$addr" "$fw/drawn.txt" >"$fw/addrs.txt" <<'PY'
+import json, sys, urllib.error, urllib.request
+for a in (l.strip() for l in open(sys.argv[2])):
+    req = urllib.request.Request(sys.argv[1] + "/api/v1/screen", json.dumps({"subject": a}).encode(),
+                                 {"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=30).read()
+        print(a)
+    except urllib.error.HTTPError:
+        pass
+PY
+echo "serving on $addr at height $start ($(wc -l <"$fw/addrs.txt") of $(wc -l <"$fw/drawn.txt") drawn addresses known); appending a block every ${every}s to $fw/blocks"
 
 # The writer: one block record (magic, size, block) per BLOCK_EVERY seconds, written whole,
 # then it waits until the server's status shows that height and logs the delay.
@@ -83,7 +97,7 @@ PY
 writer=$!
 sleep 2
 echo "== screen: wrk -t2 -c$conns -d${secs}s while blocks arrive"
-SUBJECTS=$work/addrs.txt wrk -t2 -c"$conns" -d"${secs}s" --latency -s scripts/lib/screen.lua "http://$addr" \
+SUBJECTS=$fw/addrs.txt wrk -t2 -c"$conns" -d"${secs}s" --latency -s scripts/lib/screen.lua "http://$addr" \
   | grep -E 'Requests/sec|50%|90%|99%|requests in|Non-2xx|Socket errors'
 kill $writer 2>/dev/null || true
 end=$(height)

@@ -11,6 +11,8 @@ use sleuth_analysis::cluster::{ClusterId, Clustering};
 use sleuth_index::Snapshot;
 use sleuth_tags::TagStore;
 
+use crate::EngineError;
+
 /// Whether the snapshot has a clustering, and of what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -102,5 +104,70 @@ impl EngineSnapshot {
     /// The incident ledger.
     pub fn incidents(&self) -> &crate::incidents::Ledger {
         &self.incidents
+    }
+}
+
+impl EngineSnapshot {
+    /// Takes over what `prev` (an earlier snapshot of the same data dir) has built and what
+    /// still holds here: its attribution and the big clusters' risk flows, when both have the
+    /// same clustering, tags and incidents and this one only adds blocks to `prev`'s chain. A
+    /// follower takes a snapshot per block; without this each would build the attribution
+    /// again (every tag looked up: 0.6 s with 322,777 tags) and the risk flows (seconds on a
+    /// 10M-transaction chain), though a block changes neither, since the flows count only the
+    /// transactions the clustering covers. Tags of addresses the new blocks paid for the first
+    /// time are looked up and added. Returns whether it took anything.
+    ///
+    /// # Errors
+    /// [`EngineError::Tags`] if a tag source cannot be read.
+    pub fn carry_over(&self, prev: &EngineSnapshot) -> Result<bool, EngineError> {
+        let Some(attribution) = prev.attribution.get() else { return Ok(false) };
+        let same_clustering = match (&self.clustering, &prev.clustering) {
+            (Some(a), Some(b)) => a.meta() == b.meta(),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same_clustering
+            || !Arc::ptr_eq(&self.tags, &prev.tags)
+            || self.incidents.incidents() != prev.incidents.incidents()
+            || self.attribution.get().is_some()
+        {
+            return Ok(false);
+        }
+        let (view, before) = (self.index.view(), prev.index.view());
+        let (old, new) = (before.counts(), view.counts());
+        let extends = new.blocks >= old.blocks
+            && new.addrs >= old.addrs
+            && old.blocks.checked_sub(1).is_none_or(|h| {
+                let h = sleuth_index::Height::new(h as u32);
+                view.block_hash(h) == before.block_hash(h)
+            });
+        // An incident whose outputs were not indexed yet may name coins of the new blocks.
+        let incidents_resolved = prev.incidents.incidents().iter().all(|i| {
+            i.outputs.iter().all(|s| prev.coins_of(&before, &crate::trace::Subject::Tx(s.txid, s.vout)).is_ok())
+        });
+        if !extends || !incidents_resolved {
+            return Ok(false);
+        }
+        let mut labels = Vec::new();
+        for a in old.addrs..new.addrs {
+            let a = sleuth_index::AddrId::new(a as u32);
+            for tag in self.tags.tags_for(&view.address_of(a))? {
+                labels.push((a, crate::trace::label_of_tag(&tag)));
+            }
+        }
+        let attribution = if labels.is_empty() {
+            attribution.clone()
+        } else {
+            let mut a = (**attribution).clone();
+            for (addr, l) in labels {
+                a.label(addr, l);
+            }
+            Arc::new(a)
+        };
+        let _ = self.attribution.set(attribution);
+        if let Some(flows) = prev.risk_flows.get() {
+            let _ = self.risk_flows.set(flows.clone());
+        }
+        Ok(true)
     }
 }

@@ -67,6 +67,12 @@ fn label_of(tag: &TagRef<'_>) -> Label {
     Label { entity: tag.label.to_owned(), class: class_of(&category), category }
 }
 
+/// [`label_of`] for a tag read whole.
+pub(crate) fn label_of_tag(tag: &sleuth_tags::Tag) -> Label {
+    let category = tag.abuse.as_deref().or(tag.category.as_deref()).unwrap_or("unknown").to_owned();
+    Label { entity: tag.label.clone(), class: class_of(&category), category }
+}
+
 impl EngineSnapshot {
     /// The clusters and labels of this snapshot, built once (tags of other chains are left out).
     ///

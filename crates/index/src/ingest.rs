@@ -290,7 +290,9 @@ impl Scanned {
         }
         let chain = reader.detect_chain(&scan, requested)?;
         let rules = rules_for(chain, &opts.blocks_dir);
-        if rules.set == RuleSet::Simulated {
+        // Once per process: a follower ingests the same folder every second.
+        static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        if rules.set == RuleSet::Simulated && !SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
             tracing::warn!(dir = %opts.blocks_dir.display(), "a chain written by `sleuth simulate` (truth/ beside it): validated by the simulator's rules");
         }
         let valid =

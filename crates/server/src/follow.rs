@@ -107,6 +107,14 @@ pub fn step(state: &AppState, follow: &Follow, stop: &AtomicBool) -> Result<(u64
         }
     };
     if added + unwound > 0 {
+        // New blocks on the same branch are served at once, with the clustering as it was
+        // (it covers the chain below its last transaction: addresses new since have no
+        // cluster yet); extending the clustering takes seconds on a large chain, and a second
+        // snapshot follows it. After a reorg the old clustering no longer matches the chain,
+        // so the new tip waits for it to be rebuilt.
+        if unwound == 0 {
+            state.refresh()?;
+        }
         let current = state.snapshot();
         // The clustering as built before, extended (or rebuilt below a reorg) to the new tip.
         let heuristics = current.as_ref().and_then(|c| c.clustering()).map(|cl| cl.meta().heuristics.join(","));

@@ -113,6 +113,11 @@ impl AppState {
         if serving && *self.stamp.lock().unwrap_or_else(|e| e.into_inner()) == stamp {
             return Ok(false);
         }
+        // A new block alone changes neither the attribution nor the risk flows: take them
+        // over from the snapshot being served instead of building them again.
+        if let Some(prev) = self.snapshot() {
+            snap.carry_over(&prev)?;
+        }
         snap.warm()?;
         self.metrics.tip_height.store(snap.status().index.height.unwrap_or(0) as u64, Ordering::Relaxed);
         self.metrics.snapshots.fetch_add(1, Ordering::Relaxed);

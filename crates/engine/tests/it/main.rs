@@ -1,4 +1,5 @@
 //! Integration tests of the engine: against a real `litecoind -regtest`, and on simulated chains.
 
+mod carry_over;
 mod lookups;
 mod snapshots;
