@@ -63,14 +63,18 @@ pub fn class_of(category: &str) -> Class {
 
 /// The label a tag gives its address's cluster: its abuse, if it names one, else its category.
 fn label_of(tag: &TagRef<'_>) -> Label {
-    let category = tag.abuse.or(tag.category).unwrap_or("unknown").to_owned();
-    Label { entity: tag.label.to_owned(), class: class_of(&category), category }
+    label_named(tag.label, tag.abuse.or(tag.category))
 }
 
 /// [`label_of`] for a tag read whole.
 pub(crate) fn label_of_tag(tag: &sleuth_tags::Tag) -> Label {
-    let category = tag.abuse.as_deref().or(tag.category.as_deref()).unwrap_or("unknown").to_owned();
-    Label { entity: tag.label.clone(), class: class_of(&category), category }
+    label_named(&tag.label, tag.abuse.as_deref().or(tag.category.as_deref()))
+}
+
+/// The label of entity `entity` with its abuse, or else its category (`unknown` without).
+fn label_named(entity: &str, category: Option<&str>) -> Label {
+    let category = category.unwrap_or("unknown").to_owned();
+    Label { entity: entity.to_owned(), class: class_of(&category), category }
 }
 
 impl EngineSnapshot {

@@ -97,11 +97,11 @@ impl Attribution {
                 self.labels.push(label);
                 match self.cluster_of(a) {
                     Some(c) => {
-                        let (word, bit) = (c.get() as usize / 64, c.get() % 64);
+                        let (word, bit) = bit_of(c);
                         if self.labelled_bits.len() <= word {
                             self.labelled_bits.resize(word + 1, 0);
                         }
-                        self.labelled_bits[word] |= 1 << bit;
+                        self.labelled_bits[word] |= bit;
                         self.by_cluster.insert(c, i);
                     }
                     None => {
@@ -145,8 +145,8 @@ impl Attribution {
     pub fn label_of(&self, a: AddrId) -> Option<&Label> {
         let i = match self.cluster_of(a) {
             Some(c) => {
-                let bits = self.labelled_bits.get(c.get() as usize / 64).copied().unwrap_or(0);
-                if bits & (1 << (c.get() % 64)) == 0 {
+                let (word, bit) = bit_of(c);
+                if self.labelled_bits.get(word).is_none_or(|w| w & bit == 0) {
                     return None;
                 }
                 self.by_cluster.get(&c)
@@ -188,4 +188,10 @@ impl Attribution {
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
+}
+
+/// Cluster `c`'s word and bit in [`Attribution`]'s `labelled_bits`.
+#[inline]
+fn bit_of(c: ClusterId) -> (usize, u64) {
+    (c.get() as usize / 64, 1 << (c.get() % 64))
 }
