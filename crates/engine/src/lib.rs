@@ -9,11 +9,14 @@
 //!   as they were when it was taken; [`views`] are its answers (address with balance, cluster
 //!   and tags; cluster with facts, members and labels; `why`), each a serializable struct.
 //!
+//! - [`evm`]: an EVM chain's data dir (its own account index), opened by the same engine.
+//!
 //! Interfaces (the CLI today, the server and reports next) parse input, call the engine and
 //! print; none of them assembles an answer from the stores itself.
 
 mod datadir;
 mod error;
+pub mod evm;
 mod exposure;
 pub mod incidents;
 pub mod prices;

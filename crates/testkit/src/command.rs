@@ -81,6 +81,16 @@ impl Sleuth {
         })
     }
 
+    /// Runs the command and deserializes its stdout as JSON, or `None` when it fails: for
+    /// polling a store that another process is still creating.
+    pub fn try_run_json<T: DeserializeOwned>(&self) -> Option<T> {
+        let output = self.output();
+        if !output.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&output.stdout).ok()
+    }
+
     /// Runs a command that must fail and returns its exit code and stderr.
     ///
     /// # Panics

@@ -4,8 +4,11 @@
 //!   compare Sleuth against the node's own RPC answers instead of a mock.
 //! - [`shared_data`] finds the reference fixtures in `../shared/data`, read in place.
 //! - [`economy`] builds an economy of real wallets on a node and reads its truth back.
+//! - [`anvil::Anvil`] runs a real Anvil (a local Ethereum node) and [`anvil::test_contracts`]
+//!   compiles the test contracts with solc-js.
 //! - [`Sleuth`] runs the CLI binary and checks its exit code, stdout and stderr.
 
+pub mod anvil;
 mod command;
 pub mod economy;
 mod node;

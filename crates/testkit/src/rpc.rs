@@ -48,9 +48,21 @@ pub(crate) fn call(
     method: &str,
     params: &Value,
 ) -> Result<Result<Value, RpcError>, TransportError> {
+    call_version("1.0", port, cookie, path, method, params)
+}
+
+/// As [`call`], speaking JSON-RPC `version` ("2.0" for Ethereum clients, which refuse 1.0).
+pub(crate) fn call_version(
+    version: &str,
+    port: u16,
+    cookie: &str,
+    path: &str,
+    method: &str,
+    params: &Value,
+) -> Result<Result<Value, RpcError>, TransportError> {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    let body = json!({"jsonrpc": "1.0", "id": id, "method": method, "params": params}).to_string();
+    let body = json!({"jsonrpc": version, "id": id, "method": method, "params": params}).to_string();
     let request = format!(
         "POST {path} HTTP/1.1\r\n\
          Host: {addr}\r\n\

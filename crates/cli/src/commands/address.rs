@@ -15,6 +15,9 @@ pub struct AddressCmd {
 
 impl AddressCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::address(ctx, &self.address);
+        }
         print(ctx, &super::snapshot(ctx)?.address(&self.address)?);
         Ok(())
     }

@@ -18,6 +18,9 @@ pub struct BlockCmd {
 
 impl BlockCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::block(ctx, &self.block);
+        }
         let r = match self.block.parse::<u32>() {
             Ok(h) if self.block.len() < 64 => BlockRef::Height(h),
             _ => BlockRef::Hash(

@@ -20,9 +20,18 @@ pub struct Ingest {
     #[arg(long, env = "SLEUTH_BLOCKS_DIR")]
     pub blocks_dir: Option<PathBuf>,
     /// bitcoin, testnet, testnet4, signet, regtest, litecoin, litecoin-testnet or
-    /// litecoin-regtest [default: detected from the files' magic and genesis block].
+    /// litecoin-regtest [default: detected from the files' magic and genesis block]; or an
+    /// EVM chain, read over --rpc-url: ethereum, sepolia, holesky, anvil or evm-<chain id>.
     #[arg(long, env = "SLEUTH_CHAIN")]
-    pub chain: Option<Chain>,
+    pub chain: Option<ChainArg>,
+    /// EVM chains: the chain's genesis.json (Geth's format), whose allocation no trace shows
+    /// [default: a dev node's funded accounts on anvil; none elsewhere].
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// EVM chains: how the node reports internal calls, parity (trace_block) or geth
+    /// (debug_traceBlockByNumber with the callTracer) [default: trace_block if answered].
+    #[arg(long, value_name = "DIALECT")]
+    pub traces: Option<String>,
     /// Commit after about this many transactions…
     #[arg(long, default_value_t = DEFAULT_BATCH_TXS, hide = true)]
     pub batch_txs: u64,
@@ -50,6 +59,30 @@ pub struct Ingest {
     pub rpc: RpcArgs,
 }
 
+/// A UTXO chain read from block files (or Core's RPC), or an EVM chain read from an
+/// execution client's JSON-RPC.
+#[derive(Debug, Clone, Copy)]
+pub enum ChainArg {
+    /// Bitcoin or Litecoin, any network.
+    Utxo(Chain),
+    /// An EVM chain.
+    Evm(sleuth_engine::evm::EvmChain),
+}
+
+impl std::str::FromStr for ChainArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.parse::<Chain>() {
+            Ok(c) => Ok(ChainArg::Utxo(c)),
+            Err(utxo) => s
+                .parse()
+                .map(ChainArg::Evm)
+                .map_err(|_| format!("{utxo}; or an EVM chain: ethereum, sepolia, holesky, anvil or evm-<chain id>")),
+        }
+    }
+}
+
 /// Parses a size in bytes with an optional K, M, G or T suffix (powers of 1024).
 fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
@@ -75,6 +108,27 @@ fn parse_size(s: &str) -> Result<u64, String> {
 
 impl Ingest {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        let evm_chain = match self.chain {
+            Some(ChainArg::Evm(c)) => Some(c),
+            _ => None,
+        };
+        if evm_chain.is_some() || sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::ingest(
+                ctx,
+                super::evm::EvmIngestArgs {
+                    rpc_url: self.rpc.rpc_url,
+                    chain: evm_chain,
+                    until_height: self.until_height,
+                    genesis: self.genesis,
+                    traces: self.traces,
+                    commit_every: self.commit_every,
+                },
+            );
+        }
+        let utxo_chain = match self.chain {
+            Some(ChainArg::Utxo(c)) => Some(c),
+            _ => None,
+        };
         if let Some(node) = self.rpc.client()? {
             return sync_over_rpc(ctx, &node, self.until_height);
         }
@@ -82,7 +136,7 @@ impl Ingest {
             Some(d) => d,
             None => {
                 let home = std::env::var_os("HOME").context("HOME is not set; pass --blocks-dir")?;
-                PathBuf::from(home).join(self.chain.unwrap_or(Chain::Bitcoin).default_blocks_dir())
+                PathBuf::from(home).join(utxo_chain.unwrap_or(Chain::Bitcoin).default_blocks_dir())
             }
         };
         let stop = Arc::new(AtomicBool::new(false));
@@ -90,7 +144,7 @@ impl Ingest {
         // Ctrl-C: finish the block in flight, commit, and exit cleanly.
         let _ = ctrlc::set_handler(move || s.store(true, Ordering::Relaxed));
         let opts = IngestOptions {
-            chain: self.chain,
+            chain: utxo_chain,
             batch_txs: self.batch_txs.max(1),
             commit_secs: self.commit_secs,
             commit_blocks: self.commit_every,

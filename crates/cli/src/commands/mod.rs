@@ -6,6 +6,7 @@ mod block;
 mod cluster;
 mod demo;
 mod demo_report;
+mod evm;
 mod incident;
 mod ingest;
 mod report;

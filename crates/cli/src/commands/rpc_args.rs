@@ -31,7 +31,7 @@ impl RpcArgs {
             (Some(cookie), _, _) => RpcAuth::Cookie(cookie.clone()),
             (None, Some(user), Some(file)) => RpcAuth::UserPassword { user: user.clone(), password_file: file.clone() },
             _ => anyhow::bail!(
-                "--rpc-url {url} needs credentials: --rpc-cookie <datadir>/.cookie, or --rpc-user U --rpc-password-file F"
+                "--rpc-url {url} needs credentials: --rpc-cookie <datadir>/.cookie, or --rpc-user U --rpc-password-file F (for an Ethereum node, name its chain: --chain ethereum, sepolia, holesky or anvil)"
             ),
         };
         Ok(Some(NodeClient::new(url, auth)?))

@@ -12,6 +12,9 @@ pub struct StatusCmd {}
 
 impl StatusCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::status(ctx);
+        }
         print(ctx, &super::snapshot(ctx)?.status());
         Ok(())
     }

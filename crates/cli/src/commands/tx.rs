@@ -18,6 +18,9 @@ pub struct TxCmd {
 
 impl TxCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::tx(ctx, &self.txid);
+        }
         let txid = Txid::from_str(&self.txid)
             .with_context(|| format!("{} is not a txid: expected 64 hex digits", sleuth_chain::shown(&self.txid)))?;
         print(ctx, &super::snapshot(ctx)?.tx(&txid)?);

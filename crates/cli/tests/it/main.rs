@@ -6,6 +6,7 @@ mod common;
 mod crash;
 mod demo;
 mod errors;
+mod evm;
 mod follow;
 mod mainnet;
 mod mutants;
