@@ -58,6 +58,8 @@ def main():
                      "data": "0x" + sel_transfer + addr_word(a) + word(10**15)}]) for a in accounts[1:]])
     rpc(url, "evm_mine", [])
 
+    # Nonces kept here: Anvil numbers a batch's transactions from the mined state, not the pool.
+    nonces = {a: int(rpc(url, "eth_getTransactionCount", [a, "pending"]), 16) for a in accounts}
     fresh = [f"0x{rnd.getrandbits(160):040x}" for _ in range(5000)]
     for _ in range(blocks):
         calls = []
@@ -75,6 +77,8 @@ def main():
                 data = "0x" + sel_fan + word(0x40) + word(0x40 + 32 * 4) + word(3) + "".join(addr_word(t) for t in tos)
                 data += word(3) + "".join(word(a) for a in amounts)
                 tx = {"from": sender, "to": router, "value": hex(sum(amounts)), "gas": hex(200_000), "data": data}
+            tx["nonce"] = hex(nonces[sender])
+            nonces[sender] += 1
             calls.append(("eth_sendTransaction", [tx]))
         rpc_batch(url, calls)
         rpc(url, "evm_mine", [])
