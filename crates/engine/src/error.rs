@@ -18,6 +18,9 @@ pub enum EngineError {
     /// The tag store is damaged, or an import failed.
     #[error(transparent)]
     Tags(#[from] sleuth_tags::TagError),
+    /// The EVM index failed.
+    #[error(transparent)]
+    Evm(#[from] sleuth_evm::EvmError),
     /// An address that is not one of the indexed chain's.
     #[error(transparent)]
     Address(#[from] sleuth_chain::address::AddressError),

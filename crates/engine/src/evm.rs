@@ -54,3 +54,77 @@ pub fn parse_hash(s: &str) -> Result<B256, EvmError> {
     }
     hex.parse().map_err(|_| EvmError::NotFound(format!("{t:?} is not a hash: expected 0x and 64 hex digits")))
 }
+
+pub use sleuth_evm::trace::{parse_policies, AccountPolicy, AccountTrace, AccountTraceOptions, TraceStart};
+
+/// The labels of EVM accounts from the data dir's tag store (TagPacks, OFAC's ETH, USDT and
+/// USDC lists, CSV), each read once: a service or mixer tag wins over others, as it decides
+/// where a trace stops.
+struct TagLabels {
+    store: sleuth_tags::TagStore,
+    cache: std::cell::RefCell<std::collections::HashMap<Address, Option<sleuth_evm::trace::AccountLabel>>>,
+}
+
+impl sleuth_evm::trace::Labels for TagLabels {
+    fn label(&self, a: &Address) -> Option<sleuth_evm::trace::AccountLabel> {
+        use sleuth_analysis::trace::Class;
+        use sleuth_evm::trace::{AccountLabel, LabelClass};
+        if let Some(l) = self.cache.borrow().get(a) {
+            return l.clone();
+        }
+        let tags = self.store.tags_for(&a.to_string()).unwrap_or_default();
+        let rank = |c: Class| match c {
+            Class::Service | Class::Mixer => 0,
+            Class::Risk => 1,
+            Class::Other => 2,
+        };
+        let best = tags.iter().map(crate::trace::label_of_tag).min_by_key(|l| rank(l.class));
+        let label = best.map(|l| AccountLabel {
+            class: match l.class {
+                Class::Service => LabelClass::Service,
+                Class::Mixer => LabelClass::Mixer,
+                Class::Risk => LabelClass::Risk,
+                Class::Other => LabelClass::Other,
+            },
+            entity: l.entity,
+            category: l.category,
+        });
+        self.cache.borrow_mut().insert(*a, label.clone());
+        label
+    }
+}
+
+/// Where a trace of an EVM index starts, from what the user typed: a transaction hash or an
+/// account.
+pub fn parse_start(s: &str) -> Result<TraceStart, EvmError> {
+    let t = s.trim();
+    if t.len() == 42 {
+        return parse_address(t).map(TraceStart::Account);
+    }
+    parse_hash(t).map(TraceStart::Tx).map_err(|_| {
+        EvmError::NotFound(format!(
+            "{t:?} is neither a transaction hash (0x and 64 hex digits) nor an address (0x and 40)"
+        ))
+    })
+}
+
+/// Traces forward from `start` in the EVM index of `data_dir`, stopping at the services and
+/// mixers its tag store names. `asset` is `ETH` (or `None`) or a token's address.
+pub fn trace(
+    data_dir: &Path,
+    start: &TraceStart,
+    asset: Option<&str>,
+    mut opts: AccountTraceOptions,
+) -> Result<AccountTrace, crate::EngineError> {
+    let r = open(data_dir)?;
+    opts.asset = match asset.map(str::trim) {
+        None | Some("ETH") | Some("eth") => sleuth_evm::model::AssetId::ETH,
+        Some(token) => {
+            let a = parse_address(token)?;
+            r.token_id(&a)?.ok_or_else(|| EvmError::NotFound(format!("token {a} has no transfers in the index")))?
+        }
+    };
+    let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
+    let labels = TagLabels { store, cache: Default::default() };
+    Ok(sleuth_evm::trace::trace_forward(&r, start, &opts, &labels)?)
+}

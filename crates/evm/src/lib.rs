@@ -5,7 +5,7 @@
 //!
 //! Data flows one way: [`rpc`] fetches, [`extract`] decodes a block's value movements,
 //! [`store`] keeps them (redb), [`ingest`] drives the sync and its reorgs, [`views`] answer
-//! the investigator's questions.
+//! the investigator's questions, [`trace`] follows value through accounts.
 
 pub mod amount;
 pub mod chain;
@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod model;
 pub mod rpc;
 pub mod store;
+pub mod trace;
 pub mod views;
 
 pub use amount::BaseUnits;

@@ -1,4 +1,4 @@
-//! The account-model side of `ingest`, `status`, `block`, `tx` and `address`: taken when
+//! The account-model side of `ingest`, `status`, `block`, `tx`, `address` and `trace`: taken when
 //! `--chain` names an EVM chain or the data dir already holds an EVM index.
 
 use std::path::PathBuf;
@@ -7,8 +7,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use sleuth_engine::evm::{
-    self, EvmAddressView, EvmBlockView, EvmChain, EvmStatusView, EvmTxView, SyncOptions, SyncReport, TraceDialect,
+    self, AccountTrace, AccountTraceOptions, EvmAddressView, EvmBlockView, EvmChain, EvmStatusView, EvmTxView,
+    SyncOptions, SyncReport, TraceDialect,
 };
+use sleuth_engine::Subject;
 
 use crate::output::{print, thousands, Human};
 use crate::Context;
@@ -83,6 +85,91 @@ pub(crate) fn tx(ctx: &Context, hash: &str) -> anyhow::Result<()> {
 pub(crate) fn address(ctx: &Context, address: &str) -> anyhow::Result<()> {
     print(ctx, &reader(ctx)?.address_view(&evm::parse_address(address)?)?);
     Ok(())
+}
+
+/// `trace` on an EVM index: forward from a transaction or an account, one asset at a time.
+pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Result<()> {
+    if cmd.direction != sleuth_analysis::trace::Direction::Forward {
+        anyhow::bail!(
+            "on EVM chains a trace goes forward only, for now; screen a deposit's sources with the Bitcoin index"
+        );
+    }
+    let [from] = cmd.from.as_slice() else {
+        anyhow::bail!("on EVM chains trace one --from at a time");
+    };
+    let typed = match from {
+        Subject::Address(s) => s.clone(),
+        Subject::Tx(txid, None) => txid.to_string(),
+        other => anyhow::bail!("{other:?}: on EVM chains --from is a transaction hash or an 0x address"),
+    };
+    let start = evm::parse_start(&typed)?;
+    let policies = match cmd.policy.as_str() {
+        "all" => evm::AccountPolicy::ALL.to_vec(),
+        p => sleuth_evm_policies(p)?,
+    };
+    let opts = AccountTraceOptions {
+        policies,
+        max_hops: cmd.max_hops,
+        until_block: cmd.until_height.map(u64::from),
+        max_endpoints: cmd.max_endpoints,
+        ..AccountTraceOptions::default()
+    };
+    let report = evm::trace(&ctx.data_dir, &start, cmd.asset.as_deref(), opts)?;
+    let json = ctx.json || cmd.format == super::trace::Format::Json;
+    print(&Context { json, ..ctx.clone() }, &report);
+    Ok(())
+}
+
+fn sleuth_evm_policies(s: &str) -> anyhow::Result<Vec<evm::AccountPolicy>> {
+    evm::parse_policies(s).map_err(|e| anyhow::anyhow!("--policy {s:?}: {e}"))
+}
+
+impl Human for AccountTrace {
+    fn human(&self) -> String {
+        let names: Vec<&str> = self.policies.iter().map(|p| p.as_str()).collect();
+        let mut s = format!(
+            "forward trace of {} base units of {} from {} source transfer(s); {} accounts reached, {} transfers replayed\n",
+            self.traced_base,
+            self.asset,
+            self.sources.len().max(1),
+            thousands(self.accounts_reached as u64),
+            thousands(self.transfers_replayed)
+        );
+        s += &format!("{:<44} {:<24} {:<10} {:>4}  {}\n", "endpoint", "entity", "stop", "hops", names.join(" | "));
+        for e in &self.endpoints {
+            let amounts: Vec<String> = e.amounts_base.iter().map(|a| a.to_string()).collect();
+            s += &format!(
+                "{:<44} {:<24} {:<10} {:>4}  {}\n",
+                e.address,
+                e.entity.as_deref().or(e.category.as_deref()).unwrap_or("-"),
+                e.stop_reason,
+                e.hops,
+                amounts.join(" | ")
+            );
+        }
+        s += "reconciliation (services + unspent + fees + mixers + limited):\n";
+        for r in &self.reconciliation {
+            s += &format!(
+                "  {:<8} {} + {} + {} + {} + {}\n",
+                r.policy.map_or("-", |p| p.as_str()),
+                r.to_services_base,
+                r.unspent_base,
+                r.fees_base,
+                r.mixers_base,
+                r.limited_base
+            );
+        }
+        for d in &self.mixer_deposits {
+            s += &format!(
+                "mixer deposit {} of {} into {} ({}); candidate withdrawals:\n",
+                d.tx, d.amount_base, d.mixer, d.recognised_by
+            );
+            for c in &d.candidates {
+                s += &format!("  {:?} {} -> {} ({})\n", c.level, c.tx, c.to, c.evidence.join("; "));
+            }
+        }
+        s
+    }
 }
 
 impl Human for SyncReport {

@@ -57,6 +57,9 @@ pub struct TraceCmd {
     /// Endpoints listed at most (the largest first).
     #[arg(long, default_value_t = 1_000)]
     pub max_endpoints: usize,
+    /// EVM chains: ETH or a token's address (each asset is traced apart).
+    #[arg(long)]
+    pub asset: Option<String>,
 }
 
 /// Parses `--policy`.
@@ -72,6 +75,9 @@ pub(crate) fn parse_policies(s: &str) -> anyhow::Result<Vec<Policy>> {
 
 impl TraceCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return super::evm::trace(ctx, &self);
+        }
         let opts = TraceOptions {
             direction: self.direction,
             policies: parse_policies(&self.policy)?,

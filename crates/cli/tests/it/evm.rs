@@ -129,3 +129,59 @@ fn kill_9_during_an_ingest_resumes_with_a_consistent_index_while_readers_read() 
     assert_eq!(status["counts"]["blocks"], tip + 1);
     assert_balances_match(d.path(), &node, &acc);
 }
+
+#[test]
+fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
+    let node = Anvil::start();
+    let acc = node.accounts();
+    let (exchange_a, deposit) = (&acc[0], &acc[2]);
+    // A fresh thief and mule (impersonated on the node): they hold only stolen ETH.
+    let thief = "0x00000000000000000000000000000000000b0b01";
+    let mule = "0x00000000000000000000000000000000000b0b02";
+    for who in [thief, mule] {
+        node.rpc("anvil_impersonateAccount", json!([who]));
+    }
+    let drain = node.send(exchange_a, Some(thief), 50 * ETH, "0x");
+    node.send(thief, Some(mule), 30 * ETH, "0x");
+    let paid = node.send(mule, Some(deposit), 20 * ETH, "0x");
+    let d = tempfile::tempdir().unwrap();
+    ingest(d.path(), &node);
+    let csv = d.path().join("exchanges.csv");
+    std::fs::write(&csv, format!("address,label,category,source\n{deposit},Exchange B,exchange,test\n")).unwrap();
+    sleuth(d.path(), ["tags", "import", csv.to_str().unwrap(), "--format", "csv"]).run();
+
+    let drain_hash = drain["transactionHash"].as_str().unwrap();
+    let report: Value = sleuth(d.path(), ["trace", "--from", drain_hash, "--json"]).run_json();
+    assert_eq!(report["asset"], "ETH");
+    assert_eq!(report["traced_base"], (50 * ETH).to_string());
+    assert_eq!(report["policies"], json!(["poison", "haircut", "fifo", "lifo"]));
+    let ep = report["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"].as_str().unwrap().eq_ignore_ascii_case(deposit))
+        .unwrap_or_else(|| panic!("no endpoint at the deposit: {report}"));
+    assert_eq!(ep["entity"], "Exchange B");
+    assert_eq!(ep["stop_reason"], "service");
+    assert_eq!(ep["amounts_base"], json!(vec![(20 * ETH).to_string(); 4]));
+    assert_eq!(
+        ep["path_txids"],
+        json!([
+            drain_hash,
+            node.rpc("eth_getBlockByNumber", json!(["0x2", false]))["transactions"][0],
+            paid["transactionHash"]
+        ])
+    );
+    for r in report["reconciliation"].as_array().unwrap() {
+        assert_eq!(r["to_services_base"], (20 * ETH).to_string());
+        let parts: u128 = ["to_services_base", "unspent_base", "fees_base", "mixers_base", "limited_base"]
+            .iter()
+            .map(|k| r[k].as_str().unwrap().parse::<u128>().unwrap())
+            .sum();
+        assert_eq!(parts, 50 * ETH, "{r}");
+    }
+    let table = sleuth(d.path(), ["trace", "--from", drain_hash]).run();
+    assert!(table.contains("Exchange B") && table.contains("reconciliation"), "{table}");
+    let err = sleuth(d.path(), ["trace", "--from", drain_hash, "--policy", "tiho"]).run_fail().1;
+    assert!(err.contains("tiho has no account form"), "{err}");
+}

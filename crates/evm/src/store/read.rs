@@ -162,6 +162,27 @@ impl EvmReader {
         Ok(out)
     }
 
+    /// An account's balance of `asset` before transfer `n`: its effective transfers up to
+    /// there, added up (tokens in two's complement, as the balances table keeps them).
+    pub fn balance_before(&self, a: &Address, asset: AssetId, n: u64) -> Result<U256, EvmError> {
+        let k = a.into_array();
+        let mut b = U256::ZERO;
+        for r in self.account_transfers.range((k, 0u64)..(k, n)).at(&self.path)? {
+            let m = r.at(&self.path)?.0.value().1;
+            let t = self.transfer(m)?;
+            if t.asset != asset || !t.effective() {
+                continue;
+            }
+            if t.kind.debits() && t.from == *a {
+                b = b.wrapping_sub(t.amount);
+            }
+            if t.kind.credits() && t.to == *a {
+                b = b.wrapping_add(t.amount);
+            }
+        }
+        Ok(b)
+    }
+
     /// A token's row.
     pub fn token(&self, id: AssetId) -> Result<Option<TokenRec>, EvmError> {
         match self.tokens.get(id.0).at(&self.path)? {

@@ -79,8 +79,18 @@ impl Heist {
     pub fn play(node: &Anvil) -> Heist {
         let acc = node.accounts();
         let a = |i: usize| acc[i].as_str();
-        let (exchange_a, thief, deposit_b, deposit_c, user) = (a(0), a(1), a(2), a(3), a(4));
-        let mules = [a(5), a(6), a(7)];
+        let (exchange_a, deposit_b, deposit_c, user) = (a(0), a(2), a(3), a(4));
+        // The thief and its mules are fresh accounts (impersonated on the node): everything
+        // they ever hold is stolen, as in a real heist.
+        let thief = "0x000000000000000000000000000000000007a1ef";
+        let mules = [
+            "0x000000000000000000000000000000000000a001",
+            "0x000000000000000000000000000000000000a002",
+            "0x000000000000000000000000000000000000a003",
+        ];
+        for who in [thief].iter().chain(mules.iter()) {
+            node.rpc("anvil_impersonateAccount", json!([who]));
+        }
         // A fresh account, never funded at genesis: the mixer's withdrawal goes there.
         let fresh = "0x00000000000000000000000000000000000f2e51";
 

@@ -3,3 +3,4 @@
 mod heist;
 mod ingest;
 mod reorg;
+mod trace;
