@@ -57,7 +57,7 @@ pub enum Level {
 }
 
 impl Level {
-    fn of(score: u32) -> Level {
+    pub(crate) fn of(score: u32) -> Level {
         match score {
             0 => Level::None,
             1..=29 => Level::Low,
@@ -147,7 +147,7 @@ const MAX_TRACED_COINS: usize = 100;
 pub const MAX_INDIRECT_VISITS: u64 = 10_000;
 
 /// A share's contribution to the score: the full weight at half of the value or more.
-fn contribution(weight: u32, share: f64) -> u32 {
+pub(crate) fn contribution(weight: u32, share: f64) -> u32 {
     if share <= 0.0 {
         return 0;
     }
@@ -324,7 +324,7 @@ fn share_of(x: u64, total: u64) -> f64 {
     }
 }
 
-fn risk_group_weight(group: &str) -> u32 {
+pub(crate) fn risk_group_weight(group: &str) -> u32 {
     RISK_GROUPS.iter().find(|(g, _, _)| *g == group).map_or(0, |(_, w, _)| *w)
 }
 

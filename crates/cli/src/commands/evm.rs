@@ -172,6 +172,43 @@ impl Human for AccountTrace {
     }
 }
 
+impl Human for evm::EvmScreenReport {
+    fn human(&self) -> String {
+        let mut s = format!(
+            "{} ({}): score {} ({:?}){}\nscreened {} base units received, within {} hops ({} accounts, {} µs); {:.2}% reached no tag\n",
+            self.subject,
+            self.asset,
+            self.score,
+            self.level,
+            self.entity.as_ref().map(|e| format!(", tagged {e}")).unwrap_or_default(),
+            self.screened_base,
+            self.hops,
+            self.accounts_visited,
+            self.micros,
+            self.unattributed_share * 100.0
+        );
+        for (name, list) in [("received from", &self.received_from), ("within the hops", &self.indirect)] {
+            for e in list {
+                s += &format!("  {name} {}: {} ({:.2}%)\n", e.category, e.amount_base, e.share * 100.0);
+            }
+        }
+        for r in self.reasons.iter().take(10) {
+            s += &format!(
+                "  reason (+{}): {} {} {} {} ({:.2}%), {} hops, via {}\n",
+                r.score,
+                r.kind,
+                r.category,
+                r.entity,
+                r.address,
+                r.share * 100.0,
+                r.hops,
+                r.path_txids.join(" ")
+            );
+        }
+        s
+    }
+}
+
 impl Human for SyncReport {
     fn human(&self) -> String {
         let secs = self.seconds.max(1e-9);

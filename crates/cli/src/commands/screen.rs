@@ -15,10 +15,21 @@ pub struct ScreenCmd {
     /// Hops of the backward trace for indirect exposure.
     #[arg(long, default_value_t = 3)]
     pub hops: u32,
+    /// EVM chains: ETH or a token's address.
+    #[arg(long)]
+    pub asset: Option<String>,
 }
 
 impl ScreenCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            let Subject::Address(a) = &self.subject else {
+                anyhow::bail!("on EVM chains screen an 0x address");
+            };
+            let report = sleuth_engine::evm::screen(&ctx.data_dir, a, self.asset.as_deref(), self.hops)?;
+            print(ctx, &report);
+            return Ok(());
+        }
         print(ctx, &super::snapshot(ctx)?.screen(&self.subject, self.hops)?);
         Ok(())
     }

@@ -134,7 +134,9 @@ fn kill_9_during_an_ingest_resumes_with_a_consistent_index_while_readers_read() 
 fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     let node = Anvil::start();
     let acc = node.accounts();
-    let (exchange_a, deposit) = (&acc[0], &acc[2]);
+    let exchange_a = &acc[0];
+    // The exchange's deposit account and a user's: fresh, so their balance is what they were paid.
+    let deposit = &"0x00000000000000000000000000000000000b0b03".to_string();
     // A fresh thief and mule (impersonated on the node): they hold only stolen ETH.
     let thief = "0x00000000000000000000000000000000000b0b01";
     let mule = "0x00000000000000000000000000000000000b0b02";
@@ -146,8 +148,18 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     let paid = node.send(mule, Some(deposit), 20 * ETH, "0x");
     let d = tempfile::tempdir().unwrap();
     ingest(d.path(), &node);
+    // A clean user pays the exchange too.
+    let clean = node.send(&acc[5], Some(deposit), 4 * ETH, "0x");
+    assert_eq!(clean["status"], "0x1");
+    let user_deposit = "0x00000000000000000000000000000000000b0b04";
+    node.send(&acc[5], Some(user_deposit), ETH, "0x");
+    ingest(d.path(), &node);
     let csv = d.path().join("exchanges.csv");
-    std::fs::write(&csv, format!("address,label,category,source\n{deposit},Exchange B,exchange,test\n")).unwrap();
+    std::fs::write(
+        &csv,
+        format!("address,label,category,source\n{deposit},Exchange B,exchange,test\n{thief},Exchange A heist,service_hack,test\n"),
+    )
+    .unwrap();
     sleuth(d.path(), ["tags", "import", csv.to_str().unwrap(), "--format", "csv"]).run();
 
     let drain_hash = drain["transactionHash"].as_str().unwrap();
@@ -184,4 +196,27 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     assert!(table.contains("Exchange B") && table.contains("reconciliation"), "{table}");
     let err = sleuth(d.path(), ["trace", "--from", drain_hash, "--policy", "tiho"]).run_fail().1;
     assert!(err.contains("tiho has no account form"), "{err}");
+
+    // Screening the deposit: 20 of its 24 ETH came from the tagged thief, by way of the
+    // mule; the reason names the thief and the path from it.
+    let screen: Value = sleuth(d.path(), ["screen", deposit, "--json"]).run_json();
+    assert_eq!(screen["screened_base"], (24 * ETH).to_string());
+    let reason = &screen["reasons"][0];
+    assert_eq!(reason["category"], "theft");
+    assert_eq!(reason["entity"], "Exchange A heist");
+    assert!(reason["address"].as_str().unwrap().eq_ignore_ascii_case(thief));
+    assert_eq!(reason["kind"], "indirect");
+    assert_eq!(reason["hops"], 2);
+    assert!((reason["share"].as_f64().unwrap() - 20.0 / 24.0).abs() < 1e-9, "{reason}");
+    assert_eq!(reason["path_txids"].as_array().unwrap().len(), 2, "{reason}");
+    assert_eq!(reason["path_txids"][1], paid["transactionHash"]);
+    assert!(matches!(screen["level"].as_str().unwrap(), "severe" | "high"), "{screen}");
+    // The clean user's deposit: nothing.
+    let clean: Value = sleuth(d.path(), ["screen", user_deposit, "--json"]).run_json();
+    assert_eq!(clean["score"], 0, "{clean}");
+    assert_eq!(clean["level"], "none");
+    // The thief itself is tagged: its own tag scores in full.
+    let own: Value = sleuth(d.path(), ["screen", thief, "--json"]).run_json();
+    assert_eq!(own["reasons"][0]["kind"], "own");
+    assert_eq!(own["score"], 90);
 }

@@ -10,6 +10,7 @@
 //! limit, or stays unspent; per policy these add up exactly to what was traced (poison
 //! over-reaches by design and is reported as it is).
 
+mod backward;
 mod mixer;
 pub mod pool;
 mod walk;
@@ -17,6 +18,7 @@ mod walk;
 use alloy::primitives::{Address, B256, U256};
 use serde::Serialize;
 
+pub use backward::{trace_backward, Backward, BackwardSource};
 pub use mixer::{Candidate, EvidenceLevel, MixerDeposit};
 pub use pool::{AccountPolicy, Pool};
 pub use walk::{parse_policies, trace_forward};

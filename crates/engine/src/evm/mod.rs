@@ -5,6 +5,9 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+mod screen;
+pub use screen::{screen, EvmExposure, EvmReason, EvmScreenReport};
+
 pub use sleuth_evm::amount::format_units;
 pub use sleuth_evm::views::{EvmAddressView, EvmBlockView, EvmStatusView, EvmTxView, TransferView};
 pub use sleuth_evm::{
@@ -117,14 +120,28 @@ pub fn trace(
     mut opts: AccountTraceOptions,
 ) -> Result<AccountTrace, crate::EngineError> {
     let r = open(data_dir)?;
-    opts.asset = match asset.map(str::trim) {
-        None | Some("ETH") | Some("eth") => sleuth_evm::model::AssetId::ETH,
+    opts.asset = resolve_asset(&r, asset)?.0;
+    let labels = TagLabels::open(data_dir)?;
+    Ok(sleuth_evm::trace::trace_forward(&r, start, &opts, &labels)?)
+}
+
+/// `ETH` (or nothing) or a token's address, as the index numbers it, with its name.
+fn resolve_asset(r: &EvmReader, asset: Option<&str>) -> Result<(sleuth_evm::model::AssetId, String), EvmError> {
+    match asset.map(str::trim) {
+        None | Some("ETH") | Some("eth") => Ok((sleuth_evm::model::AssetId::ETH, "ETH".into())),
         Some(token) => {
             let a = parse_address(token)?;
-            r.token_id(&a)?.ok_or_else(|| EvmError::NotFound(format!("token {a} has no transfers in the index")))?
+            let id = r
+                .token_id(&a)?
+                .ok_or_else(|| EvmError::NotFound(format!("token {a} has no transfers in the index")))?;
+            Ok((id, a.to_string()))
         }
-    };
-    let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
-    let labels = TagLabels { store, cache: Default::default() };
-    Ok(sleuth_evm::trace::trace_forward(&r, start, &opts, &labels)?)
+    }
+}
+
+impl TagLabels {
+    fn open(data_dir: &Path) -> Result<TagLabels, crate::EngineError> {
+        let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
+        Ok(TagLabels { store, cache: Default::default() })
+    }
 }

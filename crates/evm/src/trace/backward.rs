@@ -1,0 +1,156 @@
+//! Where an account's value came from: a backward haircut trace. Each credit the account
+//! received carries its share of everything it received; a sender's share is split over
+//! what that sender had received before it paid, and so on, until a labelled account (a
+//! source), minted value, the hop limit, or a share too small to matter.
+
+use std::collections::{BTreeMap, BinaryHeap};
+
+use alloy::primitives::{Address, U256};
+
+use super::{AccountLabel, LabelClass, Labels};
+use crate::error::EvmError;
+use crate::model::AssetId;
+use crate::store::EvmReader;
+
+/// Shares below this are not followed (counted as unattributed).
+const MIN_SHARE: f64 = 1e-6;
+/// Accounts expanded at most, the largest shares first.
+const MAX_VISITS: usize = 20_000;
+/// Credits of one account read at most.
+const MAX_CREDITS: usize = 100_000;
+
+/// A labelled account the value came from.
+#[derive(Clone, Debug)]
+pub struct BackwardSource {
+    /// The account.
+    pub address: Address,
+    /// Its label.
+    pub label: AccountLabel,
+    /// Its share of what the subject received.
+    pub share: f64,
+    /// Payments (transactions) between it and the subject.
+    pub hops: u32,
+    /// The transactions from it to the subject, of its largest share.
+    pub path: Vec<u64>,
+}
+
+/// The sources of an account's value.
+#[derive(Clone, Debug, Default)]
+pub struct Backward {
+    /// Everything the account received of the asset.
+    pub received: U256,
+    /// Labelled sources, the largest first.
+    pub sources: Vec<BackwardSource>,
+    /// The share that reached no label (minted value, unlabelled dead ends, limits).
+    pub unattributed: f64,
+    /// Accounts expanded.
+    pub visited: usize,
+}
+
+struct Item {
+    share: f64,
+    account: Address,
+    /// Credits before this transfer number count.
+    before: u64,
+    hops: u32,
+    /// The transaction through which this share reached the next account down.
+    via_tx: u64,
+    path: Vec<u64>,
+}
+
+impl PartialEq for Item {
+    fn eq(&self, o: &Self) -> bool {
+        self.share == o.share
+    }
+}
+impl Eq for Item {}
+impl PartialOrd for Item {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Item {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.share.total_cmp(&o.share)
+    }
+}
+
+/// Traces `subject`'s value of `asset` back at most `max_hops` payments.
+pub fn trace_backward(
+    r: &EvmReader,
+    subject: &Address,
+    asset: AssetId,
+    max_hops: u32,
+    labels: &dyn Labels,
+) -> Result<Backward, EvmError> {
+    let mut out = Backward::default();
+    let mut heap = BinaryHeap::new();
+    heap.push(Item { share: 1.0, account: *subject, before: u64::MAX, hops: 0, via_tx: u64::MAX, path: Vec::new() });
+    let mut found: BTreeMap<Address, BackwardSource> = BTreeMap::new();
+    let mut first = true;
+    while let Some(item) = heap.pop() {
+        if out.visited >= MAX_VISITS {
+            out.unattributed += item.share;
+            continue;
+        }
+        out.visited += 1;
+        let mut credits = Vec::new();
+        let mut total = U256::ZERO;
+        for n in r.account_transfer_nums(&item.account, None, MAX_CREDITS)? {
+            if n >= item.before {
+                break;
+            }
+            let t = r.transfer(n)?;
+            if t.asset != asset || !t.effective() || !t.kind.credits() || t.to != item.account || t.from == item.account
+            {
+                continue;
+            }
+            total += t.amount;
+            credits.push((t.from, t.amount, t.tx, t.kind.debits(), n));
+        }
+        if first {
+            out.received = total;
+            first = false;
+        }
+        if total.is_zero() {
+            out.unattributed += item.share;
+            continue;
+        }
+        let total_f = f64::from(total);
+        for (from, amount, tx, has_sender, n) in credits {
+            let share = item.share * f64::from(amount) / total_f;
+            if !has_sender || share < MIN_SHARE {
+                // Minted (genesis, rewards, withdrawals), or too small to follow.
+                out.unattributed += share;
+                continue;
+            }
+            // A payment on within the transaction that paid this account is not a new hop.
+            let hops = item.hops + (tx != item.via_tx) as u32;
+            let mut path = item.path.clone();
+            if path.first() != Some(&tx) {
+                path.insert(0, tx);
+            }
+            match labels.label(&from) {
+                Some(label) if label.class != LabelClass::Other => {
+                    let e = found.entry(from).or_insert_with(|| BackwardSource {
+                        address: from,
+                        label,
+                        share: 0.0,
+                        hops,
+                        path: path.clone(),
+                    });
+                    if share > e.share {
+                        e.path = path;
+                    }
+                    e.share += share;
+                    e.hops = e.hops.min(hops);
+                }
+                _ if hops >= max_hops => out.unattributed += share,
+                _ => heap.push(Item { share, account: from, before: n, hops, via_tx: tx, path }),
+            }
+        }
+    }
+    out.sources = found.into_values().collect();
+    out.sources.sort_by(|a, b| b.share.total_cmp(&a.share));
+    Ok(out)
+}
