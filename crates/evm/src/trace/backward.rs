@@ -3,7 +3,7 @@
 //! what that sender had received before it paid, and so on, until a labelled account (a
 //! source), minted value, the hop limit, or a share too small to matter.
 
-use std::collections::{BTreeMap, BinaryHeap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use alloy::primitives::{Address, U256};
 
@@ -15,7 +15,7 @@ use crate::store::EvmReader;
 /// Shares below this are not followed (counted as unattributed).
 const MIN_SHARE: f64 = 1e-6;
 /// Accounts expanded at most, the largest shares first.
-const MAX_VISITS: usize = 20_000;
+const MAX_VISITS: usize = 5_000;
 /// Credits of one account read at most.
 const MAX_CREDITS: usize = 100_000;
 
@@ -45,6 +45,15 @@ pub struct Backward {
     pub unattributed: f64,
     /// Accounts expanded.
     pub visited: usize,
+}
+
+/// A credit to an account, as the walk splits shares over it.
+struct Credit {
+    from: Address,
+    amount: U256,
+    tx: u64,
+    has_sender: bool,
+    n: u64,
 }
 
 struct Item {
@@ -88,26 +97,33 @@ pub fn trace_backward(
     heap.push(Item { share: 1.0, account: *subject, before: u64::MAX, hops: 0, via_tx: u64::MAX, path: Vec::new() });
     let mut found: BTreeMap<Address, BackwardSource> = BTreeMap::new();
     let mut first = true;
+    let mut credits_of: HashMap<Address, Vec<Credit>> = HashMap::new();
     while let Some(item) = heap.pop() {
         if out.visited >= MAX_VISITS {
             out.unattributed += item.share;
             continue;
         }
         out.visited += 1;
-        let mut credits = Vec::new();
-        let mut total = U256::ZERO;
-        for n in r.account_transfer_nums(&item.account, None, MAX_CREDITS)? {
-            if n >= item.before {
-                break;
+        // An account is often reached many times (by each of its payments); its credits are
+        // read once.
+        if !credits_of.contains_key(&item.account) {
+            let mut list = Vec::new();
+            for n in r.account_transfer_nums(&item.account, None, MAX_CREDITS)? {
+                let t = r.transfer(n)?;
+                if t.asset == asset
+                    && t.effective()
+                    && t.kind.credits()
+                    && t.to == item.account
+                    && t.from != item.account
+                {
+                    list.push(Credit { from: t.from, amount: t.amount, tx: t.tx, has_sender: t.kind.debits(), n });
+                }
             }
-            let t = r.transfer(n)?;
-            if t.asset != asset || !t.effective() || !t.kind.credits() || t.to != item.account || t.from == item.account
-            {
-                continue;
-            }
-            total += t.amount;
-            credits.push((t.from, t.amount, t.tx, t.kind.debits(), n));
+            credits_of.insert(item.account, list);
         }
+        let all = &credits_of[&item.account];
+        let credits = &all[..all.partition_point(|c| c.n < item.before)];
+        let total = credits.iter().fold(U256::ZERO, |s, c| s + c.amount);
         if first {
             out.received = total;
             first = false;
@@ -117,7 +133,7 @@ pub fn trace_backward(
             continue;
         }
         let total_f = f64::from(total);
-        for (from, amount, tx, has_sender, n) in credits {
+        for &Credit { from, amount, tx, has_sender, n } in credits {
             let share = item.share * f64::from(amount) / total_f;
             if !has_sender || share < MIN_SHARE {
                 // Minted (genesis, rewards, withdrawals), or too small to follow.
