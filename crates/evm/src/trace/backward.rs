@@ -106,7 +106,7 @@ pub fn trace_backward(
         out.visited += 1;
         // An account is often reached many times (by each of its payments); its credits are
         // read once.
-        if !credits_of.contains_key(&item.account) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = credits_of.entry(item.account) {
             let mut list = Vec::new();
             for n in r.account_transfer_nums(&item.account, None, MAX_CREDITS)? {
                 let t = r.transfer(n)?;
@@ -119,7 +119,7 @@ pub fn trace_backward(
                     list.push(Credit { from: t.from, amount: t.amount, tx: t.tx, has_sender: t.kind.debits(), n });
                 }
             }
-            credits_of.insert(item.account, list);
+            slot.insert(list);
         }
         let all = &credits_of[&item.account];
         let credits = &all[..all.partition_point(|c| c.n < item.before)];
