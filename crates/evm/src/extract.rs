@@ -15,7 +15,7 @@ use alloy::rpc::types::trace::parity::{Action, CallType, LocalizedTransactionTra
 use alloy::rpc::types::{Block, BlockTransactions, TransactionReceipt};
 
 use crate::error::EvmError;
-use crate::model::{BlockData, Transfer, TransferKind, TxData};
+use crate::model::{BlockData, Transfer, TransferKind, TxData, TxRec};
 
 mod erc20 {
     alloy::sol! {
@@ -169,24 +169,29 @@ pub fn decode_block(
         }
         let created_tx = std::mem::take(&mut created[i]);
         out.push(TxData {
-            hash,
-            index: i as u32,
-            tx_type: tx.inner.tx_type() as u8,
-            from,
-            to: tx.to(),
-            created: receipt.contract_address.or_else(|| {
-                if tx.to().is_none() {
-                    created_tx.first().copied()
-                } else {
-                    None
-                }
-            }),
-            value: tx.value(),
-            nonce: tx.nonce(),
-            success,
-            gas_used,
-            effective_gas_price: egp,
-            fee,
+            rec: TxRec {
+                hash,
+                block: number,
+                index: i as u32,
+                tx_type: tx.inner.tx_type() as u8,
+                from,
+                to: tx.to(),
+                created: receipt.contract_address.or_else(|| {
+                    if tx.to().is_none() {
+                        created_tx.first().copied()
+                    } else {
+                        None
+                    }
+                }),
+                value: tx.value(),
+                nonce: tx.nonce(),
+                success,
+                gas_used,
+                effective_gas_price: egp,
+                fee,
+                first_transfer: 0,
+                transfer_count: 0,
+            },
             transfers,
             contracts_created: if success { created_tx } else { Vec::new() },
             contracts_destroyed: if success { std::mem::take(&mut destroyed[i]) } else { Vec::new() },

@@ -7,6 +7,8 @@
 use alloy::primitives::{Address, B256, U256};
 use serde::Serialize;
 
+pub use crate::store::TxRec;
+
 /// A transaction's number in the index: its position in chain order from genesis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct EvmTxNum(pub u64);
@@ -115,30 +117,9 @@ impl Transfer {
 /// A transaction as fetched and decoded, before it is numbered.
 #[derive(Clone, Debug)]
 pub struct TxData {
-    /// Its hash.
-    pub hash: B256,
-    /// Its position in the block.
-    pub index: u32,
-    /// EIP-2718 type (0 legacy, 1 access list, 2 EIP-1559, 3 blob, 4 set-code).
-    pub tx_type: u8,
-    /// The sender.
-    pub from: Address,
-    /// The account called, `None` for a contract creation.
-    pub to: Option<Address>,
-    /// The contract a creation made.
-    pub created: Option<Address>,
-    /// Its value in wei.
-    pub value: U256,
-    /// The sender's nonce.
-    pub nonce: u64,
-    /// Whether it succeeded (receipt status 1).
-    pub success: bool,
-    /// Gas used.
-    pub gas_used: u64,
-    /// Wei paid per gas.
-    pub effective_gas_price: u128,
-    /// Everything the sender paid for it in wei: gas and blob gas.
-    pub fee: U256,
+    /// Its row, but for the numbers of its transfers, which the store gives when it adds
+    /// the block (`first_transfer` and `transfer_count` are 0 until then).
+    pub rec: TxRec,
     /// Its movements, fees first, then value in call order, then token events in log order.
     pub transfers: Vec<Transfer>,
     /// Contracts created during it (by any frame that did not revert).

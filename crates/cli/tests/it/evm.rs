@@ -153,11 +153,21 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     assert_eq!(clean["status"], "0x1");
     let user_deposit = "0x00000000000000000000000000000000000b0b04";
     node.send(&acc[5], Some(user_deposit), ETH, "0x");
+    // A second deposit account of the exchange, untagged, sweeps into its tagged hot wallet.
+    let swept = "0x00000000000000000000000000000000000b0b05";
+    let hot_wallet = &acc[7];
+    node.rpc("anvil_impersonateAccount", json!([swept]));
+    let mule_pays_swept = node.send(mule, Some(swept), 5 * ETH, "0x");
+    assert_eq!(mule_pays_swept["status"], "0x1");
+    // The sweep empties it but for the gas.
+    node.send(swept, Some(hot_wallet), 5 * ETH - ETH / 100, "0x");
     ingest(d.path(), &node);
     let csv = d.path().join("exchanges.csv");
     std::fs::write(
         &csv,
-        format!("address,label,category,source\n{deposit},Exchange B,exchange,test\n{thief},Exchange A heist,service_hack,test\n"),
+        format!(
+            "address,label,category,source\n{deposit},Exchange B,exchange,test\n{hot_wallet},Exchange B,exchange,test\n{thief},Exchange A heist,service_hack,test\n"
+        ),
     )
     .unwrap();
     sleuth(d.path(), ["tags", "import", csv.to_str().unwrap(), "--format", "csv"]).run();
@@ -184,8 +194,18 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
             paid["transactionHash"]
         ])
     );
+    let sw = report["endpoints"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"].as_str().unwrap().eq_ignore_ascii_case(swept))
+        .unwrap_or_else(|| panic!("no endpoint at the swept deposit: {report}"));
+    assert_eq!(sw["stop_reason"], "service");
+    assert_eq!(sw["entity"], "Exchange B", "the deposit address inherits the hot wallet's service");
+    assert!(sw["sweeps_to"].as_str().unwrap().eq_ignore_ascii_case(hot_wallet));
+    assert_eq!(sw["amounts_base"][1], (5 * ETH).to_string());
     for r in report["reconciliation"].as_array().unwrap() {
-        assert_eq!(r["to_services_base"], (20 * ETH).to_string());
+        assert_eq!(r["to_services_base"], (25 * ETH).to_string());
         let parts: u128 = ["to_services_base", "unspent_base", "fees_base", "mixers_base", "limited_base"]
             .iter()
             .map(|k| r[k].as_str().unwrap().parse::<u128>().unwrap())

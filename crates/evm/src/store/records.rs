@@ -152,6 +152,11 @@ pub struct TransferRec {
 }
 
 impl TransferRec {
+    /// The row of a decoded transfer of `asset`, in transaction `tx` ([`NONE`]: block-level).
+    pub fn of(t: &crate::model::Transfer, asset: AssetId, tx: u64, block: u64) -> TransferRec {
+        TransferRec { kind: t.kind, reverted: t.reverted, asset, from: t.from, to: t.to, amount: t.amount, tx, block }
+    }
+
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut p = Put::default();
         p.u8(self.kind as u8).u8(self.reverted as u8).u32(self.asset.0).addr(&self.from).addr(&self.to);

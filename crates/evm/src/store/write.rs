@@ -198,16 +198,7 @@ fn add_block(
     let mut transfer_num = next_transfer;
     let mut block_transfers = Vec::with_capacity(b.block_transfers.len());
     for t in &b.block_transfers {
-        block_transfers.push(TransferRec {
-            kind: t.kind,
-            reverted: t.reverted,
-            asset: asset_of(t.token)?,
-            from: t.from,
-            to: t.to,
-            amount: t.amount,
-            tx: NONE,
-            block: b.number,
-        });
+        block_transfers.push(TransferRec::of(t, asset_of(t.token)?, NONE, b.number));
     }
     transfer_num += block_transfers.len() as u64;
     let mut rows = Vec::with_capacity(b.txs.len());
@@ -215,34 +206,9 @@ fn add_block(
         let num = next_tx + i as u64;
         let mut transfers = Vec::with_capacity(tx.transfers.len());
         for t in &tx.transfers {
-            transfers.push(TransferRec {
-                kind: t.kind,
-                reverted: t.reverted,
-                asset: asset_of(t.token)?,
-                from: t.from,
-                to: t.to,
-                amount: t.amount,
-                tx: num,
-                block: b.number,
-            });
+            transfers.push(TransferRec::of(t, asset_of(t.token)?, num, b.number));
         }
-        let rec = TxRec {
-            hash: tx.hash,
-            block: b.number,
-            index: tx.index,
-            tx_type: tx.tx_type,
-            from: tx.from,
-            to: tx.to,
-            created: tx.created,
-            value: tx.value,
-            nonce: tx.nonce,
-            success: tx.success,
-            gas_used: tx.gas_used,
-            effective_gas_price: tx.effective_gas_price,
-            fee: tx.fee,
-            first_transfer: transfer_num,
-            transfer_count: transfers.len() as u32,
-        };
+        let rec = TxRec { first_transfer: transfer_num, transfer_count: transfers.len() as u32, ..tx.rec.clone() };
         transfer_num += transfers.len() as u64;
         rows.push(TxRows {
             num,

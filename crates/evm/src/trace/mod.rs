@@ -5,7 +5,8 @@
 //!
 //! Every transfer of every account the taint reaches is replayed in chain order; each
 //! payment out of a tainted account carries a tainted part under each policy ([`pool`]).
-//! Value stops at services (exchanges, bridges, …: they can freeze it), at mixers (reported
+//! Value stops at services (exchanges, bridges, …: they can freeze it; an untagged deposit
+//! address that sweeps to one counts as that service), at mixers (reported
 //! as dark, with the candidate withdrawals and the evidence for each), at fees, at the hop
 //! limit, or stays unspent; per policy these add up exactly to what was traced (poison
 //! over-reaches by design and is reported as it is).
@@ -13,6 +14,7 @@
 mod backward;
 mod mixer;
 pub mod pool;
+mod sweep;
 mod walk;
 
 use alloy::primitives::{Address, B256, U256};
@@ -21,6 +23,7 @@ use serde::Serialize;
 pub use backward::{trace_backward, Backward, BackwardSource};
 pub use mixer::{Candidate, EvidenceLevel, MixerDeposit};
 pub use pool::{AccountPolicy, Pool};
+pub use sweep::sweeps_to;
 pub use walk::{parse_policies, trace_forward};
 
 use crate::amount::BaseUnits;
@@ -136,6 +139,8 @@ pub struct AccountEndpoint {
     pub path_txids: Vec<String>,
     /// `service`, `mixer`, `hop_limit` or `unspent`.
     pub stop_reason: &'static str,
+    /// For an untagged deposit address: the tagged service it sweeps to, whose label it takes.
+    pub sweeps_to: Option<String>,
 }
 
 /// An entity's total.

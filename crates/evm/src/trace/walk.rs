@@ -35,6 +35,8 @@ struct Stop {
     path: Vec<u64>,
     reason: &'static str,
     label: Option<AccountLabel>,
+    /// The hot wallet a deposit address sweeps to.
+    sweeps_to: Option<Address>,
 }
 
 struct Walk<'a> {
@@ -47,6 +49,7 @@ struct Walk<'a> {
     recon: Vec<AccountReconciliation>,
     traced: U256,
     mixer_cache: HashMap<Address, Option<String>>,
+    sweep_cache: HashMap<Address, Option<(AccountLabel, Address)>>,
     mixer_deposits: Vec<MixerDeposit>,
     replayed: u64,
 }
@@ -72,6 +75,7 @@ pub fn trace_forward(
         recon: opts.policies.iter().map(|p| AccountReconciliation { policy: Some(*p), ..Default::default() }).collect(),
         traced: U256::ZERO,
         mixer_cache: HashMap::new(),
+        sweep_cache: HashMap::new(),
         mixer_deposits: Vec::new(),
         replayed: 0,
     };
@@ -241,7 +245,14 @@ impl Walk<'_> {
         if m.iter().all(|v| v.is_zero()) {
             return Ok(());
         }
-        let label = self.labels.label(&t.to);
+        let mut label = self.labels.label(&t.to);
+        let mut sweeps_to = None;
+        if label.is_none() && self.opts.stop_at_services {
+            if let Some((l, hot)) = self.sweep_of(&t.to)? {
+                label = Some(l);
+                sweeps_to = Some(hot);
+            }
+        }
         let class = label.as_ref().map(|l| l.class);
         let reason = if class == Some(LabelClass::Mixer) || self.behaves_like_mixer(&t.to)? {
             Some("mixer")
@@ -281,6 +292,7 @@ impl Walk<'_> {
             path,
             reason,
             label: label.clone(),
+            sweeps_to,
         });
         for (i, v) in m.iter().enumerate() {
             stop.amounts[i] += *v;
@@ -304,6 +316,15 @@ impl Walk<'_> {
         }
         path.reverse();
         path
+    }
+
+    fn sweep_of(&mut self, a: &Address) -> Result<Option<(AccountLabel, Address)>, EvmError> {
+        if let Some(v) = self.sweep_cache.get(a) {
+            return Ok(v.clone());
+        }
+        let v = super::sweep::sweeps_to(self.r, a, self.labels)?;
+        self.sweep_cache.insert(*a, v.clone());
+        Ok(v)
     }
 
     fn behaves_like_mixer(&mut self, a: &Address) -> Result<bool, EvmError> {
@@ -330,18 +351,26 @@ impl Walk<'_> {
                 unspent.push((*a, left));
             }
         }
-        for (a, left) in unspent {
+        for (a, amounts) in unspent {
             let x = &self.tracked[&a];
             let (height, path) = match x.pred {
                 Some((from, tx)) => (self.r.tx(tx)?.map_or(0, |t| t.block), self.path_to(from, tx)),
                 None => (0, Vec::new()),
             };
-            let label = self.labels.label(&a);
-            endpoints.push(self.endpoint(a, left, height, x.hops, path, "unspent", label)?);
+            let stop = Stop {
+                amounts,
+                height,
+                hops: x.hops,
+                path,
+                reason: "unspent",
+                label: self.labels.label(&a),
+                sweeps_to: None,
+            };
+            endpoints.push(self.endpoint(a, stop)?);
         }
         let stops: Vec<_> = self.stops.drain().collect();
         for (a, s) in stops {
-            endpoints.push(self.endpoint(a, s.amounts, s.height, s.hops, s.path, s.reason, s.label)?);
+            endpoints.push(self.endpoint(a, s)?);
         }
         endpoints.sort_by(|a, b| {
             b.amounts_base.iter().max().cmp(&a.amounts_base.iter().max()).then(a.address.cmp(&b.address))
@@ -378,17 +407,8 @@ impl Walk<'_> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn endpoint(
-        &self,
-        a: Address,
-        amounts: Vec<U256>,
-        height: u64,
-        hops: u32,
-        path: Vec<u64>,
-        reason: &'static str,
-        label: Option<AccountLabel>,
-    ) -> Result<AccountEndpoint, EvmError> {
+    fn endpoint(&self, a: Address, stop: Stop) -> Result<AccountEndpoint, EvmError> {
+        let Stop { amounts, height, hops, path, reason, label, sweeps_to } = stop;
         let mut path_txids = Vec::with_capacity(path.len());
         for num in path {
             if let Some(t) = self.r.tx(num)? {
@@ -410,6 +430,7 @@ impl Walk<'_> {
             hops,
             path_txids,
             stop_reason: reason,
+            sweeps_to: sweeps_to.map(|a| a.to_string()),
         })
     }
 }
