@@ -15,7 +15,7 @@ use alloy::rpc::types::trace::parity::{Action, CallType, LocalizedTransactionTra
 use alloy::rpc::types::{Block, BlockTransactions, TransactionReceipt};
 
 use crate::error::EvmError;
-use crate::model::{BlockData, Transfer, TransferKind, TxData, TxRec};
+use crate::model::{BlockData, BlockRec, Transfer, TransferKind, TxData, TxRec};
 
 mod erc20 {
     alloy::sol! {
@@ -206,12 +206,18 @@ pub fn decode_block(
     }
     Ok(BlockData {
         number,
-        hash: block.header.hash,
-        parent_hash: block.header.inner.parent_hash,
-        timestamp: block.header.inner.timestamp,
-        miner,
-        base_fee,
-        gas_used: block.header.inner.gas_used,
+        rec: BlockRec {
+            hash: block.header.hash,
+            parent_hash: block.header.inner.parent_hash,
+            timestamp: block.header.inner.timestamp,
+            miner,
+            base_fee,
+            gas_used: block.header.inner.gas_used,
+            first_tx: 0,
+            tx_count: 0,
+            first_transfer: 0,
+            transfer_count: 0,
+        },
         block_transfers,
         txs: out,
     })

@@ -159,8 +159,8 @@ pub fn sync(
         // reorganised meanwhile did not give one chain, so the round starts over.
         let mut parent = fork.map(|(_, h)| h);
         let linked = blocks.iter().all(|b| {
-            let ok = parent.is_none_or(|p| p == b.parent_hash);
-            parent = Some(b.hash);
+            let ok = parent.is_none_or(|p| p == b.rec.parent_hash);
+            parent = Some(b.rec.hash);
             ok
         });
         if !linked {

@@ -4,10 +4,10 @@
 //! fees (burnt, or tipped to the block's fee recipient), minted at genesis, as block rewards
 //! or as beacon-chain withdrawals; tokens moved by ERC-20 `Transfer` events.
 
-use alloy::primitives::{Address, B256, U256};
+use alloy::primitives::{Address, U256};
 use serde::Serialize;
 
-pub use crate::store::TxRec;
+pub use crate::store::{BlockRec, TxRec};
 
 /// A transaction's number in the index: its position in chain order from genesis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -133,18 +133,9 @@ pub struct TxData {
 pub struct BlockData {
     /// Its height.
     pub number: u64,
-    /// Its hash.
-    pub hash: B256,
-    /// Its parent's hash.
-    pub parent_hash: B256,
-    /// Seconds since 1970.
-    pub timestamp: u64,
-    /// The fee recipient (the miner before the merge).
-    pub miner: Address,
-    /// The base fee per gas (EIP-1559 and later).
-    pub base_fee: Option<u128>,
-    /// Gas used by all its transactions.
-    pub gas_used: u64,
+    /// Its row, but for the numbers of its transactions and transfers, which the store gives
+    /// when it adds the block (0 until then).
+    pub rec: BlockRec,
     /// Value credited by the block itself: genesis allocation, rewards, withdrawals.
     pub block_transfers: Vec<Transfer>,
     /// Its transactions in order.

@@ -172,10 +172,10 @@ fn add_block(
         return Err(EvmError::BadBlock { number: b.number, what: format!("the index expects block {expected} next") });
     }
     if let Some((_, r)) = &tip {
-        if r.hash != b.parent_hash {
+        if r.hash != b.rec.parent_hash {
             return Err(EvmError::BadBlock {
                 number: b.number,
-                what: format!("its parent {} is not the indexed tip {}", b.parent_hash, r.hash),
+                what: format!("its parent {} is not the indexed tip {}", b.rec.parent_hash, r.hash),
             });
         }
     }
@@ -222,22 +222,17 @@ fn add_block(
     drop(token_rows);
 
     let block_rec = BlockRec {
-        hash: b.hash,
-        parent_hash: b.parent_hash,
-        timestamp: b.timestamp,
-        miner: b.miner,
-        base_fee: b.base_fee,
-        gas_used: b.gas_used,
         first_tx: next_tx,
         tx_count: b.txs.len() as u32,
         first_transfer: next_transfer,
         transfer_count: (transfer_num - next_transfer) as u32,
+        ..b.rec.clone()
     };
-    let fx = Effects::of(b.miner, &block_transfers, &rows);
+    let fx = Effects::of(b.rec.miner, &block_transfers, &rows);
     {
         let mut blocks = txn.open_table(BLOCKS).at(e)?;
         blocks.insert(b.number, block_rec.encode().as_slice()).at(e)?;
-        txn.open_table(BLOCK_BY_HASH).at(e)?.insert(b.hash.0, b.number).at(e)?;
+        txn.open_table(BLOCK_BY_HASH).at(e)?.insert(b.rec.hash.0, b.number).at(e)?;
         let mut txs = txn.open_table(TXS).at(e)?;
         let mut by_hash = txn.open_table(TX_BY_HASH).at(e)?;
         let mut transfers = txn.open_table(TRANSFERS).at(e)?;
