@@ -83,7 +83,7 @@ fn main() {
         state ^= state << 17;
         let a = accounts[(state % accounts.len() as u64) as usize];
         let t = Instant::now();
-        trace_backward(&reader, &a, AssetId::ETH, 3, &no_labels).expect("screen");
+        trace_backward(&reader, &a, AssetId::ETH, 3, &no_labels, &Default::default()).expect("screen");
         lat.push(t.elapsed().as_secs_f64() * 1e3);
     }
     lat.sort_by(f64::total_cmp);

@@ -24,9 +24,10 @@ pub enum IncidentSub {
         /// A name for it (unique).
         #[arg(long)]
         name: String,
-        /// A stolen output TXID:VOUT, or TXID for every output; repeat for several.
+        /// A stolen output TXID:VOUT, or TXID for every output; on an EVM chain, a drain
+        /// transaction's 0x hash. Repeat for several.
         #[arg(long = "txid", required = true)]
-        txids: Vec<Stolen>,
+        txids: Vec<String>,
         /// Who was robbed.
         #[arg(long)]
         victim: String,
@@ -67,12 +68,64 @@ pub struct IncidentList {
     pub incidents: Vec<Incident>,
 }
 
+/// Incidents of an EVM data dir, for printing.
+#[derive(Debug, Serialize)]
+pub struct EvmIncidentList {
+    /// The incidents.
+    pub incidents: Vec<sleuth_engine::evm::EvmIncident>,
+}
+
+impl Human for EvmIncidentList {
+    fn human(&self) -> String {
+        if self.incidents.is_empty() {
+            return "no incidents\n".into();
+        }
+        let mut s = String::new();
+        for i in &self.incidents {
+            s += &format!(
+                "#{} {} — victim {}, actor {}, {}\n",
+                i.id,
+                i.name,
+                i.victim,
+                i.actor.as_deref().unwrap_or("unknown"),
+                i.date
+            );
+            for t in &i.txs {
+                s += &format!("    {t}\n");
+            }
+        }
+        s
+    }
+}
+
 impl IncidentCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) && matches!(self.cmd, IncidentSub::List) {
+            print(ctx, &EvmIncidentList { incidents: sleuth_engine::evm::evm_incidents(&ctx.data_dir)? });
+            return Ok(());
+        }
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) && !matches!(self.cmd, IncidentSub::Add { .. }) {
+            anyhow::bail!("on an EVM data dir, incident add and incident list work; import and show do not yet");
+        }
         let engine = Engine::open(&ctx.data_dir);
         let incidents = match self.cmd {
             IncidentSub::Add { name, txids, victim, actor, date, source, actors } => {
-                let new = NewIncident { name, victim, actor, date, source, outputs: txids };
+                if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+                    let i = sleuth_engine::evm::add_evm_incident(
+                        &ctx.data_dir,
+                        &name,
+                        &victim,
+                        actor,
+                        date,
+                        source,
+                        &txids,
+                    )?;
+                    print(ctx, &EvmIncidentList { incidents: vec![i] });
+                    return Ok(());
+                }
+                let outputs =
+                    txids.iter().map(|t| t.parse::<Stolen>().map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?;
+                let new = NewIncident { name, victim, actor, date, source, outputs };
                 engine.add_incidents(vec![new], actors.as_deref())?
             }
             IncidentSub::Import { file, actors } => engine.add_incidents(parse_csv(&file)?, actors.as_deref())?,

@@ -131,7 +131,7 @@ fn kill_9_during_an_ingest_resumes_with_a_consistent_index_while_readers_read() 
 }
 
 #[test]
-fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
+fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     let node = Anvil::start();
     let acc = node.accounts();
     let exchange_a = &acc[0];
@@ -166,7 +166,8 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     std::fs::write(
         &csv,
         format!(
-            "address,label,category,source\n{deposit},Exchange B,exchange,test\n{hot_wallet},Exchange B,exchange,test\n{thief},Exchange A heist,service_hack,test\n"
+            "address,label,category,source\n{deposit},Exchange B,exchange,test\n{hot_wallet},Exchange B,exchange,test\n{},Sanctioned Co,sanction,test\n",
+            acc[8]
         ),
     )
     .unwrap();
@@ -217,26 +218,57 @@ fn trace_from_a_drain_stops_at_an_exchange_tagged_by_csv() {
     let err = sleuth(d.path(), ["trace", "--from", drain_hash, "--policy", "tiho"]).run_fail().1;
     assert!(err.contains("tiho has no account form"), "{err}");
 
-    // Screening the deposit: 20 of its 24 ETH came from the tagged thief, by way of the
-    // mule; the reason names the thief and the path from it.
+    // The drain recorded as an incident: screening the deposit names it. 20 of the
+    // deposit's 24 ETH came out of the drain, by way of the thief and the mule.
+    let added: Value = sleuth(
+        d.path(),
+        [
+            "incident",
+            "add",
+            "--name",
+            "Exchange A heist",
+            "--txid",
+            drain_hash,
+            "--victim",
+            "Exchange A",
+            "--date",
+            "2026-12-01",
+            "--json",
+        ],
+    )
+    .run_json();
+    assert_eq!(added["incidents"][0]["txs"][0], drain_hash);
+    let err = sleuth(
+        d.path(),
+        ["incident", "add", "--name", "again", "--txid", drain_hash, "--victim", "X", "--date", "2026-12-01"],
+    )
+    .run_fail()
+    .1;
+    assert!(err.contains("already in incident \"Exchange A heist\""), "{err}");
     let screen: Value = sleuth(d.path(), ["screen", deposit, "--json"]).run_json();
     assert_eq!(screen["screened_base"], (24 * ETH).to_string());
     let reason = &screen["reasons"][0];
     assert_eq!(reason["category"], "theft");
     assert_eq!(reason["entity"], "Exchange A heist");
-    assert!(reason["address"].as_str().unwrap().eq_ignore_ascii_case(thief));
+    assert!(reason["address"].as_str().unwrap().eq_ignore_ascii_case(exchange_a), "the victim: {reason}");
     assert_eq!(reason["kind"], "indirect");
-    assert_eq!(reason["hops"], 2);
+    assert_eq!(reason["hops"], 3);
     assert!((reason["share"].as_f64().unwrap() - 20.0 / 24.0).abs() < 1e-9, "{reason}");
-    assert_eq!(reason["path_txids"].as_array().unwrap().len(), 2, "{reason}");
-    assert_eq!(reason["path_txids"][1], paid["transactionHash"]);
+    let path = reason["path_txids"].as_array().unwrap();
+    assert_eq!(path.len(), 3, "{reason}");
+    assert_eq!(path[0], drain_hash, "the reason starts at the drain");
+    assert_eq!(path[2], paid["transactionHash"]);
     assert!(matches!(screen["level"].as_str().unwrap(), "severe" | "high"), "{screen}");
     // The clean user's deposit: nothing.
     let clean: Value = sleuth(d.path(), ["screen", user_deposit, "--json"]).run_json();
     assert_eq!(clean["score"], 0, "{clean}");
     assert_eq!(clean["level"], "none");
-    // The thief itself is tagged: its own tag scores in full.
-    let own: Value = sleuth(d.path(), ["screen", thief, "--json"]).run_json();
+    // The thief received straight from the drain.
+    let thief_screen: Value = sleuth(d.path(), ["screen", thief, "--json"]).run_json();
+    assert_eq!(thief_screen["reasons"][0]["kind"], "received-from");
+    assert_eq!(thief_screen["score"], 90);
+    // A sanctioned account's own tag scores in full.
+    let own: Value = sleuth(d.path(), ["screen", &acc[8], "--json"]).run_json();
     assert_eq!(own["reasons"][0]["kind"], "own");
-    assert_eq!(own["score"], 90);
+    assert_eq!(own["score"], 100);
 }

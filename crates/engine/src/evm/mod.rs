@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+mod incidents;
 mod screen;
+pub use incidents::{add_evm_incident, evm_incidents, EvmIncident};
 pub use screen::{screen, EvmExposure, EvmReason, EvmScreenReport};
 
 pub use sleuth_evm::amount::format_units;

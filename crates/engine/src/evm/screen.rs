@@ -1,13 +1,14 @@
 //! Screening an EVM account: its own tags, then a backward haircut trace of what it received
-//! (`sleuth_evm::trace::trace_backward`), the shares that reached risk-tagged accounts
-//! weighed by the same risk groups and score as the Bitcoin side (`crate::screen`).
+//! (`sleuth_evm::trace::trace_backward`), the shares that reached risk-tagged accounts or
+//! came out of a drain in the incident ledger weighed by the same risk groups and score as
+//! the Bitcoin side (`crate::screen`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
-use sleuth_evm::trace::{trace_backward, LabelClass, Labels};
+use sleuth_evm::trace::{trace_backward, AccountLabel, LabelClass, Labels};
 use sleuth_evm::{Address, BaseUnits, U256};
 
 use super::{open, parse_address, resolve_asset, TagLabels};
@@ -114,7 +115,17 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
             });
         }
     }
-    let back = trace_backward(&r, &a, asset_id, hops.max(1), &labels)?;
+    // Value out of a recorded drain is theft, named by its incident.
+    let mut marked = std::collections::HashMap::new();
+    for i in super::evm_incidents(data_dir)? {
+        for h in &i.txs {
+            if let Some(num) = r.tx_num_of(&super::parse_hash(h)?)? {
+                let label = AccountLabel { entity: i.name.clone(), category: "theft".into(), class: LabelClass::Risk };
+                marked.insert(num, label);
+            }
+        }
+    }
+    let back = trace_backward(&r, &a, asset_id, hops.max(1), &labels, &marked)?;
     let amount_of = |share: f64| BaseUnits(U256::from((f64::from(back.received) * share.min(1.0)).floor()));
     for s in &back.sources {
         let Some((group, w)) = risk_group(&s.label.category) else { continue };

@@ -84,13 +84,16 @@ impl Ord for Item {
     }
 }
 
-/// Traces `subject`'s value of `asset` back at most `max_hops` payments.
+/// Traces `subject`'s value of `asset` back at most `max_hops` payments. Value that came
+/// out of a transaction in `marked` (a recorded drain, by transaction number) is a source
+/// under that label, its sender (the victim) named as the source's account.
 pub fn trace_backward(
     r: &EvmReader,
     subject: &Address,
     asset: AssetId,
     max_hops: u32,
     labels: &dyn Labels,
+    marked: &HashMap<u64, AccountLabel>,
 ) -> Result<Backward, EvmError> {
     let mut out = Backward::default();
     let mut heap = BinaryHeap::new();
@@ -146,7 +149,8 @@ pub fn trace_backward(
             if path.first() != Some(&tx) {
                 path.insert(0, tx);
             }
-            match labels.label(&from) {
+            let label = marked.get(&tx).cloned().or_else(|| labels.label(&from));
+            match label {
                 Some(label) if label.class != LabelClass::Other => {
                     let e = found.entry(from).or_insert_with(|| BackwardSource {
                         address: from,
