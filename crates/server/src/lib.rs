@@ -12,6 +12,7 @@
 
 pub mod auth;
 mod error;
+pub mod evm_routes;
 pub mod follow;
 pub mod metrics;
 mod routes;
@@ -25,6 +26,7 @@ use std::time::Duration;
 
 pub use auth::{Tokens, TokensError};
 pub use error::ApiError;
+pub use evm_routes::{evm_router, EvmApiDoc, EvmState};
 pub use routes::{router, ApiDoc};
 pub use state::AppState;
 
@@ -64,6 +66,37 @@ pub enum ServeError {
     /// Serving failed.
     #[error("serving: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Serves an EVM data dir until `shutdown` resolves, following the node at `follow_url`
+/// when given; calls `on_listening` with the bound address once it accepts connections.
+///
+/// # Errors
+/// As [`serve`].
+pub async fn serve_evm(
+    state: Arc<EvmState>,
+    cfg: &ServerConfig,
+    follow_url: Option<String>,
+    on_listening: impl FnOnce(SocketAddr),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
+        return Err(ServeError::NeedsTokens(cfg.listen));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
+    let addr = listener.local_addr()?;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Some(url) = follow_url {
+        evm_routes::spawn_evm_follower(state.clone(), url, cfg.refresh, stop.clone());
+    }
+    let app = evm_router(state, cfg.tokens.clone(), cfg.rate_per_token);
+    on_listening(addr);
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    served?;
+    Ok(())
 }
 
 /// Serves `state` until `shutdown` resolves; calls `on_listening` with the bound address once

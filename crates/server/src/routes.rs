@@ -393,9 +393,12 @@ async fn metrics(State(s): State<Shared>) -> Response {
 )]
 pub struct ApiDoc;
 
+/// Counts a request for `/metrics`: its route, status and time.
+pub(crate) type Recorder = Box<dyn Fn(&str, u16, Duration) + Send + Sync>;
+
 /// What the guard layer needs.
 struct Guard {
-    state: Shared,
+    record: Recorder,
     tokens: Option<Tokens>,
     limits: RateLimits,
 }
@@ -420,15 +423,25 @@ async fn guard(State(g): State<Arc<Guard>>, req: Request, next: Next) -> Respons
             .into_response(),
         },
     };
-    g.state.metrics.record(&route, resp.status().as_u16(), started.elapsed());
+    (g.record)(&route, resp.status().as_u16(), started.elapsed());
     resp
+}
+
+/// `app`'s routes behind the token check (when `tokens` is given), the per-token rate limit,
+/// the body limit and the timeout, with a JSON 404 for anything else: what every Sleuth
+/// API (UTXO or EVM data dir) puts in front of its routes.
+pub(crate) fn guarded(app: Router, record: Recorder, tokens: Option<Tokens>, rate_per_token: u32) -> Router {
+    let guard_state = Arc::new(Guard { record, tokens, limits: RateLimits::new(rate_per_token) });
+    app.route_layer(middleware::from_fn_with_state(guard_state, guard)).layer(DefaultBodyLimit::max(MAX_BODY)).fallback(
+        || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /api/v1/openapi.json") },
+    )
 }
 
 /// Every route, behind the token check (when `tokens` is given), the per-token rate limit,
 /// the body limit and the timeout.
 pub fn router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) -> Router {
-    let guard_state = Arc::new(Guard { state: state.clone(), tokens, limits: RateLimits::new(rate_per_token) });
-    Router::new()
+    let metered = state.clone();
+    let app = Router::new()
         .route("/api/v1/status", get(status))
         .route("/api/v1/blocks/{block}", get(block))
         .route("/api/v1/txs/{txid}", get(tx))
@@ -445,10 +458,11 @@ pub fn router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) -> Rou
         .route("/api/v1/alerts", get(crate::watch_routes::alerts))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
-        .route_layer(middleware::from_fn_with_state(guard_state, guard))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /api/v1/openapi.json")
-        })
-        .with_state(state)
+        .with_state(state);
+    guarded(
+        app,
+        Box::new(move |route, status, took| metered.metrics.record(route, status, took)),
+        tokens,
+        rate_per_token,
+    )
 }

@@ -46,6 +46,10 @@ impl ServeCmd {
         if !listen.ip().is_loopback() && tokens.is_none() {
             return Err(sleuth_server::ServeError::NeedsTokens(listen).into());
         }
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return self
+                .run_evm(ctx, ServerConfig { listen, tokens, rate_per_token: self.rate, refresh, follow: None });
+        }
         let node = self.rpc.client()?;
         let (engine, follow) = if let (None, None) = (&node, &self.follow_blocks_dir) {
             (Engine::open(&ctx.data_dir), None)
@@ -92,6 +96,34 @@ impl ServeCmd {
                 println!("listening on http://{addr}");
                 if !quiet {
                     eprintln!("serving {} (Ctrl-C stops)", ctx.data_dir.display());
+                }
+            },
+            async {
+                let _ = tokio::signal::ctrl_c().await;
+            },
+        ))?;
+        Ok(())
+    }
+
+    /// `serve` over an EVM data dir; with `--rpc-url`, the node is followed.
+    fn run_evm(&self, ctx: &Context, cfg: ServerConfig) -> anyhow::Result<()> {
+        let url = self.rpc.rpc_url.clone();
+        if let Some(u) = &url {
+            // Serve from the node's tip, not from an old index.
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            sleuth_engine::evm::ingest(&ctx.data_dir, u, &Default::default(), &stop, &mut |_, _| {})?;
+        }
+        let state = Arc::new(sleuth_server::EvmState { data_dir: ctx.data_dir.clone(), metrics: Default::default() });
+        let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+        let quiet = ctx.quiet;
+        runtime.block_on(sleuth_server::serve_evm(
+            state,
+            &cfg,
+            url,
+            |addr| {
+                println!("listening on http://{addr}");
+                if !quiet {
+                    eprintln!("serving the EVM index in {} (Ctrl-C stops)", ctx.data_dir.display());
                 }
             },
             async {

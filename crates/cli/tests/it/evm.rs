@@ -272,3 +272,77 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     assert_eq!(own["reasons"][0]["kind"], "own");
     assert_eq!(own["score"], 100);
 }
+
+#[test]
+fn serve_answers_as_the_cli_does_and_follows_the_node() {
+    use crate::serve::{get, post, serve};
+    let node = Anvil::start();
+    let acc = node.accounts();
+    let paid = node.send(&acc[0], Some(&acc[1]), 3 * ETH, "0x");
+    let d = tempfile::tempdir().unwrap();
+    ingest(d.path(), &node);
+    let server = serve(d.path(), &["--rpc-url", &node.url()]);
+
+    // The same answers as the CLI's --json, from the same data dir.
+    let (code, status) = get(&server, "/api/v1/status");
+    assert_eq!(code, 200);
+    let cli_status: Value = sleuth(d.path(), ["status", "--json"]).run_json();
+    assert_eq!(status, cli_status);
+    let (code, a) = get(&server, &format!("/api/v1/addresses/{}", acc[1]));
+    assert_eq!(code, 200);
+    assert_eq!(a, sleuth(d.path(), ["address", &acc[1], "--json"]).run_json::<Value>());
+    let hash = paid["transactionHash"].as_str().unwrap();
+    let (code, t) = get(&server, &format!("/api/v1/txs/{hash}"));
+    assert_eq!(code, 200);
+    assert_eq!(t, sleuth(d.path(), ["tx", hash, "--json"]).run_json::<Value>());
+    let (code, b) = get(&server, "/api/v1/blocks/1");
+    assert_eq!((code, &b["hash"]), (200, &paid["blockHash"]));
+    let (code, tr) = post(&server, "/api/v1/trace", &json!({ "from": hash }));
+    assert_eq!(code, 200);
+    assert_eq!(tr, sleuth(d.path(), ["trace", "--from", hash, "--json"]).run_json::<Value>());
+    let (code, sc) = post(&server, "/api/v1/screen", &json!({ "address": acc[1] }));
+    assert_eq!(code, 200);
+    assert_eq!(sc["level"], "none");
+    let (code, batch) = post(
+        &server,
+        "/api/v1/screen/batch",
+        &json!({ "addresses": [acc[1], "0x00000000000000000000000000000000000000ee"] }),
+    );
+    assert_eq!(code, 200);
+    assert_eq!(batch["results"][0]["level"], "none");
+    assert_eq!(batch["results"][1]["error"]["code"], "not_found");
+
+    // Bad input: a stable code, never a crash.
+    let (code, e) = get(&server, "/api/v1/addresses/0x12");
+    assert_eq!((code, e["error"]["code"].as_str()), (400, Some("bad_request")));
+    let (code, e) = get(&server, &format!("/api/v1/txs/0x{}", "00".repeat(32)));
+    assert_eq!((code, e["error"]["code"].as_str()), (404, Some("not_found")));
+    let (code, _) = post(&server, "/api/v1/trace", &json!({ "from": hash, "policy": "tiho" }));
+    assert_eq!(code, 400);
+    let (code, _) = post(&server, "/api/v1/screen", &json!({ "address": acc[1], "hops": 99 }));
+    assert_eq!(code, 400);
+    let (code, _) = post(&server, "/api/v1/trace", &json!({ "form": hash }));
+    assert_eq!(code, 400, "unknown fields are refused");
+    let (code, doc) = get(&server, "/api/v1/openapi.json");
+    assert_eq!(code, 200);
+    assert!(doc["paths"]["/api/v1/screen"].is_object() && doc["paths"]["/api/v1/trace"].is_object());
+
+    // The node's next block is served within seconds.
+    let next = node.send(&acc[1], Some(&acc[2]), ETH, "0x");
+    let started = Instant::now();
+    loop {
+        let (_, s) = get(&server, "/api/v1/status");
+        if s["height"] == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "the new block was not followed: {s}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, t) = get(&server, &format!("/api/v1/txs/{}", next["transactionHash"].as_str().unwrap()));
+    assert_eq!(code, 200, "{t}");
+    drop(server);
+
+    // Anything but loopback needs tokens.
+    let (_, err) = sleuth(d.path(), ["serve", "--listen", "0.0.0.0:0"]).run_fail();
+    assert!(err.contains("without tokens"), "{err}");
+}
