@@ -14,6 +14,7 @@
 //! | `tx_by_hash` | hash | tx number |
 //! | `transfers` | transfer number | [`TransferRec`] |
 //! | `account_transfers` | (address, transfer number) | — |
+//! | `credits` | (payee, transfer number) | [`CreditRow`]: payer, amount, asset, transaction — every effective credit, so that a backward walk reads an account's credits in one range, without the transfers |
 //! | `contract_events` | (tx number, created 0 / destroyed 1, address) | — |
 //! | `accounts` | address | [`AccountRec`] |
 //! | `balances` | (address, asset) | 256-bit balance |
@@ -29,7 +30,7 @@ use std::path::{Path, PathBuf};
 use redb::{Builder, ConcurrencyMode, Database, ReadOnlyDatabase, ReadableDatabase, ReadableTable, TableDefinition};
 
 pub use read::{Counts, EvmReader};
-pub use records::{AccountRec, BlockRec, TokenRec, TransferRec, TxRec, NONE};
+pub use records::{AccountRec, BlockRec, CreditRow, TokenRec, TransferRec, TxRec, NONE};
 pub use write::{Batch, TokenMeta};
 
 use crate::error::EvmError;
@@ -38,7 +39,7 @@ use crate::error::EvmError;
 pub const FILE_NAME: &str = "evm.redb";
 
 /// Bumped whenever a table or record layout changes; an older index must be rebuilt.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 pub(crate) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub(crate) const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
@@ -47,6 +48,7 @@ pub(crate) const TXS: TableDefinition<u64, &[u8]> = TableDefinition::new("txs");
 pub(crate) const TX_BY_HASH: TableDefinition<[u8; 32], u64> = TableDefinition::new("tx_by_hash");
 pub(crate) const TRANSFERS: TableDefinition<u64, &[u8]> = TableDefinition::new("transfers");
 pub(crate) const ACCOUNT_TRANSFERS: TableDefinition<([u8; 20], u64), ()> = TableDefinition::new("account_transfers");
+pub(crate) const CREDITS: TableDefinition<([u8; 20], u64), [u8; 64]> = TableDefinition::new("credits");
 pub(crate) const CONTRACT_EVENTS: TableDefinition<(u64, u8, [u8; 20]), ()> = TableDefinition::new("contract_events");
 pub(crate) const ACCOUNTS: TableDefinition<[u8; 20], &[u8]> = TableDefinition::new("accounts");
 pub(crate) const BALANCES: TableDefinition<([u8; 20], u32), [u8; 32]> = TableDefinition::new("balances");
@@ -181,6 +183,7 @@ impl EvmStore {
             txn.open_table(TX_BY_HASH).at(e)?;
             txn.open_table(TRANSFERS).at(e)?;
             txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
+            txn.open_table(CREDITS).at(e)?;
             txn.open_table(CONTRACT_EVENTS).at(e)?;
             txn.open_table(ACCOUNTS).at(e)?;
             txn.open_table(BALANCES).at(e)?;

@@ -4,7 +4,7 @@
 use alloy::primitives::{Address, B256, U256};
 use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, ReadableTableMetadata};
 
-use super::records::{AccountRec, BlockRec, TokenRec, TransferRec, TxRec};
+use super::records::{AccountRec, BlockRec, CreditRow, TokenRec, TransferRec, TxRec};
 use super::*;
 use crate::model::AssetId;
 
@@ -18,6 +18,7 @@ pub struct EvmReader {
     tx_by_hash: ReadOnlyTable<[u8; 32], u64>,
     transfers: ReadOnlyTable<u64, &'static [u8]>,
     account_transfers: ReadOnlyTable<([u8; 20], u64), ()>,
+    credits: ReadOnlyTable<([u8; 20], u64), [u8; 64]>,
     accounts: ReadOnlyTable<[u8; 20], &'static [u8]>,
     balances: ReadOnlyTable<([u8; 20], u32), [u8; 32]>,
     tokens: ReadOnlyTable<u32, &'static [u8]>,
@@ -35,6 +36,7 @@ impl EvmReader {
             tx_by_hash: txn.open_table(TX_BY_HASH).at(e)?,
             transfers: txn.open_table(TRANSFERS).at(e)?,
             account_transfers: txn.open_table(ACCOUNT_TRANSFERS).at(e)?,
+            credits: txn.open_table(CREDITS).at(e)?,
             accounts: txn.open_table(ACCOUNTS).at(e)?,
             balances: txn.open_table(BALANCES).at(e)?,
             tokens: txn.open_table(TOKENS).at(e)?,
@@ -181,6 +183,24 @@ impl EvmReader {
             }
         }
         Ok(b)
+    }
+
+    /// An account's effective credits of `asset`, oldest first, at most `limit`, each with
+    /// its transfer number: one range read.
+    pub fn credits_of(&self, a: &Address, asset: AssetId, limit: usize) -> Result<Vec<(u64, CreditRow)>, EvmError> {
+        let k = a.into_array();
+        let mut out = Vec::new();
+        for r in self.credits.range((k, 0u64)..=(k, u64::MAX)).at(&self.path)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (key, v) = r.at(&self.path)?;
+            let c = CreditRow::decode(&v.value());
+            if c.asset == asset {
+                out.push((key.value().1, c));
+            }
+        }
+        Ok(out)
     }
 
     /// A token's row.

@@ -264,3 +264,46 @@ impl TokenRec {
         })
     }
 }
+
+/// An effective credit, as the `credits` table keeps it beside its payee and number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CreditRow {
+    /// The payer (zero when minted).
+    pub from: Address,
+    /// In the asset's base unit.
+    pub amount: U256,
+    /// Its transaction ([`NONE`]: minted by the block: genesis, reward, withdrawal).
+    pub tx: u64,
+    /// Which asset.
+    pub asset: AssetId,
+}
+
+impl CreditRow {
+    /// The credit of a transfer.
+    pub fn of(t: &TransferRec) -> CreditRow {
+        CreditRow { from: t.from, amount: t.amount, tx: t.tx, asset: t.asset }
+    }
+
+    pub(crate) fn encode(&self) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        b[..20].copy_from_slice(self.from.as_slice());
+        b[20..52].copy_from_slice(&self.amount.to_be_bytes::<32>());
+        b[52..60].copy_from_slice(&self.tx.to_be_bytes());
+        b[60..].copy_from_slice(&self.asset.0.to_be_bytes());
+        b
+    }
+
+    pub(crate) fn decode(b: &[u8; 64]) -> CreditRow {
+        CreditRow {
+            from: Address::from_slice(&b[..20]),
+            amount: U256::from_be_slice(&b[20..52]),
+            tx: u64::from_be_bytes(b[52..60].try_into().expect("8 bytes")),
+            asset: AssetId(u32::from_be_bytes(b[60..].try_into().expect("4 bytes"))),
+        }
+    }
+
+    /// Whether someone paid it (not minted by the block).
+    pub fn has_payer(&self) -> bool {
+        self.tx != NONE
+    }
+}

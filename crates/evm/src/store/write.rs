@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use alloy::primitives::{Address, U256};
 use redb::{ReadableTable, WriteTransaction};
 
-use super::records::{AccountRec, BlockRec, TokenRec, TransferRec, TxRec, NONE};
+use super::records::{AccountRec, BlockRec, CreditRow, TokenRec, TransferRec, TxRec, NONE};
 use super::*;
 use crate::model::{AssetId, BlockData};
 
@@ -237,6 +237,7 @@ fn add_block(
         let mut by_hash = txn.open_table(TX_BY_HASH).at(e)?;
         let mut transfers = txn.open_table(TRANSFERS).at(e)?;
         let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
+        let mut credits = txn.open_table(CREDITS).at(e)?;
         let mut events = txn.open_table(CONTRACT_EVENTS).at(e)?;
         let mut n = next_transfer;
         let mut put_transfer = |t: &TransferRec| -> Result<(), EvmError> {
@@ -245,6 +246,9 @@ fn add_block(
                 if side && !a.is_zero() {
                     by_account.insert((a.into_array(), n), ()).at(e)?;
                 }
+            }
+            if t.effective() && t.kind.credits() && !t.to.is_zero() {
+                credits.insert((t.to.into_array(), n), CreditRow::of(t).encode()).at(e)?;
             }
             n += 1;
             Ok(())
@@ -314,6 +318,7 @@ fn unwind_block(txn: &WriteTransaction, path: &Path, h: u64) -> Result<(), EvmEr
     apply_effects(txn, path, h, block.first_tx..block.first_tx + block.tx_count as u64, &fx, false)?;
     let mut transfers = txn.open_table(TRANSFERS).at(e)?;
     let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
+    let mut credits = txn.open_table(CREDITS).at(e)?;
     let all = block_transfers.iter().chain(rows.iter().flat_map(|r| r.transfers.iter()));
     for (i, t) in all.enumerate() {
         let n = block.first_transfer + i as u64;
@@ -321,6 +326,7 @@ fn unwind_block(txn: &WriteTransaction, path: &Path, h: u64) -> Result<(), EvmEr
         for a in [t.from, t.to] {
             by_account.remove((a.into_array(), n)).at(e)?;
         }
+        credits.remove((t.to.into_array(), n)).at(e)?;
     }
     let mut txs = txn.open_table(TXS).at(e)?;
     let mut by_hash = txn.open_table(TX_BY_HASH).at(e)?;

@@ -110,18 +110,12 @@ pub fn trace_backward(
         // An account is often reached many times (by each of its payments); its credits are
         // read once.
         if let std::collections::hash_map::Entry::Vacant(slot) = credits_of.entry(item.account) {
-            let mut list = Vec::new();
-            for n in r.account_transfer_nums(&item.account, None, MAX_CREDITS)? {
-                let t = r.transfer(n)?;
-                if t.asset == asset
-                    && t.effective()
-                    && t.kind.credits()
-                    && t.to == item.account
-                    && t.from != item.account
-                {
-                    list.push(Credit { from: t.from, amount: t.amount, tx: t.tx, has_sender: t.kind.debits(), n });
-                }
-            }
+            let list = r
+                .credits_of(&item.account, asset, MAX_CREDITS)?
+                .into_iter()
+                .filter(|(_, c)| c.from != item.account)
+                .map(|(n, c)| Credit { from: c.from, amount: c.amount, tx: c.tx, has_sender: c.has_payer(), n })
+                .collect();
             slot.insert(list);
         }
         let all = &credits_of[&item.account];

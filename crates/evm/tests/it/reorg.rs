@@ -41,9 +41,26 @@ fn a_reorg_on_the_node_is_unwound_and_balances_follow_the_new_branch() {
     for a in r.account_addresses().unwrap() {
         assert_eq!(r.balance(&a, AssetId::ETH).unwrap(), node_balance(&node, &a), "ETH balance of {a}");
     }
-    // The account paid only on the orphaned branch is no longer known.
+    // The account paid only on the orphaned branch took part in no transaction any more,
+    // and its orphaned credit is gone from the credits a screening reads.
     let a2: Address = acc[2].parse().unwrap();
     assert_eq!(r.account(&a2).unwrap().unwrap().tx_count, 0);
+    let credits = r.credits_of(&a2, AssetId::ETH, 100).unwrap();
+    assert_eq!(credits.len(), 1, "only its genesis allocation: {credits:?}");
+    assert!(!credits[0].1.has_payer());
+    // Every account's credits agree with its transfers.
+    for a in r.account_addresses().unwrap() {
+        let from_credits: Vec<u64> =
+            r.credits_of(&a, AssetId::ETH, usize::MAX).unwrap().into_iter().map(|(n, _)| n).collect();
+        let mut from_transfers = Vec::new();
+        for n in r.account_transfer_nums(&a, None, usize::MAX).unwrap() {
+            let t = r.transfer(n).unwrap();
+            if t.to == a && t.effective() && t.kind.credits() && t.asset == AssetId::ETH {
+                from_transfers.push(n);
+            }
+        }
+        assert_eq!(from_credits, from_transfers, "credits of {a}");
+    }
     for h in 0..=node.height() {
         let hash =
             node.rpc("eth_getBlockByNumber", json!([format!("0x{h:x}"), false]))["hash"].as_str().unwrap().to_string();
