@@ -89,12 +89,12 @@ async fn tx(State(s): State<Shared>, UrlPath(t): UrlPath<String>) -> Result<Json
     answer(&s, move |d| evm::open(d).and_then(|r| r.tx_view(&hash)).map_err(engine_err)).await
 }
 
-/// An account: ETH and token balances, counts, first transfers.
+/// An account: ETH and token balances, counts, first transfers, tags.
 #[utoipa::path(get, path = "/api/v1/addresses/{address}", params(("address" = String, Path)),
     responses((status = 200, body = Answer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn address(State(s): State<Shared>, UrlPath(a): UrlPath<String>) -> Result<Json<impl Serialize>, ApiError> {
-    let a = evm::parse_address(&a).map_err(bad)?;
-    answer(&s, move |d| evm::open(d).and_then(|r| r.address_view(&a)).map_err(engine_err)).await
+    evm::parse_address(&a).map_err(bad)?;
+    answer(&s, move |d| evm::address(d, &a).map_err(ApiError::from)).await
 }
 
 /// A forward trace from a transaction or an account.

@@ -83,7 +83,7 @@ pub(crate) fn tx(ctx: &Context, hash: &str) -> anyhow::Result<()> {
 }
 
 pub(crate) fn address(ctx: &Context, address: &str) -> anyhow::Result<()> {
-    print(ctx, &reader(ctx)?.address_view(&evm::parse_address(address)?)?);
+    print(ctx, &evm::address(&ctx.data_dir, address)?);
     Ok(())
 }
 
@@ -319,6 +319,16 @@ impl Human for EvmTxView {
             s += &format!("created {c}\n");
         }
         s += &format!("transfers ({}):\n{}", self.transfers.len(), transfer_lines(&self.transfers));
+        s
+    }
+}
+
+impl Human for evm::EvmAddressWithTags {
+    fn human(&self) -> String {
+        let mut s = self.view.human();
+        if !self.tags.is_empty() {
+            s += &format!("tags:\n{}", super::tags::tag_lines(&self.tags));
+        }
         s
     }
 }

@@ -346,3 +346,59 @@ fn serve_answers_as_the_cli_does_and_follows_the_node() {
     let (_, err) = sleuth(d.path(), ["serve", "--listen", "0.0.0.0:0"]).run_fail();
     assert!(err.contains("without tokens"), "{err}");
 }
+
+#[test]
+fn real_tag_lists_label_evm_accounts_for_tracing_and_screening() {
+    use sleuth_testkit::shared_data;
+    let node = Anvil::start();
+    let acc = node.accounts();
+    let d = tempfile::tempdir().unwrap();
+    // A payment into a Tornado Cash pool address of the GraphSense TagPack (on this node it is
+    // a plain address; the tag is what says what it is).
+    let tornado = "0x8589427373D6D84E98730D7795D8f6f8731FDA16";
+    let into_tornado = node.send(&acc[0], Some(tornado), ETH, "0x");
+    ingest(d.path(), &node);
+    for (file, format) in [
+        ("tagpacks/packs/tornado_cash.yaml", "tagpack"),
+        ("tagpacks/packs/ronin_bridge.yaml", "tagpack"),
+        ("sanctions/sanctioned_addresses_ETH.txt", "ofac"),
+        ("sanctions/sanctioned_addresses_USDT.txt", "ofac"),
+        ("sanctions/sanctioned_addresses_USDC.txt", "ofac"),
+    ] {
+        let path = shared_data(file);
+        sleuth(d.path(), ["tags", "import", path.to_str().unwrap(), "--format", format]).run();
+    }
+    // The trace stops at the mixer, named by its tag.
+    let hash = into_tornado["transactionHash"].as_str().unwrap();
+    let report: Value = sleuth(d.path(), ["trace", "--from", hash, "--json"]).run_json();
+    let ep = &report["endpoints"][0];
+    assert!(ep["address"].as_str().unwrap().eq_ignore_ascii_case(tornado), "{report}");
+    assert_eq!(ep["stop_reason"], "mixer");
+    assert_eq!(ep["entity"], "tornado.cash");
+    assert_eq!(report["reconciliation"][1]["mixers_base"], ETH.to_string());
+    // `address` shows the tag; screening scores it as a mixer.
+    let a: Value = sleuth(d.path(), ["address", tornado, "--json"]).run_json();
+    let labels: Vec<&str> = a["tags"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();
+    assert!(labels.contains(&"tornado.cash") && labels.contains(&"OFAC sanctioned address"), "{labels:?}");
+    assert_eq!(a["balance_wei"], ETH.to_string());
+    // Screening weighs each of its own tags: sanctioned (100) above mixer (60).
+    let s: Value = sleuth(d.path(), ["screen", tornado, "--json"]).run_json();
+    let own: Vec<&str> = s["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "own")
+        .map(|r| r["category"].as_str().unwrap())
+        .collect();
+    assert_eq!(own, vec!["sanctioned", "mixer"], "{s}");
+    assert_eq!(s["score"], 100);
+    // A sanctioned address from OFAC's ETH list that this chain never touched is still
+    // screened on its tag alone; an untagged stranger is not found.
+    let sanctioned = std::fs::read_to_string(shared_data("sanctions/sanctioned_addresses_ETH.txt")).unwrap();
+    let sanctioned = sanctioned.lines().next().unwrap().trim();
+    let s: Value = sleuth(d.path(), ["screen", sanctioned, "--json"]).run_json();
+    assert_eq!((s["score"].as_u64(), s["level"].as_str()), (Some(100), Some("severe")), "{s}");
+    assert_eq!(s["reasons"][0]["category"], "sanctioned");
+    let err = sleuth(d.path(), ["screen", "0x00000000000000000000000000000000000000ee"]).run_fail().1;
+    assert!(err.contains("has no tags"), "{err}");
+}

@@ -70,30 +70,40 @@ struct TagLabels {
     cache: std::cell::RefCell<std::collections::HashMap<Address, Option<sleuth_evm::trace::AccountLabel>>>,
 }
 
-impl sleuth_evm::trace::Labels for TagLabels {
-    fn label(&self, a: &Address) -> Option<sleuth_evm::trace::AccountLabel> {
+impl TagLabels {
+    /// Every tag of `a` as a label (screening weighs each of an account's own tags).
+    fn all(&self, a: &Address) -> Vec<sleuth_evm::trace::AccountLabel> {
         use sleuth_analysis::trace::Class;
         use sleuth_evm::trace::{AccountLabel, LabelClass};
+        let tags = self.store.tags_for(&a.to_string()).unwrap_or_default();
+        tags.iter()
+            .map(crate::trace::label_of_tag)
+            .map(|l| AccountLabel {
+                class: match l.class {
+                    Class::Service => LabelClass::Service,
+                    Class::Mixer => LabelClass::Mixer,
+                    Class::Risk => LabelClass::Risk,
+                    Class::Other => LabelClass::Other,
+                },
+                entity: l.entity,
+                category: l.category,
+            })
+            .collect()
+    }
+}
+
+impl sleuth_evm::trace::Labels for TagLabels {
+    fn label(&self, a: &Address) -> Option<sleuth_evm::trace::AccountLabel> {
+        use sleuth_evm::trace::LabelClass;
         if let Some(l) = self.cache.borrow().get(a) {
             return l.clone();
         }
-        let tags = self.store.tags_for(&a.to_string()).unwrap_or_default();
-        let rank = |c: Class| match c {
-            Class::Service | Class::Mixer => 0,
-            Class::Risk => 1,
-            Class::Other => 2,
+        let rank = |c: LabelClass| match c {
+            LabelClass::Service | LabelClass::Mixer => 0,
+            LabelClass::Risk => 1,
+            LabelClass::Other => 2,
         };
-        let best = tags.iter().map(crate::trace::label_of_tag).min_by_key(|l| rank(l.class));
-        let label = best.map(|l| AccountLabel {
-            class: match l.class {
-                Class::Service => LabelClass::Service,
-                Class::Mixer => LabelClass::Mixer,
-                Class::Risk => LabelClass::Risk,
-                Class::Other => LabelClass::Other,
-            },
-            entity: l.entity,
-            category: l.category,
-        });
+        let label = self.all(a).into_iter().min_by_key(|l| rank(l.class));
         self.cache.borrow_mut().insert(*a, label.clone());
         label
     }
@@ -146,4 +156,25 @@ impl TagLabels {
         let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
         Ok(TagLabels { store, cache: Default::default() })
     }
+}
+
+/// An EVM account with the tags on it, as `address` shows it.
+#[derive(Debug, serde::Serialize)]
+pub struct EvmAddressWithTags {
+    /// Balances, counts and first transfers.
+    #[serde(flatten)]
+    pub view: EvmAddressView,
+    /// Tags on the account (TagPacks, OFAC, CSV).
+    pub tags: Vec<sleuth_tags::Tag>,
+}
+
+/// The account `address` of the EVM index in `data_dir`, with its tags.
+///
+/// # Errors
+/// A malformed address, an account the index does not hold, a damaged store.
+pub fn address(data_dir: &Path, address: &str) -> Result<EvmAddressWithTags, crate::EngineError> {
+    let a = parse_address(address)?;
+    let view = open(data_dir)?.address_view(&a)?;
+    let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
+    Ok(EvmAddressWithTags { view, tags: store.tags_for(&a.to_string())? })
 }

@@ -88,19 +88,24 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
     let started = Instant::now();
     let r = open(data_dir)?;
     let a: Address = parse_address(address)?;
-    if r.account(&a)?.is_none() {
-        return Err(sleuth_evm::EvmError::NotFound(format!(
-            "address {a} is not in the index (never paid, never sent)"
-        ))
-        .into());
-    }
     let (asset_id, asset_name) = resolve_asset(&r, asset)?;
     let labels = TagLabels::open(data_dir)?;
     let own = labels.label(&a);
+    // An account the chain never touched can still be on a list (a sanctioned address
+    // screened before its first deposit): its own tags are its answer.
+    if r.account(&a)?.is_none() && own.is_none() {
+        let m = format!("address {a} is not in the index (never paid, never sent) and has no tags");
+        return Err(sleuth_evm::EvmError::NotFound(m).into());
+    }
     let mut reasons = Vec::new();
     let mut by_group: BTreeMap<String, (f64, f64, bool)> = BTreeMap::new();
-    if let Some(l) = own.as_ref().filter(|l| l.class == LabelClass::Risk || l.class == LabelClass::Mixer) {
+    // Each of its own tags in a risk group counts: a pool that is both a mixer and sanctioned
+    // is screened as sanctioned.
+    for l in labels.all(&a) {
         if let Some((group, w)) = risk_group(&l.category) {
+            if by_group.get(group).is_some_and(|g| g.2) {
+                continue;
+            }
             by_group.entry(group.into()).or_default().2 = true;
             reasons.push(EvmReason {
                 kind: "own",
