@@ -176,7 +176,8 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     let drain_hash = drain["transactionHash"].as_str().unwrap();
     let report: Value = sleuth(d.path(), ["trace", "--from", drain_hash, "--json"]).run_json();
     assert_eq!(report["asset"], "ETH");
-    assert_eq!(report["traced_base"], (50 * ETH).to_string());
+    assert_eq!(report["source_base"], (50 * ETH).to_string());
+    assert_eq!(report["traced_base"]["haircut"], (50 * ETH).to_string(), "per policy, as the Bitcoin trace");
     assert_eq!(report["policies"], json!(["poison", "haircut", "fifo", "lifo"]));
     let ep = report["endpoints"]
         .as_array()
@@ -186,7 +187,9 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
         .unwrap_or_else(|| panic!("no endpoint at the deposit: {report}"));
     assert_eq!(ep["entity"], "Exchange B");
     assert_eq!(ep["stop_reason"], "service");
-    assert_eq!(ep["amounts_base"], json!(vec![(20 * ETH).to_string(); 4]));
+    for p in ["poison", "haircut", "fifo", "lifo"] {
+        assert_eq!(ep["amount_base"][p], (20 * ETH).to_string(), "{p}");
+    }
     assert_eq!(
         ep["path_txids"],
         json!([
@@ -204,8 +207,10 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     assert_eq!(sw["stop_reason"], "service");
     assert_eq!(sw["entity"], "Exchange B", "the deposit address inherits the hot wallet's service");
     assert!(sw["sweeps_to"].as_str().unwrap().eq_ignore_ascii_case(hot_wallet));
-    assert_eq!(sw["amounts_base"][1], (5 * ETH).to_string());
-    for r in report["reconciliation"].as_array().unwrap() {
+    assert_eq!(sw["amount_base"]["haircut"], (5 * ETH).to_string());
+    let by_cat = report["by_category"].as_array().unwrap().iter().find(|c| c["category"] == "exchange").unwrap();
+    assert_eq!(by_cat["amount_base"]["fifo"], (25 * ETH).to_string());
+    for (_, r) in report["reconciliation"].as_object().unwrap() {
         assert_eq!(r["to_services_base"], (25 * ETH).to_string());
         let parts: u128 = ["to_services_base", "unspent_base", "fees_base", "mixers_base", "limited_base"]
             .iter()
@@ -375,7 +380,11 @@ fn real_tag_lists_label_evm_accounts_for_tracing_and_screening() {
     assert!(ep["address"].as_str().unwrap().eq_ignore_ascii_case(tornado), "{report}");
     assert_eq!(ep["stop_reason"], "mixer");
     assert_eq!(ep["entity"], "tornado.cash");
-    assert_eq!(report["reconciliation"][1]["mixers_base"], ETH.to_string());
+    assert_eq!(report["reconciliation"]["haircut"]["mixers_base"], ETH.to_string());
+    // One policy: bare values, as the Bitcoin trace gives them.
+    let one: Value = sleuth(d.path(), ["trace", "--from", hash, "--policy", "fifo", "--json"]).run_json();
+    assert_eq!(one["endpoints"][0]["amount_base"], ETH.to_string());
+    assert_eq!(one["reconciliation"]["mixers_base"], ETH.to_string());
     // `address` shows the tag; screening scores it as a mixer.
     let a: Value = sleuth(d.path(), ["address", tornado, "--json"]).run_json();
     let labels: Vec<&str> = a["tags"].as_array().unwrap().iter().map(|t| t["label"].as_str().unwrap()).collect();

@@ -12,6 +12,7 @@
 //! over-reaches by design and is reported as it is).
 
 mod backward;
+pub mod json;
 mod mixer;
 pub mod pool;
 mod sweep;
@@ -179,8 +180,11 @@ impl AccountReconciliation {
     }
 }
 
-/// A forward trace's result, in the shape of the Bitcoin trace with amounts in base units.
-#[derive(Clone, Debug, Serialize)]
+/// A forward trace's result. In Rust, per-policy amounts are vectors in the order of
+/// `policies`; its JSON keeps the Bitcoin trace's shape ([`json`]): each `*_sat` is
+/// `*_base`, a decimal string, and per-policy amounts are one value when one policy ran and
+/// `{policy: value}` when several.
+#[derive(Clone, Debug)]
 pub struct AccountTrace {
     /// `ETH` or the token's address.
     pub asset: String,
