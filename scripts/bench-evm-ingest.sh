@@ -25,3 +25,36 @@ cargo build --release -p sleuth-evm --bench ingest
 bench=$(ls -t target/release/deps/ingest-* | grep -v '\.d$' | head -n 1)
 /usr/bin/time -v "$bench" "$url" "$in_flight" 2> "$work/time.txt"
 grep -E "Maximum resident|Elapsed" "$work/time.txt"
+
+# The REST API on the same chain: `sleuth serve` on an EVM data dir, wrk POSTing
+# /api/v1/screen for accounts paid in the last blocks, 1 and 16 connections.
+if command -v wrk >/dev/null; then
+    cargo build --release -p sleuth
+    target/release/sleuth --data-dir "$work/eth" -q ingest --chain anvil --rpc-url "$url" > /dev/null
+    python3 - "$url" > "$work/subjects.txt" <<'PY'
+import json, sys, urllib.request
+url = sys.argv[1]
+def rpc(m, p):
+    req = urllib.request.Request(url, json.dumps({"jsonrpc": "2.0", "id": 1, "method": m, "params": p}).encode(), {"content-type": "application/json"})
+    return json.loads(urllib.request.urlopen(req).read())["result"]
+tip = int(rpc("eth_blockNumber", []), 16)
+seen = set()
+for h in range(max(0, tip - 20), tip + 1):
+    for t in rpc("eth_getBlockByNumber", [hex(h), True])["transactions"]:
+        if t.get("to"):
+            seen.add(t["to"])
+print("\n".join(sorted(seen)))
+PY
+    target/release/sleuth --data-dir "$work/eth" -q serve --listen 127.0.0.1:0 > "$work/serve.txt" &
+    spid=$!
+    for _ in $(seq 100); do grep -q listening "$work/serve.txt" && break; sleep 0.1; done
+    addr=$(sed -n 's|listening on http://||p' "$work/serve.txt")
+    for c in 1 16; do
+        echo "== screen over REST: wrk -c$c -d10s, $(wc -l < "$work/subjects.txt") accounts"
+        SUBJECTS="$work/subjects.txt" wrk -t$(( c < 2 ? 1 : 2 )) -c"$c" -d10s --latency -s scripts/lib/screen.lua "http://$addr" \
+            | grep -E "Requests/sec|Non-2xx|Socket errors|^ +(50|90|99)%"
+    done
+    kill $spid
+else
+    echo "(wrk not found: apt-get install wrk for the REST figures)" >&2
+fi

@@ -214,7 +214,7 @@ impl Engine {
 }
 
 /// The stamp of the tag store's files: what says it must be loaded again.
-fn tag_files_stamp(dir: &Path) -> FilesStamp {
+pub(crate) fn tag_files_stamp(dir: &Path) -> FilesStamp {
     let mut v: Vec<_> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

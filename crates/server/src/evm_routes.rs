@@ -143,7 +143,8 @@ async fn trace(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EvmScreenRequest {
-    /// The 0x account.
+    /// The 0x account (`subject`, as the Bitcoin API names it, is accepted too).
+    #[serde(alias = "subject")]
     pub address: String,
     /// Hops of the backward trace (default 3).
     pub hops: Option<u32>,

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 
+mod handles;
 mod incidents;
 mod screen;
 pub use incidents::{add_evm_incident, evm_incidents, EvmIncident};
@@ -25,7 +26,7 @@ pub fn is_evm_data_dir(data_dir: &Path) -> bool {
 /// A read snapshot of the EVM index in `data_dir`: one commit, whatever an ingest beside it
 /// commits meanwhile.
 pub fn open(data_dir: &Path) -> Result<EvmReader, EvmError> {
-    EvmStore::open(data_dir)?.reader()
+    handles::store(data_dir)?.reader()
 }
 
 /// Brings the EVM index in `data_dir` to the tip of the node at `url` (reorgs included);
@@ -66,7 +67,7 @@ pub use sleuth_evm::trace::{parse_policies, AccountPolicy, AccountTrace, Account
 /// USDC lists, CSV), each read once: a service or mixer tag wins over others, as it decides
 /// where a trace stops.
 struct TagLabels {
-    store: sleuth_tags::TagStore,
+    store: std::sync::Arc<sleuth_tags::TagStore>,
     cache: std::cell::RefCell<std::collections::HashMap<Address, Option<sleuth_evm::trace::AccountLabel>>>,
 }
 
@@ -153,8 +154,7 @@ fn resolve_asset(r: &EvmReader, asset: Option<&str>) -> Result<(sleuth_evm::mode
 
 impl TagLabels {
     fn open(data_dir: &Path) -> Result<TagLabels, crate::EngineError> {
-        let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
-        Ok(TagLabels { store, cache: Default::default() })
+        Ok(TagLabels { store: handles::tags(data_dir)?, cache: Default::default() })
     }
 }
 
@@ -175,6 +175,5 @@ pub struct EvmAddressWithTags {
 pub fn address(data_dir: &Path, address: &str) -> Result<EvmAddressWithTags, crate::EngineError> {
     let a = parse_address(address)?;
     let view = open(data_dir)?.address_view(&a)?;
-    let store = sleuth_tags::TagStore::open(&crate::DataDir::new(data_dir).tags())?;
-    Ok(EvmAddressWithTags { view, tags: store.tags_for(&a.to_string())? })
+    Ok(EvmAddressWithTags { view, tags: handles::tags(data_dir)?.tags_for(&a.to_string())? })
 }
