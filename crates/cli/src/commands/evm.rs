@@ -89,11 +89,6 @@ pub(crate) fn address(ctx: &Context, address: &str) -> anyhow::Result<()> {
 
 /// `trace` on an EVM index: forward from a transaction or an account, one asset at a time.
 pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Result<()> {
-    if cmd.direction != sleuth_analysis::trace::Direction::Forward {
-        anyhow::bail!(
-            "on EVM chains a trace goes forward only, for now; screen a deposit's sources with the Bitcoin index"
-        );
-    }
     let [from] = cmd.from.as_slice() else {
         anyhow::bail!("on EVM chains trace one --from at a time");
     };
@@ -102,6 +97,13 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
         Subject::Tx(txid, None) => txid.to_string(),
         other => anyhow::bail!("{other:?}: on EVM chains --from is a transaction hash or an 0x address"),
     };
+    if cmd.direction == sleuth_analysis::trace::Direction::Backward {
+        // Where an account's value came from: haircut shares, as screening reads them.
+        let report = evm::trace_back(&ctx.data_dir, &typed, cmd.asset.as_deref(), cmd.max_hops)?;
+        let json = ctx.json || cmd.format == super::trace::Format::Json;
+        print(&Context { json, ..ctx.clone() }, &report);
+        return Ok(());
+    }
     let start = evm::parse_start(&typed)?;
     let policies = match cmd.policy.as_str() {
         "all" => evm::AccountPolicy::ALL.to_vec(),
@@ -122,6 +124,31 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
 
 fn sleuth_evm_policies(s: &str) -> anyhow::Result<Vec<evm::AccountPolicy>> {
     evm::parse_policies(s).map_err(|e| anyhow::anyhow!("--policy {s:?}: {e}"))
+}
+
+impl Human for evm::EvmBackwardReport {
+    fn human(&self) -> String {
+        let mut s = format!(
+            "backward trace of {} ({} base units of {} received), {} hops: {:.2}% reached no label\n",
+            self.subject,
+            self.received_base,
+            self.asset,
+            self.max_hops,
+            self.unattributed_share * 100.0
+        );
+        for x in &self.sources {
+            s += &format!(
+                "  {:>7.3}% {} {} ({}) {} hops, via {}\n",
+                x.share * 100.0,
+                x.entity,
+                x.address,
+                x.category,
+                x.hops,
+                x.path_txids.join(" ")
+            );
+        }
+        s
+    }
 }
 
 impl Human for AccountTrace {

@@ -259,11 +259,22 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     assert_eq!(reason["kind"], "indirect");
     assert_eq!(reason["hops"], 3);
     assert!((reason["share"].as_f64().unwrap() - 20.0 / 24.0).abs() < 1e-9, "{reason}");
+    assert_eq!(reason["amount_base"], (20 * ETH).to_string(), "exact, to the wei");
+    assert_eq!(screen["indirect"][0]["amount_base"], (20 * ETH).to_string());
     let path = reason["path_txids"].as_array().unwrap();
     assert_eq!(path.len(), 3, "{reason}");
     assert_eq!(path[0], drain_hash, "the reason starts at the drain");
     assert_eq!(path[2], paid["transactionHash"]);
     assert!(matches!(screen["level"].as_str().unwrap(), "severe" | "high"), "{screen}");
+    // The same sources as a backward trace.
+    let back: Value =
+        sleuth(d.path(), ["trace", "--from", deposit, "--direction", "backward", "--max-hops", "3", "--json"])
+            .run_json();
+    assert_eq!(back["direction"], "backward");
+    assert_eq!(back["received_base"], (24 * ETH).to_string());
+    assert_eq!(back["sources"][0]["entity"], "Exchange A heist");
+    assert_eq!(back["sources"][0]["path_txids"][0], drain_hash);
+    assert_eq!(back["sources"][0]["amount_base"], (20 * ETH).to_string());
     // The clean user's deposit: nothing.
     let clean: Value = sleuth(d.path(), ["screen", user_deposit, "--json"]).run_json();
     assert_eq!(clean["score"], 0, "{clean}");

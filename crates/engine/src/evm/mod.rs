@@ -9,7 +9,7 @@ mod handles;
 mod incidents;
 mod screen;
 pub use incidents::{add_evm_incident, evm_incidents, EvmIncident};
-pub use screen::{screen, EvmExposure, EvmReason, EvmScreenReport};
+pub use screen::{screen, trace_back, EvmBackwardReport, EvmExposure, EvmReason, EvmScreenReport, EvmSourceView};
 
 pub use sleuth_evm::amount::format_units;
 pub use sleuth_evm::views::{EvmAddressView, EvmBlockView, EvmStatusView, EvmTxView, TransferView};

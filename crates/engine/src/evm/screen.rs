@@ -3,7 +3,7 @@
 //! came out of a drain in the incident ledger weighed by the same risk groups and score as
 //! the Bitcoin side (`crate::screen`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Instant;
 
@@ -83,6 +83,112 @@ pub struct EvmScreenReport {
     pub micros: u64,
 }
 
+/// The drains of the incident ledger by transaction number, each labelled theft by its
+/// incident: value out of one is theft.
+fn drains(data_dir: &Path, r: &sleuth_evm::EvmReader) -> Result<HashMap<u64, AccountLabel>, EngineError> {
+    let mut marked = HashMap::new();
+    for i in super::evm_incidents(data_dir)? {
+        for h in &i.txs {
+            if let Some(num) = r.tx_num_of(&super::parse_hash(h)?)? {
+                let label = AccountLabel { entity: i.name.clone(), category: "theft".into(), class: LabelClass::Risk };
+                marked.insert(num, label);
+            }
+        }
+    }
+    Ok(marked)
+}
+
+/// A labelled source of an account's value, as a backward trace lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvmSourceView {
+    /// Its account (for a drain: the victim).
+    pub address: String,
+    /// Its tag label or incident.
+    pub entity: String,
+    /// Its category.
+    pub category: String,
+    /// Its share of what the account received.
+    pub share: f64,
+    /// That share in base units (rounded down).
+    pub amount_base: BaseUnits,
+    /// Payments between it and the account.
+    pub hops: u32,
+    /// The transactions from it to the account.
+    pub path_txids: Vec<String>,
+}
+
+/// `trace --direction backward` on an EVM account: where its value came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct EvmBackwardReport {
+    /// The account.
+    pub subject: String,
+    /// `ETH` or the token's address.
+    pub asset: String,
+    /// Always `backward`.
+    pub direction: &'static str,
+    /// The hop limit.
+    pub max_hops: u32,
+    /// What it received of the asset.
+    pub received_base: BaseUnits,
+    /// Labelled sources (tags and incidents), the largest share first.
+    pub sources: Vec<EvmSourceView>,
+    /// The share that reached no label.
+    pub unattributed_share: f64,
+    /// Accounts expanded.
+    pub accounts_visited: usize,
+}
+
+/// Where the value of `address` came from, `max_hops` payments back (haircut shares).
+///
+/// # Errors
+/// A malformed address or asset, an account the index does not hold, a damaged store.
+pub fn trace_back(
+    data_dir: &Path,
+    address: &str,
+    asset: Option<&str>,
+    max_hops: u32,
+) -> Result<EvmBackwardReport, EngineError> {
+    let r = open(data_dir)?;
+    let a: Address = parse_address(address)?;
+    if r.account(&a)?.is_none() {
+        return Err(sleuth_evm::EvmError::NotFound(format!(
+            "address {a} is not in the index (never paid, never sent)"
+        ))
+        .into());
+    }
+    let (asset_id, asset_name) = resolve_asset(&r, asset)?;
+    let labels = TagLabels::open(data_dir)?;
+    let back = trace_backward(&r, &a, asset_id, max_hops.max(1), &labels, &drains(data_dir, &r)?)?;
+    let mut sources = Vec::with_capacity(back.sources.len());
+    for s in &back.sources {
+        let mut path_txids = Vec::with_capacity(s.path.len());
+        for num in &s.path {
+            if let Some(t) = r.tx(*num)? {
+                path_txids.push(t.hash.to_string());
+            }
+        }
+        sources.push(EvmSourceView {
+            address: s.address.to_string(),
+            entity: s.label.entity.clone(),
+            category: s.label.category.clone(),
+            share: s.share,
+            amount_base: BaseUnits(s.amount),
+            hops: s.hops,
+            path_txids,
+        });
+    }
+    Ok(EvmBackwardReport {
+        subject: a.to_string(),
+        asset: asset_name,
+        direction: "backward",
+        max_hops,
+        received_base: BaseUnits(back.received),
+        sources,
+        unattributed_share: back.unattributed,
+        accounts_visited: back.visited,
+    })
+}
+
 /// Screens `address` in the EVM index of `data_dir`, `hops` payments back.
 pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) -> Result<EvmScreenReport, EngineError> {
     let started = Instant::now();
@@ -120,25 +226,19 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
             });
         }
     }
-    // Value out of a recorded drain is theft, named by its incident.
-    let mut marked = std::collections::HashMap::new();
-    for i in super::evm_incidents(data_dir)? {
-        for h in &i.txs {
-            if let Some(num) = r.tx_num_of(&super::parse_hash(h)?)? {
-                let label = AccountLabel { entity: i.name.clone(), category: "theft".into(), class: LabelClass::Risk };
-                marked.insert(num, label);
-            }
-        }
-    }
-    let back = trace_backward(&r, &a, asset_id, hops.max(1), &labels, &marked)?;
-    let amount_of = |share: f64| BaseUnits(U256::from((f64::from(back.received) * share.min(1.0)).floor()));
+    let back = trace_backward(&r, &a, asset_id, hops.max(1), &labels, &drains(data_dir, &r)?)?;
+    // Per group, exact amounts beside the shares: (direct, within the hops).
+    let mut amounts: BTreeMap<String, (U256, U256)> = BTreeMap::new();
     for s in &back.sources {
         let Some((group, w)) = risk_group(&s.label.category) else { continue };
         let e = by_group.entry(group.into()).or_default();
+        let m = amounts.entry(group.into()).or_default();
         if s.hops <= 1 {
             e.0 += s.share;
+            m.0 += s.amount;
         }
         e.1 += s.share;
+        m.1 += s.amount;
         let mut path_txids = Vec::with_capacity(s.path.len());
         for num in &s.path {
             if let Some(t) = r.tx(*num)? {
@@ -151,7 +251,7 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
             entity: s.label.entity.clone(),
             address: s.address.to_string(),
             share: s.share,
-            amount_base: amount_of(s.share),
+            amount_base: BaseUnits(s.amount),
             hops: s.hops,
             path_txids,
             score: contribution(w, s.share.min(1.0)),
@@ -169,15 +269,19 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
         })
         .max()
         .unwrap_or(0);
-    let exposures = |pick: fn(&(f64, f64, bool)) -> f64| -> Vec<EvmExposure> {
+    let exposures = |direct: bool| -> Vec<EvmExposure> {
         by_group
             .iter()
-            .filter(|(_, v)| pick(v) > 0.0)
-            .map(|(g, v)| EvmExposure { category: g.clone(), share: pick(v), amount_base: amount_of(pick(v)) })
+            .map(|(g, v)| {
+                let m = amounts.get(g).copied().unwrap_or_default();
+                let (share, amount) = if direct { (v.0, m.0) } else { (v.1, m.1) };
+                EvmExposure { category: g.clone(), share, amount_base: BaseUnits(amount) }
+            })
+            .filter(|x| x.share > 0.0)
             .collect()
     };
-    let received_from = exposures(|v| v.0);
-    let indirect = exposures(|v| v.1);
+    let received_from = exposures(true);
+    let indirect = exposures(false);
     reasons.sort_by(|x, y| y.score.cmp(&x.score).then(y.share.total_cmp(&x.share)));
     reasons.truncate(MAX_REASONS);
     Ok(EvmScreenReport {

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, U256, U512};
 
 use super::{AccountLabel, LabelClass, Labels};
 use crate::error::EvmError;
@@ -28,6 +28,8 @@ pub struct BackwardSource {
     pub label: AccountLabel,
     /// Its share of what the subject received.
     pub share: f64,
+    /// That share in base units, carried down the walk exactly (each split rounded down).
+    pub amount: U256,
     /// Payments (transactions) between it and the subject.
     pub hops: u32,
     /// The transactions from it to the subject, of its largest share.
@@ -58,6 +60,8 @@ struct Credit {
 
 struct Item {
     share: f64,
+    /// The share in base units (`None` at the subject, whose total is read when expanded).
+    amount: Option<U256>,
     account: Address,
     /// Credits before this transfer number count.
     before: u64,
@@ -97,7 +101,15 @@ pub fn trace_backward(
 ) -> Result<Backward, EvmError> {
     let mut out = Backward::default();
     let mut heap = BinaryHeap::new();
-    heap.push(Item { share: 1.0, account: *subject, before: u64::MAX, hops: 0, via_tx: u64::MAX, path: Vec::new() });
+    heap.push(Item {
+        share: 1.0,
+        amount: None,
+        account: *subject,
+        before: u64::MAX,
+        hops: 0,
+        via_tx: u64::MAX,
+        path: Vec::new(),
+    });
     let mut found: BTreeMap<Address, BackwardSource> = BTreeMap::new();
     let mut first = true;
     let mut credits_of: HashMap<Address, Vec<Credit>> = HashMap::new();
@@ -130,8 +142,10 @@ pub fn trace_backward(
             continue;
         }
         let total_f = f64::from(total);
+        let item_amount = item.amount.unwrap_or(total);
         for &Credit { from, amount, tx, has_sender, n } in credits {
             let share = item.share * f64::from(amount) / total_f;
+            let part = U256::from(U512::from(item_amount) * U512::from(amount) / U512::from(total));
             if !has_sender || share < MIN_SHARE {
                 // Minted (genesis, rewards, withdrawals), or too small to follow.
                 out.unattributed += share;
@@ -150,6 +164,7 @@ pub fn trace_backward(
                         address: from,
                         label,
                         share: 0.0,
+                        amount: U256::ZERO,
                         hops,
                         path: path.clone(),
                     });
@@ -157,10 +172,11 @@ pub fn trace_backward(
                         e.path = path;
                     }
                     e.share += share;
+                    e.amount += part;
                     e.hops = e.hops.min(hops);
                 }
                 _ if hops >= max_hops => out.unattributed += share,
-                _ => heap.push(Item { share, account: from, before: n, hops, via_tx: tx, path }),
+                _ => heap.push(Item { share, amount: Some(part), account: from, before: n, hops, via_tx: tx, path }),
             }
         }
     }
