@@ -68,6 +68,18 @@ pub enum ServeError {
     Io(#[from] std::io::Error),
 }
 
+/// The listener of `cfg`, refusing anything but loopback without tokens.
+async fn bind(cfg: &ServerConfig) -> Result<(tokio::net::TcpListener, SocketAddr), ServeError> {
+    if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
+        return Err(ServeError::NeedsTokens(cfg.listen));
+    }
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
 /// Serves an EVM data dir until `shutdown` resolves, following the node at `follow_url`
 /// when given; calls `on_listening` with the bound address once it accepts connections.
 ///
@@ -80,13 +92,7 @@ pub async fn serve_evm(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
-        return Err(ServeError::NeedsTokens(cfg.listen));
-    }
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = bind(cfg).await?;
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Some(url) = follow_url {
         evm_routes::spawn_evm_follower(state.clone(), url, cfg.refresh, stop.clone());
@@ -111,13 +117,7 @@ pub async fn serve(
     on_listening: impl FnOnce(SocketAddr),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    if !cfg.listen.ip().is_loopback() && cfg.tokens.is_none() {
-        return Err(ServeError::NeedsTokens(cfg.listen));
-    }
-    let listener = tokio::net::TcpListener::bind(cfg.listen)
-        .await
-        .map_err(|source| ServeError::Bind { addr: cfg.listen, source })?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = bind(cfg).await?;
     // A follower takes a new snapshot after each look at the node's files; otherwise a
     // refresher looks at the data dir.
     match &cfg.follow {
