@@ -35,6 +35,8 @@ pub struct Heist {
     pub user: Address,
     pub mules: [Address; 3],
     pub fresh: Address,
+    /// Where the peel chain's links peeled off to.
+    pub peeled_to: Address,
     pub token: Address,
     pub router: Address,
     pub mixer: Address,
@@ -146,7 +148,18 @@ impl Heist {
         ));
         // The mules pay the exchanges' deposit accounts.
         ok(node.send(mules[1], Some(deposit_b), 15 * ETH, "0x"));
-        ok(node.send(mules[2], Some(deposit_c), 25 * ETH, "0x"));
+        // The third mule's 30 ETH go down a peel chain: each link peels a little off to a
+        // cash-out account and passes the rest on; the last link pays the deposit.
+        let peel = ["0x000000000000000000000000000000000000b001", "0x000000000000000000000000000000000000b002"];
+        let peeled_to = "0x000000000000000000000000000000000000c0de";
+        for who in peel {
+            node.rpc("anvil_impersonateAccount", json!([who]));
+        }
+        ok(node.send(mules[2], Some(peeled_to), ETH, "0x"));
+        ok(node.send(mules[2], Some(peel[0]), 28 * ETH, "0x"));
+        ok(node.send(peel[0], Some(peeled_to), ETH, "0x"));
+        ok(node.send(peel[0], Some(peel[1]), 26 * ETH, "0x"));
+        ok(node.send(peel[1], Some(deposit_c), 25 * ETH, "0x"));
         // Tokens fanned out to the deposits through the router (transferFrom).
         ok(node.send(
             thief,
@@ -189,6 +202,7 @@ impl Heist {
             user: addr(user),
             mules: mules.map(addr),
             fresh: addr(fresh),
+            peeled_to: addr(peeled_to),
             token: addr(&token),
             router: addr(&router),
             mixer: addr(&mixer),

@@ -60,7 +60,11 @@ fn the_drain_is_traced_to_both_exchanges_with_the_mixed_share_dark() {
     let paid_b: U256 = value_of(&node, &heist.deposit_b).into_iter().sum();
     let paid_c: U256 = value_of(&node, &heist.deposit_c).into_iter().sum();
     assert_eq!((paid_b, paid_c), (U256::from(15 * ETH), U256::from(25 * ETH)));
-    for (deposit, paid, entity) in [(heist.deposit_b, paid_b, "Exchange B"), (heist.deposit_c, paid_c, "Exchange C")] {
+    // Exchange B is two payments from the thief (fan-out, mule's deposit); Exchange C is four
+    // (fan-out, two peel-chain links, the last link's deposit).
+    for (deposit, paid, entity, hops) in
+        [(heist.deposit_b, paid_b, "Exchange B", 2), (heist.deposit_c, paid_c, "Exchange C", 4)]
+    {
         let e = report
             .endpoints
             .iter()
@@ -72,12 +76,18 @@ fn the_drain_is_traced_to_both_exchanges_with_the_mixed_share_dark() {
         for p in [AccountPolicy::Haircut, AccountPolicy::Fifo, AccountPolicy::Lifo, AccountPolicy::Poison] {
             assert_eq!(e.amounts_base[col(p)].0, paid, "{p:?} at {entity}");
         }
-        assert_eq!(e.hops, 2, "drain -> thief -> mule -> deposit");
-        assert_eq!(e.path_txids.len(), 3, "{:?}", e.path_txids);
+        assert_eq!(e.hops, hops, "{entity}: {e:?}");
+        assert_eq!(e.path_txids.len(), hops as usize + 1, "the drain, then one transaction a hop: {:?}", e.path_txids);
         assert_eq!(e.path_txids[0], heist.drain_eth.to_string());
         let by = report.by_entity.iter().find(|x| x.entity == entity).unwrap();
         assert_eq!(by.amounts_base[col(AccountPolicy::Haircut)].0, paid);
     }
+
+    // What the peel chain peeled off is still where it went.
+    let peeled =
+        report.endpoints.iter().find(|e| e.address == heist.peeled_to.to_string()).expect("the peeled-off account");
+    assert_eq!(peeled.stop_reason, "unspent");
+    assert_eq!(peeled.amounts_base[col(AccountPolicy::Haircut)].0, U256::from(2 * ETH));
 
     // Two notes of 1 ETH went into the mixer, recognised by its behaviour, reported dark.
     let mixer =
