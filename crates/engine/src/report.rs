@@ -508,7 +508,7 @@ fn figures_of(r: &Report) -> serde_json::Value {
     v
 }
 
-fn compare(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<Difference>, n: &mut u64) {
+pub(crate) fn compare(at: &str, a: &serde_json::Value, b: &serde_json::Value, out: &mut Vec<Difference>, n: &mut u64) {
     use serde_json::Value;
     match (a, b) {
         (Value::Object(x), Value::Object(y)) => {

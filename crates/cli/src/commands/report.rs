@@ -64,6 +64,9 @@ pub enum ReportSub {
 
 impl ReportCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return self.run_evm(ctx);
+        }
         let engine = Engine::open(&ctx.data_dir);
         if let Some(ReportSub::Verify { report }) = self.cmd {
             let text = std::fs::read_to_string(&report).with_context(|| format!("reading {}", report.display()))?;
@@ -89,21 +92,52 @@ impl ReportCmd {
             Format::Html => sleuth_engine::report_render::html(&r),
             Format::Csv => sleuth_engine::report_render::csv(&r),
         };
-        match &self.output {
-            Some(p) => {
-                std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
-                if !ctx.quiet {
-                    eprintln!("wrote {}", p.display());
-                }
+        write_out(ctx, self.output.as_deref(), &text)
+    }
+
+    /// `report` on an EVM data dir: one incident, JSON, and `report verify`.
+    fn run_evm(self, ctx: &Context) -> anyhow::Result<()> {
+        if let Some(ReportSub::Verify { report }) = self.cmd {
+            let text = std::fs::read_to_string(&report).with_context(|| format!("reading {}", report.display()))?;
+            let r: sleuth_engine::evm::EvmReport = serde_json::from_str(&text).with_context(|| {
+                format!("{}: not a JSON report of sleuth report on an EVM data dir", report.display())
+            })?;
+            let v = sleuth_engine::evm::verify_evm_report(&ctx.data_dir, &r)?;
+            print(ctx, &v);
+            if !v.matches {
+                anyhow::bail!("{}: {} of {} figures differ", report.display(), v.differences.len(), v.figures);
             }
-            None => {
-                use std::io::Write;
-                let mut out = std::io::stdout().lock();
-                out.write_all(text.as_bytes())?;
+            return Ok(());
+        }
+        let (Some(incident), None, false) = (&self.incident, &self.actor, self.all) else {
+            anyhow::bail!(
+                "on an EVM data dir a report names one incident (--actor and --all are the Bitcoin side's for now)"
+            );
+        };
+        if self.format != Format::Json {
+            anyhow::bail!("on an EVM data dir reports are JSON for now (--format json)");
+        }
+        let r = sleuth_engine::evm::evm_report(&ctx.data_dir, incident, self.max_hops)?;
+        write_out(ctx, self.output.as_deref(), &(serde_json::to_string_pretty(&r)? + "\n"))
+    }
+}
+
+/// Writes `text` to `output`, or to stdout.
+fn write_out(ctx: &Context, output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(p) => {
+            std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
+            if !ctx.quiet {
+                eprintln!("wrote {}", p.display());
             }
         }
-        Ok(())
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+        }
     }
+    Ok(())
 }
 
 impl Human for Verification {

@@ -266,6 +266,26 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     assert_eq!(path[0], drain_hash, "the reason starts at the drain");
     assert_eq!(path[2], paid["transactionHash"]);
     assert!(matches!(screen["level"].as_str().unwrap(), "severe" | "high"), "{screen}");
+    // The incident's evidence report, pinned to this tip: it still verifies after the
+    // chain moves on, and a changed figure is caught.
+    let report_file = d.path().join("heist.json");
+    sleuth(d.path(), ["report", "Exchange A heist", "-o", report_file.to_str().unwrap()]).run();
+    let rep: Value = serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
+    assert_eq!(rep["format"], "sleuth-evm-report/1");
+    assert_eq!(rep["traces"][0]["source_base"], (50 * ETH).to_string());
+    let v: Value = sleuth(d.path(), ["report", "verify", report_file.to_str().unwrap(), "--json"]).run_json();
+    assert_eq!(v["matches"], true, "{v}");
+    assert!(v["figures"].as_u64().unwrap() > 20);
+    node.send(mule, Some(&acc[9]), ETH, "0x");
+    ingest(d.path(), &node);
+    let v: Value = sleuth(d.path(), ["report", "verify", report_file.to_str().unwrap(), "--json"]).run_json();
+    assert_eq!(v["matches"], true, "a later block does not change a pinned report: {v}");
+    let tampered =
+        std::fs::read_to_string(&report_file).unwrap().replacen(&(20 * ETH).to_string(), &(21 * ETH).to_string(), 1);
+    std::fs::write(&report_file, tampered).unwrap();
+    let (_, err) = sleuth(d.path(), ["report", "verify", report_file.to_str().unwrap()]).run_fail();
+    assert!(err.contains("figures differ"), "{err}");
+
     // The same sources as a backward trace.
     let back: Value =
         sleuth(d.path(), ["trace", "--from", deposit, "--direction", "backward", "--max-hops", "3", "--json"])

@@ -7,8 +7,10 @@ use std::sync::atomic::AtomicBool;
 
 mod handles;
 mod incidents;
+mod report;
 mod screen;
 pub use incidents::{add_evm_incident, evm_incidents, EvmIncident};
+pub use report::{evm_report, verify_evm_report, EvmReport, EVM_REPORT_FORMAT};
 pub use screen::{screen, trace_back, EvmBackwardReport, EvmExposure, EvmReason, EvmScreenReport, EvmSourceView};
 
 pub use sleuth_evm::amount::format_units;
