@@ -100,12 +100,25 @@ impl Human for EvmIncidentList {
 
 impl IncidentCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
-        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) && matches!(self.cmd, IncidentSub::List) {
-            print(ctx, &EvmIncidentList { incidents: sleuth_engine::evm::evm_incidents(&ctx.data_dir)? });
-            return Ok(());
-        }
-        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) && !matches!(self.cmd, IncidentSub::Add { .. }) {
-            anyhow::bail!("on an EVM data dir, incident add and incident list work; import and show do not yet");
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            match &self.cmd {
+                IncidentSub::List => {
+                    print(ctx, &EvmIncidentList { incidents: sleuth_engine::evm::evm_incidents(&ctx.data_dir)? });
+                    return Ok(());
+                }
+                IncidentSub::Show { incident } => {
+                    let i = sleuth_engine::evm::evm_incidents(&ctx.data_dir)?
+                        .into_iter()
+                        .find(|i| i.name == *incident || i.id.to_string() == *incident)
+                        .ok_or_else(|| anyhow::anyhow!("no incident named or numbered {incident:?}"))?;
+                    print(ctx, &EvmIncidentList { incidents: vec![i] });
+                    return Ok(());
+                }
+                IncidentSub::Import { .. } => {
+                    anyhow::bail!("on an EVM data dir incidents are added one by one (incident add); import is the Bitcoin side's for now")
+                }
+                IncidentSub::Add { .. } => {}
+            }
         }
         let engine = Engine::open(&ctx.data_dir);
         let incidents = match self.cmd {

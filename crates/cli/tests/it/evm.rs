@@ -250,6 +250,10 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     .run_fail()
     .1;
     assert!(err.contains("already in incident \"Exchange A heist\""), "{err}");
+    let shown: Value = sleuth(d.path(), ["incident", "show", "1", "--json"]).run_json();
+    assert_eq!(shown["incidents"][0]["name"], "Exchange A heist");
+    let listed: Value = sleuth(d.path(), ["incident", "list", "--json"]).run_json();
+    assert_eq!(listed["incidents"].as_array().unwrap().len(), 1);
     let screen: Value = sleuth(d.path(), ["screen", deposit, "--json"]).run_json();
     assert_eq!(screen["screened_base"], (24 * ETH).to_string());
     let reason = &screen["reasons"][0];
