@@ -71,7 +71,10 @@ pub enum EvmError {
         /// What was wrong.
         message: String,
     },
-    /// A block, transaction or account the index does not hold, or a malformed one.
+    /// A block, transaction or account the index does not hold.
     #[error("{0}")]
     NotFound(String),
+    /// Input that is not what it should be: a malformed address or hash, no policy.
+    #[error("{0}")]
+    BadInput(String),
 }

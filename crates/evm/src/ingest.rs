@@ -96,7 +96,7 @@ pub fn sync(
         }
     }
     let reader = store.reader()?;
-    if let Some(id) = reader.meta("chain_id")?.as_deref().and_then(crate::store_read_u64) {
+    if let Some(id) = reader.meta("chain_id")?.as_deref().and_then(crate::store::read_u64) {
         if id != chain_id {
             return Err(EvmError::WrongChain {
                 dir: data_dir.to_path_buf(),

@@ -28,7 +28,3 @@ pub use store::{is_evm_data_dir, EvmReader, EvmStore};
 
 /// Re-exported so callers name addresses and hashes with the same types.
 pub use alloy::primitives::{Address, B256, U256};
-
-pub(crate) fn store_read_u64(b: &[u8]) -> Option<u64> {
-    b.try_into().ok().map(u64::from_be_bytes)
-}

@@ -170,7 +170,7 @@ pub const ADDRESS_TRANSFERS_SHOWN: usize = 100;
 impl EvmReader {
     /// `status`.
     pub fn status_view(&self) -> Result<EvmStatusView, EvmError> {
-        let chain_id = self.meta("chain_id")?.as_deref().and_then(crate::store_read_u64).unwrap_or(0);
+        let chain_id = self.meta("chain_id")?.as_deref().and_then(crate::store::read_u64).unwrap_or(0);
         let tip = self.tip()?;
         let counts = self.counts()?;
         Ok(EvmStatusView {

@@ -65,11 +65,7 @@ impl From<EngineError> for ApiError {
             | EngineError::Cluster(sleuth_analysis::cluster::ClusterError::NotCovered { .. })
             | EngineError::ClusteringStale { .. } => (StatusCode::CONFLICT, "clustering_stale"),
             EngineError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            EngineError::Evm(sleuth_engine::evm::EvmError::NotFound(m))
-                if m.contains(" is not ") && m.contains("expected") =>
-            {
-                (StatusCode::BAD_REQUEST, "bad_request")
-            }
+            EngineError::Evm(sleuth_engine::evm::EvmError::BadInput(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             EngineError::Evm(sleuth_engine::evm::EvmError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),
             EngineError::Incident(m) if m.starts_with("no incident") => (StatusCode::NOT_FOUND, "not_found"),
             EngineError::Incident(_) | EngineError::Prices(_) | EngineError::Report { .. } => {

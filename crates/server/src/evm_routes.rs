@@ -48,12 +48,9 @@ async fn answer<T: Serialize + Send + 'static>(
         .map(Json)
 }
 
+/// An engine or index error as the API's: malformed input 400, not found 404.
 fn engine_err(e: impl Into<sleuth_engine::EngineError>) -> ApiError {
     ApiError::from(e.into())
-}
-
-fn bad(e: evm::EvmError) -> ApiError {
-    ApiError::bad_request(e.to_string())
 }
 
 /// Index status: chain, tip, counts.
@@ -68,7 +65,7 @@ async fn status(State(s): State<Shared>) -> Result<Json<impl Serialize>, ApiErro
 async fn block(State(s): State<Shared>, UrlPath(b): UrlPath<String>) -> Result<Json<impl Serialize>, ApiError> {
     let by = match b.parse::<u64>() {
         Ok(h) if !b.starts_with("0x") => Ok(h),
-        _ => Err(evm::parse_hash(&b).map_err(bad)?),
+        _ => Err(evm::parse_hash(&b).map_err(engine_err)?),
     };
     answer(&s, move |d| {
         let r = evm::open(d).map_err(engine_err)?;
@@ -85,7 +82,7 @@ async fn block(State(s): State<Shared>, UrlPath(b): UrlPath<String>) -> Result<J
 #[utoipa::path(get, path = "/api/v1/txs/{hash}", params(("hash" = String, Path)),
     responses((status = 200, body = Answer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn tx(State(s): State<Shared>, UrlPath(t): UrlPath<String>) -> Result<Json<impl Serialize>, ApiError> {
-    let hash = evm::parse_hash(&t).map_err(bad)?;
+    let hash = evm::parse_hash(&t).map_err(engine_err)?;
     answer(&s, move |d| evm::open(d).and_then(|r| r.tx_view(&hash)).map_err(engine_err)).await
 }
 
@@ -93,7 +90,7 @@ async fn tx(State(s): State<Shared>, UrlPath(t): UrlPath<String>) -> Result<Json
 #[utoipa::path(get, path = "/api/v1/addresses/{address}", params(("address" = String, Path)),
     responses((status = 200, body = Answer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn address(State(s): State<Shared>, UrlPath(a): UrlPath<String>) -> Result<Json<impl Serialize>, ApiError> {
-    evm::parse_address(&a).map_err(bad)?;
+    evm::parse_address(&a).map_err(engine_err)?;
     answer(&s, move |d| evm::address(d, &a).map_err(ApiError::from)).await
 }
 
@@ -123,7 +120,7 @@ async fn trace(
     b: Result<Json<EvmTraceRequest>, JsonRejection>,
 ) -> Result<Json<impl Serialize>, ApiError> {
     let q = body(b)?;
-    let start = evm::parse_start(&q.from).map_err(bad)?;
+    let start = evm::parse_start(&q.from).map_err(engine_err)?;
     let policies = evm::parse_policies(q.policy.as_deref().unwrap_or("all")).map_err(ApiError::bad_request)?;
     let max_hops = q.max_hops.unwrap_or(20);
     if max_hops > MAX_TRACE_HOPS {
@@ -179,7 +176,7 @@ async fn screen(
 ) -> Result<Json<impl Serialize>, ApiError> {
     let q = body(b)?;
     let hops = screen_hops(q.hops)?;
-    evm::parse_address(&q.address).map_err(bad)?;
+    evm::parse_address(&q.address).map_err(engine_err)?;
     answer(&s, move |d| evm::screen(d, &q.address, q.asset.as_deref(), hops).map_err(ApiError::from)).await
 }
 
@@ -196,7 +193,7 @@ async fn screen_batch(
         return Err(ApiError::bad_request(format!("a batch holds at most {MAX_BATCH} addresses")));
     }
     for a in &q.addresses {
-        evm::parse_address(a).map_err(bad)?;
+        evm::parse_address(a).map_err(engine_err)?;
     }
     answer(&s, move |d| {
         let results: Vec<serde_json::Value> = q

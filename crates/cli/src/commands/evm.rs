@@ -105,10 +105,7 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
         return Ok(());
     }
     let start = evm::parse_start(&typed)?;
-    let policies = match cmd.policy.as_str() {
-        "all" => evm::AccountPolicy::ALL.to_vec(),
-        p => sleuth_evm_policies(p)?,
-    };
+    let policies = evm::parse_policies(&cmd.policy).map_err(|e| anyhow::anyhow!("--policy {:?}: {e}", cmd.policy))?;
     let opts = AccountTraceOptions {
         policies,
         max_hops: cmd.max_hops,
@@ -120,10 +117,6 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
     let json = ctx.json || cmd.format == super::trace::Format::Json;
     print(&Context { json, ..ctx.clone() }, &report);
     Ok(())
-}
-
-fn sleuth_evm_policies(s: &str) -> anyhow::Result<Vec<evm::AccountPolicy>> {
-    evm::parse_policies(s).map_err(|e| anyhow::anyhow!("--policy {s:?}: {e}"))
 }
 
 impl Human for evm::EvmBackwardReport {

@@ -48,9 +48,9 @@ pub fn ingest(
 pub fn parse_address(s: &str) -> Result<Address, EvmError> {
     let t = s.trim();
     if !(t.len() == 42 && t.starts_with("0x")) {
-        return Err(EvmError::NotFound(format!("{t:?} is not an EVM address: expected 0x and 40 hex digits")));
+        return Err(EvmError::BadInput(format!("{t:?} is not an EVM address: expected 0x and 40 hex digits")));
     }
-    t.parse().map_err(|_| EvmError::NotFound(format!("{t:?} is not an EVM address: expected 0x and 40 hex digits")))
+    t.parse().map_err(|_| EvmError::BadInput(format!("{t:?} is not an EVM address: expected 0x and 40 hex digits")))
 }
 
 /// Parses a block or transaction hash (0x and 64 hex digits).
@@ -58,9 +58,9 @@ pub fn parse_hash(s: &str) -> Result<B256, EvmError> {
     let t = s.trim();
     let hex = t.strip_prefix("0x").unwrap_or(t);
     if hex.len() != 64 {
-        return Err(EvmError::NotFound(format!("{t:?} is not a hash: expected 0x and 64 hex digits")));
+        return Err(EvmError::BadInput(format!("{t:?} is not a hash: expected 0x and 64 hex digits")));
     }
-    hex.parse().map_err(|_| EvmError::NotFound(format!("{t:?} is not a hash: expected 0x and 64 hex digits")))
+    hex.parse().map_err(|_| EvmError::BadInput(format!("{t:?} is not a hash: expected 0x and 64 hex digits")))
 }
 
 pub use sleuth_evm::trace::{parse_policies, AccountPolicy, AccountTrace, AccountTraceOptions, TraceStart};
@@ -120,7 +120,7 @@ pub fn parse_start(s: &str) -> Result<TraceStart, EvmError> {
         return parse_address(t).map(TraceStart::Account);
     }
     parse_hash(t).map(TraceStart::Tx).map_err(|_| {
-        EvmError::NotFound(format!(
+        EvmError::BadInput(format!(
             "{t:?} is neither a transaction hash (0x and 64 hex digits) nor an address (0x and 40)"
         ))
     })

@@ -157,14 +157,14 @@ impl EvmStore {
     }
 
     fn init_tables(&self) -> Result<(), EvmError> {
-        let e: &Path = &self.path;
+        let path: &Path = &self.path;
         let txn = self.writer()?;
         {
-            let mut meta = txn.open_table(META).at(e)?;
-            let format = meta.get("format").at(e)?.map(|v| read_u64(v.value()));
+            let mut meta = txn.open_table(META).at(path)?;
+            let format = meta.get("format").at(path)?.map(|v| read_u64(v.value()));
             match format {
                 None => {
-                    meta.insert("format", FORMAT_VERSION.to_be_bytes().as_slice()).at(e)?;
+                    meta.insert("format", FORMAT_VERSION.to_be_bytes().as_slice()).at(path)?;
                 }
                 Some(Some(FORMAT_VERSION)) => {}
                 Some(other) => {
@@ -177,20 +177,20 @@ impl EvmStore {
                     })
                 }
             }
-            txn.open_table(BLOCKS).at(e)?;
-            txn.open_table(BLOCK_BY_HASH).at(e)?;
-            txn.open_table(TXS).at(e)?;
-            txn.open_table(TX_BY_HASH).at(e)?;
-            txn.open_table(TRANSFERS).at(e)?;
-            txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
-            txn.open_table(CREDITS).at(e)?;
-            txn.open_table(CONTRACT_EVENTS).at(e)?;
-            txn.open_table(ACCOUNTS).at(e)?;
-            txn.open_table(BALANCES).at(e)?;
-            txn.open_table(TOKENS).at(e)?;
-            txn.open_table(TOKEN_BY_ADDRESS).at(e)?;
+            txn.open_table(BLOCKS).at(path)?;
+            txn.open_table(BLOCK_BY_HASH).at(path)?;
+            txn.open_table(TXS).at(path)?;
+            txn.open_table(TX_BY_HASH).at(path)?;
+            txn.open_table(TRANSFERS).at(path)?;
+            txn.open_table(ACCOUNT_TRANSFERS).at(path)?;
+            txn.open_table(CREDITS).at(path)?;
+            txn.open_table(CONTRACT_EVENTS).at(path)?;
+            txn.open_table(ACCOUNTS).at(path)?;
+            txn.open_table(BALANCES).at(path)?;
+            txn.open_table(TOKENS).at(path)?;
+            txn.open_table(TOKEN_BY_ADDRESS).at(path)?;
         }
-        txn.commit().at(e)
+        txn.commit().at(path)
     }
 }
 

@@ -22,8 +22,8 @@ pub struct TokenMeta {
     pub decimals: Option<u8>,
 }
 
-/// One commit: blocks unwound from the tip down to `keep_upto` (everything when it is
-/// `Some(None)`), then `blocks` added on top, then `meta` written.
+/// One commit: blocks unwound from the tip as `unwind_to` says, then `blocks` added on top,
+/// then `meta` written.
 #[derive(Default)]
 pub struct Batch<'a> {
     /// `Some(Some(h))`: unwind every block above height `h`; `Some(None)`: every block.
@@ -118,33 +118,32 @@ impl Effects {
 impl EvmStore {
     /// Commits `batch` whole, or nothing of it.
     pub fn commit(&mut self, batch: Batch<'_>) -> Result<(), EvmError> {
-        let e: &Path = &self.path;
+        let path: &Path = &self.path;
         let txn = self.writer()?;
         if let Some(keep) = batch.unwind_to {
-            while let Some((h, _)) = tip_in(&txn, &self.path)? {
+            while let Some((h, _)) = tip_in(&txn, path)? {
                 if keep.is_some_and(|k| h <= k) {
                     break;
                 }
-                unwind_block(&txn, &self.path, h)?;
+                unwind_block(&txn, path, h)?;
             }
         }
         for b in batch.blocks {
-            add_block(&txn, &self.path, b, batch.tokens)?;
+            add_block(&txn, path, b, batch.tokens)?;
         }
         {
-            let mut meta = txn.open_table(META).at(e)?;
+            let mut meta = txn.open_table(META).at(path)?;
             for (k, v) in &batch.meta {
-                meta.insert(*k, v.as_slice()).at(e)?;
+                meta.insert(*k, v.as_slice()).at(path)?;
             }
         }
-        txn.commit().at(e)
+        txn.commit().at(path)
     }
 }
 
 pub(crate) fn tip_in(txn: &WriteTransaction, path: &Path) -> Result<Option<(u64, BlockRec)>, EvmError> {
-    let e: &Path = path;
-    let blocks = txn.open_table(BLOCKS).at(e)?;
-    let last = blocks.last().at(e)?;
+    let blocks = txn.open_table(BLOCKS).at(path)?;
+    let last = blocks.last().at(path)?;
     match last {
         None => Ok(None),
         Some((k, v)) => {
@@ -161,7 +160,6 @@ fn add_block(
     b: &BlockData,
     tokens: Option<&HashMap<Address, TokenMeta>>,
 ) -> Result<(), EvmError> {
-    let e: &Path = path;
     let tip = tip_in(txn, path)?;
     let (next_tx, next_transfer) = match &tip {
         None => (0, 0),
@@ -180,18 +178,18 @@ fn add_block(
         }
     }
 
-    let mut token_ids = txn.open_table(TOKEN_BY_ADDRESS).at(e)?;
-    let mut token_rows = txn.open_table(TOKENS).at(e)?;
+    let mut token_ids = txn.open_table(TOKEN_BY_ADDRESS).at(path)?;
+    let mut token_rows = txn.open_table(TOKENS).at(path)?;
     let mut asset_of = |token: Option<Address>| -> Result<AssetId, EvmError> {
         let Some(t) = token else { return Ok(AssetId::ETH) };
-        if let Some(id) = token_ids.get(t.into_array()).at(e)? {
+        if let Some(id) = token_ids.get(t.into_array()).at(path)? {
             return Ok(AssetId(id.value()));
         }
-        let next = token_rows.last().at(e)?.map_or(1, |(k, _)| k.value() + 1);
+        let next = token_rows.last().at(path)?.map_or(1, |(k, _)| k.value() + 1);
         let meta = tokens.and_then(|m| m.get(&t)).cloned().unwrap_or_default();
         let rec = TokenRec { address: t, symbol: meta.symbol, decimals: meta.decimals, first_block: b.number };
-        token_rows.insert(next, rec.encode().as_slice()).at(e)?;
-        token_ids.insert(t.into_array(), next).at(e)?;
+        token_rows.insert(next, rec.encode().as_slice()).at(path)?;
+        token_ids.insert(t.into_array(), next).at(path)?;
         Ok(AssetId(next))
     };
 
@@ -230,25 +228,25 @@ fn add_block(
     };
     let fx = Effects::of(b.rec.miner, &block_transfers, &rows);
     {
-        let mut blocks = txn.open_table(BLOCKS).at(e)?;
-        blocks.insert(b.number, block_rec.encode().as_slice()).at(e)?;
-        txn.open_table(BLOCK_BY_HASH).at(e)?.insert(b.rec.hash.0, b.number).at(e)?;
-        let mut txs = txn.open_table(TXS).at(e)?;
-        let mut by_hash = txn.open_table(TX_BY_HASH).at(e)?;
-        let mut transfers = txn.open_table(TRANSFERS).at(e)?;
-        let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
-        let mut credits = txn.open_table(CREDITS).at(e)?;
-        let mut events = txn.open_table(CONTRACT_EVENTS).at(e)?;
+        let mut blocks = txn.open_table(BLOCKS).at(path)?;
+        blocks.insert(b.number, block_rec.encode().as_slice()).at(path)?;
+        txn.open_table(BLOCK_BY_HASH).at(path)?.insert(b.rec.hash.0, b.number).at(path)?;
+        let mut txs = txn.open_table(TXS).at(path)?;
+        let mut by_hash = txn.open_table(TX_BY_HASH).at(path)?;
+        let mut transfers = txn.open_table(TRANSFERS).at(path)?;
+        let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(path)?;
+        let mut credits = txn.open_table(CREDITS).at(path)?;
+        let mut events = txn.open_table(CONTRACT_EVENTS).at(path)?;
         let mut n = next_transfer;
         let mut put_transfer = |t: &TransferRec| -> Result<(), EvmError> {
-            transfers.insert(n, t.encode().as_slice()).at(e)?;
+            transfers.insert(n, t.encode().as_slice()).at(path)?;
             for (side, a) in [(t.kind.debits(), t.from), (t.kind.credits(), t.to)] {
                 if side && !a.is_zero() {
-                    by_account.insert((a.into_array(), n), ()).at(e)?;
+                    by_account.insert((a.into_array(), n), ()).at(path)?;
                 }
             }
             if t.effective() && t.kind.credits() && !t.to.is_zero() {
-                credits.insert((t.to.into_array(), n), CreditRow::of(t).encode()).at(e)?;
+                credits.insert((t.to.into_array(), n), CreditRow::of(t).encode()).at(path)?;
             }
             n += 1;
             Ok(())
@@ -257,16 +255,16 @@ fn add_block(
             put_transfer(t)?;
         }
         for r in &rows {
-            txs.insert(r.num, r.rec.encode().as_slice()).at(e)?;
-            by_hash.insert(r.rec.hash.0, r.num).at(e)?;
+            txs.insert(r.num, r.rec.encode().as_slice()).at(path)?;
+            by_hash.insert(r.rec.hash.0, r.num).at(path)?;
             for t in &r.transfers {
                 put_transfer(t)?;
             }
             for a in &r.created {
-                events.insert((r.num, CREATED, a.into_array()), ()).at(e)?;
+                events.insert((r.num, CREATED, a.into_array()), ()).at(path)?;
             }
             for a in &r.destroyed {
-                events.insert((r.num, DESTROYED, a.into_array()), ()).at(e)?;
+                events.insert((r.num, DESTROYED, a.into_array()), ()).at(path)?;
             }
         }
     }
@@ -274,30 +272,29 @@ fn add_block(
 }
 
 fn unwind_block(txn: &WriteTransaction, path: &Path, h: u64) -> Result<(), EvmError> {
-    let e: &Path = path;
     let (block, rows, block_transfers) = {
-        let blocks = txn.open_table(BLOCKS).at(e)?;
-        let raw = blocks.get(h).at(e)?.ok_or_else(|| damaged(path, format!("block {h}")))?;
+        let blocks = txn.open_table(BLOCKS).at(path)?;
+        let raw = blocks.get(h).at(path)?.ok_or_else(|| damaged(path, format!("block {h}")))?;
         let block = BlockRec::decode(raw.value()).ok_or_else(|| damaged(path, format!("block {h}")))?;
-        let txs = txn.open_table(TXS).at(e)?;
-        let transfers = txn.open_table(TRANSFERS).at(e)?;
-        let events = txn.open_table(CONTRACT_EVENTS).at(e)?;
+        let txs = txn.open_table(TXS).at(path)?;
+        let transfers = txn.open_table(TRANSFERS).at(path)?;
+        let events = txn.open_table(CONTRACT_EVENTS).at(path)?;
         let read_transfers = |from: u64, count: u64| -> Result<Vec<TransferRec>, EvmError> {
             let mut out = Vec::with_capacity(count as usize);
             for n in from..from + count {
-                let raw = transfers.get(n).at(e)?.ok_or_else(|| damaged(path, format!("transfer {n}")))?;
+                let raw = transfers.get(n).at(path)?.ok_or_else(|| damaged(path, format!("transfer {n}")))?;
                 out.push(TransferRec::decode(raw.value()).ok_or_else(|| damaged(path, format!("transfer {n}")))?);
             }
             Ok(out)
         };
         let mut rows = Vec::with_capacity(block.tx_count as usize);
         for num in block.first_tx..block.first_tx + block.tx_count as u64 {
-            let raw = txs.get(num).at(e)?.ok_or_else(|| damaged(path, format!("transaction {num}")))?;
+            let raw = txs.get(num).at(path)?.ok_or_else(|| damaged(path, format!("transaction {num}")))?;
             let rec = TxRec::decode(raw.value()).ok_or_else(|| damaged(path, format!("transaction {num}")))?;
             let transfers = read_transfers(rec.first_transfer, rec.transfer_count as u64)?;
             let (mut created, mut destroyed) = (Vec::new(), Vec::new());
-            for ev in events.range((num, 0u8, [0u8; 20])..=(num, u8::MAX, [0xffu8; 20])).at(e)? {
-                let (k, _) = ev.at(e)?;
+            for ev in events.range((num, 0u8, [0u8; 20])..=(num, u8::MAX, [0xffu8; 20])).at(path)? {
+                let (k, _) = ev.at(path)?;
                 let (_, kind, a) = k.value();
                 if kind == CREATED {
                     created.push(Address::from(a))
@@ -316,33 +313,33 @@ fn unwind_block(txn: &WriteTransaction, path: &Path, h: u64) -> Result<(), EvmEr
     };
     let fx = Effects::of(block.miner, &block_transfers, &rows);
     apply_effects(txn, path, h, block.first_tx..block.first_tx + block.tx_count as u64, &fx, false)?;
-    let mut transfers = txn.open_table(TRANSFERS).at(e)?;
-    let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(e)?;
-    let mut credits = txn.open_table(CREDITS).at(e)?;
+    let mut transfers = txn.open_table(TRANSFERS).at(path)?;
+    let mut by_account = txn.open_table(ACCOUNT_TRANSFERS).at(path)?;
+    let mut credits = txn.open_table(CREDITS).at(path)?;
     let all = block_transfers.iter().chain(rows.iter().flat_map(|r| r.transfers.iter()));
     for (i, t) in all.enumerate() {
         let n = block.first_transfer + i as u64;
-        transfers.remove(n).at(e)?;
+        transfers.remove(n).at(path)?;
         for a in [t.from, t.to] {
-            by_account.remove((a.into_array(), n)).at(e)?;
+            by_account.remove((a.into_array(), n)).at(path)?;
         }
-        credits.remove((t.to.into_array(), n)).at(e)?;
+        credits.remove((t.to.into_array(), n)).at(path)?;
     }
-    let mut txs = txn.open_table(TXS).at(e)?;
-    let mut by_hash = txn.open_table(TX_BY_HASH).at(e)?;
-    let mut events = txn.open_table(CONTRACT_EVENTS).at(e)?;
+    let mut txs = txn.open_table(TXS).at(path)?;
+    let mut by_hash = txn.open_table(TX_BY_HASH).at(path)?;
+    let mut events = txn.open_table(CONTRACT_EVENTS).at(path)?;
     for r in &rows {
-        txs.remove(r.num).at(e)?;
-        by_hash.remove(r.rec.hash.0).at(e)?;
+        txs.remove(r.num).at(path)?;
+        by_hash.remove(r.rec.hash.0).at(path)?;
         for a in &r.created {
-            events.remove((r.num, CREATED, a.into_array())).at(e)?;
+            events.remove((r.num, CREATED, a.into_array())).at(path)?;
         }
         for a in &r.destroyed {
-            events.remove((r.num, DESTROYED, a.into_array())).at(e)?;
+            events.remove((r.num, DESTROYED, a.into_array())).at(path)?;
         }
     }
-    txn.open_table(BLOCKS).at(e)?.remove(h).at(e)?;
-    txn.open_table(BLOCK_BY_HASH).at(e)?.remove(block.hash.0).at(e)?;
+    txn.open_table(BLOCKS).at(path)?.remove(h).at(path)?;
+    txn.open_table(BLOCK_BY_HASH).at(path)?.remove(block.hash.0).at(path)?;
     Ok(())
 }
 
@@ -355,10 +352,9 @@ fn apply_effects(
     fx: &Effects,
     forward: bool,
 ) -> Result<(), EvmError> {
-    let e: &Path = path;
-    let mut balances = txn.open_table(BALANCES).at(e)?;
+    let mut balances = txn.open_table(BALANCES).at(path)?;
     for (&(addr, asset), &(credited, debited)) in &fx.balances {
-        let old = balances.get((addr, asset)).at(e)?.map_or(U256::ZERO, |v| U256::from_be_bytes(v.value()));
+        let old = balances.get((addr, asset)).at(path)?.map_or(U256::ZERO, |v| U256::from_be_bytes(v.value()));
         let (plus, minus) = if forward { (credited, debited) } else { (debited, credited) };
         let new = if asset == AssetId::ETH.0 {
             // ETH is conserved: a balance below zero means value came from somewhere the
@@ -377,15 +373,15 @@ fn apply_effects(
             old.wrapping_add(plus).wrapping_sub(minus)
         };
         if new.is_zero() {
-            balances.remove((addr, asset)).at(e)?;
+            balances.remove((addr, asset)).at(path)?;
         } else {
-            balances.insert((addr, asset), new.to_be_bytes::<32>()).at(e)?;
+            balances.insert((addr, asset), new.to_be_bytes::<32>()).at(path)?;
         }
     }
-    let mut accounts = txn.open_table(ACCOUNTS).at(e)?;
+    let mut accounts = txn.open_table(ACCOUNTS).at(path)?;
     for (addr, gain) in &fx.accounts {
         let key = addr.into_array();
-        let old = match accounts.get(key).at(e)? {
+        let old = match accounts.get(key).at(path)? {
             Some(v) => Some(AccountRec::decode(v.value()).ok_or_else(|| damaged(path, format!("account {addr}")))?),
             None => None,
         };
@@ -405,11 +401,11 @@ fn apply_effects(
             if let Some(t) = gain.destroyed_tx {
                 rec.destroyed_tx = t;
             }
-            accounts.insert(key, rec.encode().as_slice()).at(e)?;
+            accounts.insert(key, rec.encode().as_slice()).at(path)?;
         } else {
             let mut rec = old.ok_or_else(|| damaged(path, format!("account {addr} (missing)")))?;
             if rec.first_block == height {
-                accounts.remove(key).at(e)?;
+                accounts.remove(key).at(path)?;
                 continue;
             }
             rec.sent = rec.sent.saturating_sub(gain.sent);
@@ -421,7 +417,7 @@ fn apply_effects(
             if tx_range.contains(&rec.destroyed_tx) {
                 rec.destroyed_tx = NONE;
             }
-            accounts.insert(key, rec.encode().as_slice()).at(e)?;
+            accounts.insert(key, rec.encode().as_slice()).at(path)?;
         }
     }
     Ok(())

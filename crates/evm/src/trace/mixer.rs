@@ -94,10 +94,11 @@ pub fn behaviour(r: &EvmReader, a: &Address) -> Result<Option<String>, EvmError>
     }))
 }
 
-/// The deposit `t` (transfer `n`) into a mixer, with its candidate withdrawals.
-pub fn deposit(r: &EvmReader, t: &TransferRec, n: u64, depositor: Address) -> Result<MixerDeposit, EvmError> {
+/// The deposit `t` (transfer `n`) into a mixer (taken for one because `recognised_by`),
+/// with its candidate withdrawals.
+pub fn deposit(r: &EvmReader, t: &TransferRec, n: u64, recognised_by: String) -> Result<MixerDeposit, EvmError> {
     let mixer = t.to;
-    let recognised_by = behaviour(r, &mixer)?.unwrap_or_else(|| "tag".into());
+    let depositor = t.from;
     let deposit_tx = match t.tx_num() {
         Some(num) => r.tx(num.0)?,
         None => None,

@@ -12,6 +12,13 @@ use crate::error::EvmError;
 use crate::model::TransferKind;
 use crate::store::{EvmReader, TransferRec};
 
+/// At most this many policies run at once (every account policy).
+const MAX_POLICIES: usize = AccountPolicy::ALL.len();
+
+/// The tainted part of one payment under each policy, in the order of the options'
+/// policies (the rest zero): on the stack, as the replay makes one per transfer.
+type Taint = [U256; MAX_POLICIES];
+
 /// A tainted account: its balance (shared by every policy), its pool under each, and how the
 /// taint first reached it.
 struct Tracked {
@@ -63,7 +70,7 @@ pub fn trace_forward(
     labels: &dyn Labels,
 ) -> Result<AccountTrace, EvmError> {
     if opts.policies.is_empty() {
-        return Err(EvmError::NotFound("no policy to trace under".into()));
+        return Err(EvmError::BadInput("no policy to trace under".into()));
     }
     let mut w = Walk {
         r,
@@ -121,8 +128,7 @@ impl Walk<'_> {
                     }
                     recipients.push(t.to);
                     self.traced += t.amount;
-                    let m = vec![t.amount; self.n_policies()];
-                    self.credit(n, &t, t.from, m, 0, num)?;
+                    self.credit(n, &t, &[t.amount; MAX_POLICIES], 0)?;
                     sources.push(SourceView {
                         tx: tx.hash.to_string(),
                         from: t.from.to_string(),
@@ -199,8 +205,7 @@ impl Walk<'_> {
     }
 
     fn step(&mut self, n: u64, t: &TransferRec) -> Result<(), EvmError> {
-        let k = self.n_policies();
-        let mut m = vec![U256::ZERO; k];
+        let mut m: Taint = [U256::ZERO; MAX_POLICIES];
         let mut hops = 1;
         if t.kind.debits() {
             if let Some(f) = self.tracked.get_mut(&t.from) {
@@ -212,68 +217,80 @@ impl Walk<'_> {
             }
         }
         if !t.kind.credits() || t.kind == TransferKind::FeeTip {
-            for (i, v) in m.iter().enumerate() {
-                self.recon[i].fees_base.0 += *v;
+            for (r, v) in self.recon.iter_mut().zip(m) {
+                r.fees_base.0 += v;
             }
             return Ok(());
         }
         // Credits to the account the trace starts from are tainted in full.
         if self.tracked.get(&t.to).is_some_and(|x| x.source) {
             self.traced += t.amount;
-            m = vec![t.amount; k];
+            m = [t.amount; MAX_POLICIES];
         }
-        self.credit(n, t, t.from, m, hops, t.tx)
+        self.credit(n, t, &m, hops)
     }
 
-    /// Credits `t.amount` to `t.to`, `m[i]` of it tainted under policy `i`.
-    fn credit(
+    /// Credits transfer `n` (`t`) to its payee, `m[i]` of it tainted under policy `i`,
+    /// `hops` payments from the source: to a tracked account's pools, to a stop (service,
+    /// mixer, hop limit), or to an account the taint reaches for the first time.
+    fn credit(&mut self, n: u64, t: &TransferRec, m: &Taint, hops: u32) -> Result<(), EvmError> {
+        let k = self.n_policies();
+        if !self.tracked.contains_key(&t.to) {
+            if m[..k].iter().all(|v| v.is_zero()) {
+                return Ok(());
+            }
+            match self.stop_reason(&t.to, hops)? {
+                Some((reason, label, sweeps_to)) => return self.stop_at(n, t, &m[..k], hops, reason, label, sweeps_to),
+                None => self.track(t.to, n, hops, Some((t.from, t.tx)), false)?,
+            }
+        }
+        let x = self.tracked.get_mut(&t.to).expect("tracked above");
+        for (pool, v) in x.pools.iter_mut().zip(m) {
+            pool.receive(t.amount, *v);
+        }
+        x.balance += t.amount;
+        Ok(())
+    }
+
+    /// Why tainted value stops at `a`, an account not yet tracked: a mixer (by tag, then by
+    /// behaviour), a service (by tag, or as the deposit address of a tagged one), the hop
+    /// limit; `None` to follow it.
+    #[allow(clippy::type_complexity)]
+    fn stop_reason(
+        &mut self,
+        a: &Address,
+        hops: u32,
+    ) -> Result<Option<(&'static str, Option<AccountLabel>, Option<Address>)>, EvmError> {
+        let label = self.labels.label(a);
+        match label.as_ref().map(|l| l.class) {
+            Some(LabelClass::Mixer) => return Ok(Some(("mixer", label, None))),
+            Some(LabelClass::Service) if self.opts.stop_at_services => return Ok(Some(("service", label, None))),
+            _ => {}
+        }
+        if self.mixer_behaviour(a)?.is_some() {
+            return Ok(Some(("mixer", label, None)));
+        }
+        if label.is_none() && self.opts.stop_at_services {
+            if let Some((l, hot)) = self.sweep_of(a)? {
+                return Ok(Some(("service", Some(l), Some(hot))));
+            }
+        }
+        Ok((hops > self.opts.max_hops).then_some(("hop_limit", label, None)))
+    }
+
+    /// Books tainted value `m` that stopped at `t.to` for `reason`.
+    #[allow(clippy::too_many_arguments)]
+    fn stop_at(
         &mut self,
         n: u64,
         t: &TransferRec,
-        from: Address,
-        m: Vec<U256>,
+        m: &[U256],
         hops: u32,
-        tx: u64,
+        reason: &'static str,
+        label: Option<AccountLabel>,
+        sweeps_to: Option<Address>,
     ) -> Result<(), EvmError> {
-        if let Some(x) = self.tracked.get_mut(&t.to) {
-            for (i, pool) in x.pools.iter_mut().enumerate() {
-                pool.receive(t.amount, m[i]);
-            }
-            x.balance += t.amount;
-            return Ok(());
-        }
-        if m.iter().all(|v| v.is_zero()) {
-            return Ok(());
-        }
-        let mut label = self.labels.label(&t.to);
-        let mut sweeps_to = None;
-        if label.is_none() && self.opts.stop_at_services {
-            if let Some((l, hot)) = self.sweep_of(&t.to)? {
-                label = Some(l);
-                sweeps_to = Some(hot);
-            }
-        }
-        let class = label.as_ref().map(|l| l.class);
-        let reason = if class == Some(LabelClass::Mixer) || self.behaves_like_mixer(&t.to)? {
-            Some("mixer")
-        } else if class == Some(LabelClass::Service) && self.opts.stop_at_services {
-            Some("service")
-        } else if hops > self.opts.max_hops {
-            Some("hop_limit")
-        } else {
-            None
-        };
-        let Some(reason) = reason else {
-            self.track(t.to, n, hops, Some((from, tx)), false)?;
-            let x = self.tracked.get_mut(&t.to).expect("just tracked");
-            for (i, pool) in x.pools.iter_mut().enumerate() {
-                pool.receive(t.amount, m[i]);
-            }
-            x.balance += t.amount;
-            return Ok(());
-        };
-        for (i, v) in m.iter().enumerate() {
-            let r = &mut self.recon[i];
+        for (r, v) in self.recon.iter_mut().zip(m) {
             match reason {
                 "mixer" => r.mixers_base.0 += *v,
                 "service" => r.to_services_base.0 += *v,
@@ -281,21 +298,21 @@ impl Walk<'_> {
             }
         }
         if reason == "mixer" {
-            let depositor = from;
-            self.mixer_deposits.push(mixer::deposit(self.r, t, n, depositor)?);
+            let recognised_by = self.mixer_behaviour(&t.to)?.unwrap_or_else(|| "tag".into());
+            self.mixer_deposits.push(mixer::deposit(self.r, t, n, recognised_by)?);
         }
-        let path = self.path_to(from, tx);
+        let path = self.path_to(t.from, t.tx);
         let stop = self.stops.entry(t.to).or_insert_with(|| Stop {
             amounts: vec![U256::ZERO; m.len()],
             height: t.block,
             hops,
             path,
             reason,
-            label: label.clone(),
+            label,
             sweeps_to,
         });
-        for (i, v) in m.iter().enumerate() {
-            stop.amounts[i] += *v;
+        for (a, v) in stop.amounts.iter_mut().zip(m) {
+            *a += *v;
         }
         Ok(())
     }
@@ -327,14 +344,14 @@ impl Walk<'_> {
         Ok(v)
     }
 
-    fn behaves_like_mixer(&mut self, a: &Address) -> Result<bool, EvmError> {
+    /// How `a` behaves like a mixer, if it does (read once per account).
+    fn mixer_behaviour(&mut self, a: &Address) -> Result<Option<String>, EvmError> {
         if let Some(v) = self.mixer_cache.get(a) {
-            return Ok(v.is_some());
+            return Ok(v.clone());
         }
         let v = mixer::behaviour(self.r, a)?;
-        let is = v.is_some();
-        self.mixer_cache.insert(*a, v);
-        Ok(is)
+        self.mixer_cache.insert(*a, v.clone());
+        Ok(v)
     }
 
     fn finish(mut self, sources: Vec<SourceView>) -> Result<AccountTrace, EvmError> {
