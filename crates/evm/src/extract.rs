@@ -51,14 +51,14 @@ pub fn decode_block(
     let base_fee = block.header.inner.base_fee_per_gas.map(u128::from);
     let miner = block.header.inner.beneficiary;
 
-    let mut frames: Vec<Vec<Transfer>> = vec![Vec::new(); txs.len()];
-    let mut created: Vec<Vec<Address>> = vec![Vec::new(); txs.len()];
-    let mut destroyed: Vec<Vec<Address>> = vec![Vec::new(); txs.len()];
+    let mut frames: Vec<TxFrames> = vec![TxFrames::default(); txs.len()];
     let mut block_transfers = Vec::new();
     match traces {
         BlockTraces::Parity(list) => {
-            // Traces come depth first; a frame reverted when it or any ancestor has an error.
-            let mut failed: Vec<(u64, Vec<usize>)> = Vec::new();
+            // Traces come depth first, grouped by transaction; a frame reverted when it or
+            // any ancestor (a prefix of its trace address) has an error.
+            let mut failed: Vec<Vec<usize>> = Vec::new();
+            let mut current = None;
             for t in list {
                 let Some(pos) = t.transaction_position else {
                     if let Action::Reward(r) = &t.trace.action {
@@ -70,45 +70,31 @@ pub fn decode_block(
                 if i >= txs.len() {
                     return Err(bad(format!("a trace names transaction {pos} of {}", txs.len())));
                 }
+                if current != Some(pos) {
+                    failed.clear();
+                    current = Some(pos);
+                }
                 let addr = &t.trace.trace_address;
                 if t.trace.error.is_some() {
-                    failed.push((pos, addr.clone()));
+                    failed.push(addr.clone());
                 }
-                let reverted = failed.iter().any(|(p, f)| *p == pos && addr.starts_with(f));
+                let reverted = failed.iter().any(|f| addr.starts_with(f));
                 let top = addr.is_empty();
+                let f = &mut frames[i];
                 match &t.trace.action {
-                    Action::Call(c) => {
-                        if c.call_type == CallType::Call && !c.value.is_zero() {
-                            let kind = if top { TransferKind::Value } else { TransferKind::Internal };
-                            frames[i].push(eth(kind, c.from, c.to, c.value, reverted));
-                        }
+                    Action::Call(c) if c.call_type == CallType::Call => {
+                        f.frame(Frame::Call, top, c.from, Some(c.to), c.value, reverted)
                     }
+                    Action::Call(_) => {}
                     Action::Create(c) => {
                         let address = match &t.trace.result {
                             Some(TraceOutput::Create(o)) => Some(o.address),
                             _ => None,
                         };
-                        if let (Some(a), false) = (address, reverted) {
-                            created[i].push(a);
-                        }
-                        if !c.value.is_zero() {
-                            let to = address.unwrap_or(Address::ZERO);
-                            frames[i].push(eth(TransferKind::Create, c.from, to, c.value, reverted));
-                        }
+                        f.frame(Frame::Create, top, c.from, address, c.value, reverted);
                     }
-                    Action::Selfdestruct(s) => {
-                        if !reverted {
-                            destroyed[i].push(s.address);
-                        }
-                        if !s.balance.is_zero() {
-                            frames[i].push(eth(
-                                TransferKind::Selfdestruct,
-                                s.address,
-                                s.refund_address,
-                                s.balance,
-                                reverted,
-                            ));
-                        }
+                    Action::Selfdestruct(d) => {
+                        f.frame(Frame::Selfdestruct, top, d.address, Some(d.refund_address), d.balance, reverted)
                     }
                     Action::Reward(r) => block_transfers.push(minted(TransferKind::Reward, r.author, r.value)),
                 }
@@ -118,8 +104,8 @@ pub fn decode_block(
             if roots.len() != txs.len() {
                 return Err(bad(format!("{} transactions but {} call traces", txs.len(), roots.len())));
             }
-            for (i, root) in roots.iter().enumerate() {
-                walk_geth(root, true, false, &mut frames[i], &mut created[i], &mut destroyed[i]);
+            for (root, f) in roots.iter().zip(frames.iter_mut()) {
+                walk_geth(root, true, false, f);
             }
         }
     }
@@ -150,7 +136,8 @@ pub fn decode_block(
         }
         // A failed transaction's frames all carry its error; mark them so even if a node
         // reports the revert only in the receipt.
-        transfers.extend(std::mem::take(&mut frames[i]).into_iter().map(|mut t| {
+        let TxFrames { transfers: moved, created: created_tx, destroyed } = std::mem::take(&mut frames[i]);
+        transfers.extend(moved.into_iter().map(|mut t| {
             t.reverted |= !success;
             t
         }));
@@ -167,7 +154,6 @@ pub fn decode_block(
                 });
             }
         }
-        let created_tx = std::mem::take(&mut created[i]);
         out.push(TxData {
             rec: TxRec {
                 hash,
@@ -194,7 +180,7 @@ pub fn decode_block(
             },
             transfers,
             contracts_created: if success { created_tx } else { Vec::new() },
-            contracts_destroyed: if success { std::mem::take(&mut destroyed[i]) } else { Vec::new() },
+            contracts_destroyed: if success { destroyed } else { Vec::new() },
         });
     }
     if let Some(ws) = &block.withdrawals {
@@ -232,41 +218,63 @@ fn eth(kind: TransferKind, from: Address, to: Address, amount: U256, reverted: b
     Transfer { kind, token: None, from, to, amount, reverted }
 }
 
+/// A call frame's kind, in either dialect.
+enum Frame {
+    /// A CALL (DELEGATECALL, STATICCALL and CALLCODE move no value and are not frames here).
+    Call,
+    /// CREATE or CREATE2 (or a create transaction).
+    Create,
+    /// SELFDESTRUCT.
+    Selfdestruct,
+}
+
+/// What one transaction's call frames moved and made.
+#[derive(Clone, Default)]
+struct TxFrames {
+    transfers: Vec<Transfer>,
+    created: Vec<Address>,
+    destroyed: Vec<Address>,
+}
+
+impl TxFrames {
+    /// The rules of value in a frame, the same for both dialects: a CALL pays `to`, a create
+    /// endows the new contract (`to`, when the node names it), a SELFDESTRUCT pays `from`'s
+    /// balance to `to`. A reverted frame is recorded and marked; it creates and destroys
+    /// nothing.
+    fn frame(&mut self, kind: Frame, top: bool, from: Address, to: Option<Address>, value: U256, reverted: bool) {
+        let kind = match kind {
+            Frame::Call if top => TransferKind::Value,
+            Frame::Call => TransferKind::Internal,
+            Frame::Create => {
+                if let (Some(a), false) = (to, reverted) {
+                    self.created.push(a);
+                }
+                TransferKind::Create
+            }
+            Frame::Selfdestruct => {
+                if !reverted {
+                    self.destroyed.push(from);
+                }
+                TransferKind::Selfdestruct
+            }
+        };
+        if !value.is_zero() {
+            self.transfers.push(eth(kind, from, to.unwrap_or(Address::ZERO), value, reverted));
+        }
+    }
+}
+
 /// Geth's call tree, depth first, as Parity orders its flat list.
-fn walk_geth(
-    f: &CallFrame,
-    top: bool,
-    parent_reverted: bool,
-    out: &mut Vec<Transfer>,
-    created: &mut Vec<Address>,
-    destroyed: &mut Vec<Address>,
-) {
+fn walk_geth(f: &CallFrame, top: bool, parent_reverted: bool, out: &mut TxFrames) {
     let reverted = parent_reverted || f.error.is_some();
     let value = f.value.unwrap_or_default();
     match f.typ.as_str() {
-        "CALL" if !value.is_zero() => {
-            let kind = if top { TransferKind::Value } else { TransferKind::Internal };
-            out.push(eth(kind, f.from, f.to.unwrap_or(Address::ZERO), value, reverted));
-        }
-        "CREATE" | "CREATE2" => {
-            if let (Some(a), false) = (f.to, reverted) {
-                created.push(a);
-            }
-            if !value.is_zero() {
-                out.push(eth(TransferKind::Create, f.from, f.to.unwrap_or(Address::ZERO), value, reverted));
-            }
-        }
-        "SELFDESTRUCT" => {
-            if !reverted {
-                destroyed.push(f.from);
-            }
-            if !value.is_zero() {
-                out.push(eth(TransferKind::Selfdestruct, f.from, f.to.unwrap_or(Address::ZERO), value, reverted));
-            }
-        }
+        "CALL" => out.frame(Frame::Call, top, f.from, f.to, value, reverted),
+        "CREATE" | "CREATE2" => out.frame(Frame::Create, top, f.from, f.to, value, reverted),
+        "SELFDESTRUCT" => out.frame(Frame::Selfdestruct, top, f.from, f.to, value, reverted),
         _ => {}
     }
     for c in &f.calls {
-        walk_geth(c, false, reverted, out, created, destroyed);
+        walk_geth(c, false, reverted, out);
     }
 }
