@@ -157,24 +157,30 @@ pub fn trace_back(
         .into());
     }
     let (asset_id, asset_name) = resolve_asset(&r, asset)?;
-    let labels = TagLabels::open(data_dir)?;
-    let back = trace_backward(&r, &a, asset_id, max_hops.max(1), &labels, &drains(data_dir, &r)?)?;
+    backward_report(data_dir, &r, a, (asset_id, asset_name), max_hops, &TagLabels::open(data_dir)?)
+}
+
+/// The backward walk from `a` with its sources named: what `trace --direction backward`
+/// shows and screening scores.
+fn backward_report(
+    data_dir: &Path,
+    r: &sleuth_evm::EvmReader,
+    a: Address,
+    (asset_id, asset_name): (sleuth_evm::model::AssetId, String),
+    max_hops: u32,
+    labels: &TagLabels,
+) -> Result<EvmBackwardReport, EngineError> {
+    let back = trace_backward(r, &a, asset_id, max_hops.max(1), labels, &drains(data_dir, r)?)?;
     let mut sources = Vec::with_capacity(back.sources.len());
-    for s in &back.sources {
-        let mut path_txids = Vec::with_capacity(s.path.len());
-        for num in &s.path {
-            if let Some(t) = r.tx(*num)? {
-                path_txids.push(t.hash.to_string());
-            }
-        }
+    for s in back.sources {
         sources.push(EvmSourceView {
             address: s.address.to_string(),
-            entity: s.label.entity.clone(),
-            category: s.label.category.clone(),
+            entity: s.label.entity,
+            category: s.label.category,
             share: s.share,
             amount_base: BaseUnits(s.amount),
             hops: s.hops,
-            path_txids,
+            path_txids: r.tx_hashes(&s.path)?,
         });
     }
     Ok(EvmBackwardReport {
@@ -226,34 +232,28 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
             });
         }
     }
-    let back = trace_backward(&r, &a, asset_id, hops.max(1), &labels, &drains(data_dir, &r)?)?;
+    let back = backward_report(data_dir, &r, a, (asset_id, asset_name), hops, &labels)?;
     // Per group, exact amounts beside the shares: (direct, within the hops).
     let mut amounts: BTreeMap<String, (U256, U256)> = BTreeMap::new();
     for s in &back.sources {
-        let Some((group, w)) = risk_group(&s.label.category) else { continue };
+        let Some((group, w)) = risk_group(&s.category) else { continue };
         let e = by_group.entry(group.into()).or_default();
         let m = amounts.entry(group.into()).or_default();
         if s.hops <= 1 {
             e.0 += s.share;
-            m.0 += s.amount;
+            m.0 += s.amount_base.0;
         }
         e.1 += s.share;
-        m.1 += s.amount;
-        let mut path_txids = Vec::with_capacity(s.path.len());
-        for num in &s.path {
-            if let Some(t) = r.tx(*num)? {
-                path_txids.push(t.hash.to_string());
-            }
-        }
+        m.1 += s.amount_base.0;
         reasons.push(EvmReason {
             kind: if s.hops <= 1 { "received-from" } else { "indirect" },
             category: group.into(),
-            entity: s.label.entity.clone(),
-            address: s.address.to_string(),
+            entity: s.entity.clone(),
+            address: s.address.clone(),
             share: s.share,
-            amount_base: BaseUnits(s.amount),
+            amount_base: s.amount_base,
             hops: s.hops,
-            path_txids,
+            path_txids: s.path_txids.clone(),
             score: contribution(w, s.share.min(1.0)),
         });
     }
@@ -286,17 +286,17 @@ pub fn screen(data_dir: &Path, address: &str, asset: Option<&str>, hops: u32) ->
     reasons.truncate(MAX_REASONS);
     Ok(EvmScreenReport {
         subject: a.to_string(),
-        asset: asset_name,
+        asset: back.asset,
         entity: own.map(|l| l.entity),
         score,
         level: Level::of(score),
-        screened_base: BaseUnits(back.received),
+        screened_base: back.received_base,
         received_from,
         indirect,
         hops,
         reasons,
-        unattributed_share: back.unattributed,
-        accounts_visited: back.visited,
+        unattributed_share: back.unattributed_share,
+        accounts_visited: back.accounts_visited,
         micros: started.elapsed().as_micros() as u64,
     })
 }

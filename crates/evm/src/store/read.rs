@@ -94,6 +94,17 @@ impl EvmReader {
         }
     }
 
+    /// The hashes of transactions `nums`, in order (those the index no longer holds left out).
+    pub fn tx_hashes(&self, nums: &[u64]) -> Result<Vec<String>, EvmError> {
+        let mut out = Vec::with_capacity(nums.len());
+        for &n in nums {
+            if let Some(t) = self.tx(n)? {
+                out.push(t.hash.to_string());
+            }
+        }
+        Ok(out)
+    }
+
     /// A transaction's number by its hash.
     pub fn tx_num_of(&self, hash: &B256) -> Result<Option<u64>, EvmError> {
         Ok(self.tx_by_hash.get(hash.0).at(&self.path)?.map(|v| v.value()))

@@ -426,12 +426,7 @@ impl Walk<'_> {
 
     fn endpoint(&self, a: Address, stop: Stop) -> Result<AccountEndpoint, EvmError> {
         let Stop { amounts, height, hops, path, reason, label, sweeps_to } = stop;
-        let mut path_txids = Vec::with_capacity(path.len());
-        for num in path {
-            if let Some(t) = self.r.tx(num)? {
-                path_txids.push(t.hash.to_string());
-            }
-        }
+        let path_txids = self.r.tx_hashes(&path)?;
         let (entity, category) = match (&label, reason) {
             (Some(l), _) => (Some(l.entity.clone()), Some(l.category.clone())),
             (None, "mixer") => (None, Some("mixer (behaviour)".into())),
