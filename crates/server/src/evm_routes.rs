@@ -270,8 +270,13 @@ pub fn evm_router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) ->
 pub fn spawn_evm_follower(state: Shared, url: String, every: Duration, stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let opts = evm::SyncOptions::default();
+        // One client (and its runtime) for every round.
+        let node = match evm::EvmNode::connect(&url) {
+            Ok(n) => n,
+            Err(e) => return tracing::error!("cannot follow {url}: {e}"),
+        };
         while !stop.load(Ordering::Relaxed) {
-            match evm::ingest(&state.data_dir, &url, &opts, &stop, &mut |_, _| {}) {
+            match evm::ingest_from(&state.data_dir, &node, &opts, &stop, &mut |_, _| {}) {
                 Ok(r) => {
                     state.metrics.node_height.store(r.node_height, Ordering::Relaxed);
                     if let Some(h) = r.height {

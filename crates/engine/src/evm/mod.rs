@@ -40,8 +40,19 @@ pub fn ingest(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(u64, u64),
 ) -> Result<SyncReport, EvmError> {
-    let node = EvmNode::connect(url)?;
-    sleuth_evm::sync(data_dir, &node, opts, stop, progress)
+    ingest_from(data_dir, &EvmNode::connect(url)?, opts, stop, progress)
+}
+
+/// As [`ingest`], from a node already connected (a follower syncs with the same client
+/// round after round).
+pub fn ingest_from(
+    data_dir: &Path,
+    node: &EvmNode,
+    opts: &SyncOptions,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<SyncReport, EvmError> {
+    sleuth_evm::sync(data_dir, node, opts, stop, progress)
 }
 
 /// Parses an EVM address, naming the input when it is not one.
