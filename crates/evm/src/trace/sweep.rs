@@ -22,7 +22,7 @@ use crate::store::EvmReader;
 const SWEEP_SCAN: usize = 1_000;
 
 /// The service `a` sweeps to, with its label, when every payment out of `a` (of any asset,
-/// fees aside; at least one) went to that one service.
+/// fees aside; at least one) went to that one service and emptied `a` (99 %, see above).
 pub fn sweeps_to(r: &EvmReader, a: &Address, labels: &dyn Labels) -> Result<Option<(AccountLabel, Address)>, EvmError> {
     let mut target: Option<Address> = None;
     // Per asset: (received, paid out).
