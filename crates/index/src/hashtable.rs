@@ -17,8 +17,11 @@ use std::sync::atomic::Ordering;
 use crate::column::{load_u64, store_u64, Column};
 use crate::error::IndexError;
 
+pub mod bloom;
 mod pending;
+mod segments;
 use pending::Pending;
+pub use segments::{MappedTable, SegmentMeta, SegmentedTable, TableSlots};
 
 const ID_BITS: u32 = 40;
 const ID_MASK: u64 = (1 << ID_BITS) - 1;
@@ -33,6 +36,9 @@ const MIN_SLOTS: u64 = 1 << 12;
 /// outgrow the page cache's dirty limit; see `docs/schema.md`, "Write path").
 pub struct IdHashTable {
     path: PathBuf,
+    /// The first id this table can hold: a table is one segment of a [`SegmentedTable`],
+    /// holding the ids from the segment's first on.
+    first: u64,
     slots: Column<u64>,
     mask: u64,
     pending: Pending,
@@ -49,12 +55,13 @@ fn tag(hash: u64) -> u64 {
 }
 
 impl IdHashTable {
-    /// Opens or creates the table file; `live` ids (the committed count) are in it.
-    pub fn open(path: &Path, live: u64) -> Result<IdHashTable, IndexError> {
+    /// Opens or creates the table file; the committed ids from `first` to `live` are in it.
+    pub fn open(path: &Path, first: u64, live: u64) -> Result<IdHashTable, IndexError> {
         let size = std::fs::metadata(path).map(|m| m.len() / 8).unwrap_or(0);
         let slots = Column::open_full(path, size.max(MIN_SLOTS).next_power_of_two())?;
         Ok(IdHashTable {
             path: path.to_owned(),
+            first,
             mask: slots.capacity() - 1,
             slots,
             pending: Pending::new(live),
@@ -183,10 +190,11 @@ impl IdHashTable {
     /// in slot order (the ids sorted by their first slot: 12 bytes an id in memory, each page
     /// written once) and renamed over the old one, whose inode snapshots keep.
     pub fn reserve(&mut self, live_after: u64, hash_of: impl Fn(u64) -> u64) -> Result<(), IndexError> {
-        if live_after * 2 <= self.capacity() {
+        let first = self.first.min(live_after);
+        if (live_after - first) * 2 <= self.capacity() {
             return Ok(());
         }
-        let cap = (live_after * 2).next_power_of_two().max(MIN_SLOTS);
+        let cap = ((live_after - first) * 2).next_power_of_two().max(MIN_SLOTS);
         // In place mode the batch's inserts are in the file too.
         let base = self.pending.base + self.direct_len;
         tracing::debug!(path = %self.path.display(), cap, base, "growing hash table");
@@ -194,16 +202,16 @@ impl IdHashTable {
         let tmp = self.path.with_extension("idx.tmp");
         let _ = std::fs::remove_file(&tmp);
         let mut table = Column::<u64>::open_full(&tmp, cap)?;
-        let hashes: Vec<u64> = (0..base).map(&hash_of).collect();
+        let hashes: Vec<u64> = (first..base.max(first)).map(&hash_of).collect();
         let order = slot_order(&hashes, mask);
         let slots = table.as_mut_slice();
-        for id in order {
-            let hash = hashes[id as usize];
+        for e in order {
+            let hash = hashes[e as usize];
             let mut i = hash & mask;
             while slots[i as usize] != 0 {
                 i = (i + 1) & mask;
             }
-            slots[i as usize] = (hash & !ID_MASK) | (id as u64 + 1);
+            slots[i as usize] = (hash & !ID_MASK) | (first + e as u64 + 1);
         }
         drop(hashes);
         table.flush()?;
@@ -230,6 +238,49 @@ impl IdHashTable {
     /// Writes every change to disk.
     pub fn flush(&self) -> Result<(), IndexError> {
         self.slots.flush()
+    }
+
+    /// The committed count the open batch starts at.
+    pub fn pending_base(&self) -> u64 {
+        self.pending.base
+    }
+
+    /// Whether [`IdHashTable::read_at_random`] was called.
+    pub fn is_read_at_random(&self) -> bool {
+        self.slots.is_read_at_random()
+    }
+
+    /// Goes on in a new file at `path`, as a new segment holding the ids from `first` (the
+    /// committed count) on, sized for `ids` of them; the old file is left as it is, frozen.
+    /// The open batch must be empty.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn start_segment(&mut self, path: &Path, first: u64, ids: u64) -> Result<(), IndexError> {
+        debug_assert!(self.pending.hashes.is_empty() && self.direct_len == 0 && self.pending.base == first);
+        let _ = std::fs::remove_file(path);
+        let mut slots = Column::<u64>::open_full(path, (ids * 2).next_power_of_two().max(MIN_SLOTS))?;
+        slots.flush()?;
+        if self.slots.is_read_at_random() {
+            slots.read_at_random();
+        }
+        self.mask = slots.capacity() - 1;
+        self.slots = slots;
+        self.path = path.to_owned();
+        self.first = first;
+        self.written = if self.direct { slot_bits(self.mask) } else { Vec::new() };
+        Ok(())
+    }
+
+    /// The first id this table can hold.
+    pub fn first(&self) -> u64 {
+        self.first
+    }
+
+    /// Lowers the first id this table can hold to `keep` (a reorg unwound ids of older
+    /// segments: the new branch's ids go into this one).
+    pub fn lower_first(&mut self, keep: u64) {
+        self.first = self.first.min(keep);
     }
 }
 
@@ -370,7 +421,7 @@ mod tests {
     #[test]
     fn finds_what_it_stored_and_forgets_ids_past_live() {
         let dir = tempfile::tempdir().unwrap();
-        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0, 0).unwrap();
         let keys: Vec<u64> = (0..20_000u64).map(|k| hash_bytes(&k.to_le_bytes())).collect();
         for (id, &h) in keys.iter().enumerate() {
             t.reserve(id as u64 + 1, |i| keys[i as usize]).unwrap();
@@ -408,7 +459,7 @@ mod tests {
         // Before: a batch that grew its in-memory table kept it, so every later batch started
         // at or over the ingest's budget and was committed after each block.
         let dir = tempfile::tempdir().unwrap();
-        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0, 0).unwrap();
         t.reserve(100_000, |_| unreachable!()).unwrap();
         t.presize_pending(10_000);
         let planned = t.pending_bytes();
@@ -438,7 +489,7 @@ mod tests {
         // that replaces it hands out the same ids. Whatever the order of slots, each of the
         // new entries must be found and no committed one lost.
         let dir = tempfile::tempdir().unwrap();
-        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0).unwrap();
+        let mut t = IdHashTable::open(&dir.path().join("t.idx"), 0, 0).unwrap();
         t.reserve(1_000, |_| unreachable!()).unwrap();
         let first: Vec<u64> = (0..300u64).map(|k| hash_bytes(&k.to_le_bytes())).collect();
         for (id, &h) in first.iter().enumerate() {

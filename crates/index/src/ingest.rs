@@ -57,6 +57,10 @@ pub struct IngestOptions {
     /// Write in place while the randomly written files span at most this many bytes
     /// ([`crate::IndexWriter::set_direct_limit`]); `None` for the default.
     pub direct_limit: Option<u64>,
+    /// Ids a hash-table segment takes before it is frozen
+    /// ([`crate::IndexWriter::set_segment_ids`]); `None` for the default. Tests freeze small
+    /// segments.
+    pub segment_ids: Option<u64>,
 }
 
 /// Memory an ingest holds apart from its open batch: the decoding queue (64 blocks, their
@@ -96,6 +100,7 @@ impl IngestOptions {
             until_height: None,
             memory: default_memory(),
             direct_limit: None,
+            segment_ids: None,
         }
     }
 }
@@ -369,6 +374,9 @@ fn apply(
     if let Some(limit) = opts.direct_limit {
         index.set_direct_limit(limit);
     }
+    if let Some(ids) = opts.segment_ids {
+        index.set_segment_ids(ids);
+    }
     let files_best = best.len() as u64;
     if let Some(h) = opts.until_height {
         best.truncate(h as usize + 1);
@@ -503,6 +511,7 @@ fn apply(
                 || opts.commit_blocks.is_some_and(|n| blocks_in_batch >= n)
                 || batch_started.elapsed().as_secs() >= opts.commit_secs
                 || index.pending_bytes() + FIXED_MEMORY >= opts.memory
+                || index.segment_full()
             {
                 index.commit()?;
                 report.commits += 1;

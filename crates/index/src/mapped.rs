@@ -61,4 +61,23 @@ impl<T: Pod> MappedFile<T> {
             None => &[],
         }
     }
+
+    /// Asks the kernel to read the page of record `i` (see [`crate::column::Column::will_need`]).
+    pub fn will_need(&self, i: u64) {
+        const PAGE: usize = 4096;
+        if let Some(m) = &self.map {
+            let start = i as usize * std::mem::size_of::<T>() / PAGE * PAGE;
+            if start < m.len() {
+                let _ = m.advise_range(memmap2::Advice::WillNeed, start, PAGE.min(m.len() - start));
+            }
+        }
+    }
+
+    /// Tells the kernel the mapping is read at random (see
+    /// [`crate::column::Column::read_at_random`]).
+    pub fn read_at_random(&self) {
+        if let Some(m) = &self.map {
+            let _ = m.advise(memmap2::Advice::Random);
+        }
+    }
 }

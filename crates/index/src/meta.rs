@@ -6,7 +6,20 @@ use serde::{Deserialize, Serialize};
 use sleuth_chain::Chain;
 
 use crate::error::IndexError;
+use crate::hashtable::SegmentMeta;
 use crate::schema::{Counts, FORMAT_VERSION};
+
+/// The segments of each hash table (`docs/schema.md`, "Segments"), the last of each the one
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tables {
+    /// `txid.<seq>.idx`.
+    pub txid: Vec<SegmentMeta>,
+    /// `blockhash.<seq>.idx`.
+    pub blockhash: Vec<SegmentMeta>,
+    /// `addr.<seq>.idx`.
+    pub addr: Vec<SegmentMeta>,
+}
 
 /// The committed state: format, chain and how many records of each column are valid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +41,8 @@ pub struct Meta {
     /// Set while a batch may have changed committed records in place (address-list heads);
     /// the next open repairs them before anything else.
     pub dirty: bool,
+    /// The hash tables' segments.
+    pub tables: Tables,
 }
 
 impl Meta {
@@ -42,6 +57,11 @@ impl Meta {
             outputs: 0,
             addresses: 0,
             dirty: false,
+            tables: Tables {
+                txid: SegmentMeta::initial(),
+                blockhash: SegmentMeta::initial(),
+                addr: SegmentMeta::initial(),
+            },
         }
     }
 

@@ -4,7 +4,7 @@
 use bytemuck::{Pod, Zeroable};
 
 /// Version of the on-disk format; bump on any change to the records or files.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// "No such record" in a u64 id field.
 pub const NONE64: u64 = u64::MAX;

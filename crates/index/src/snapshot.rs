@@ -18,8 +18,9 @@ use std::sync::{Arc, Condvar, Mutex, RwLock, Weak};
 use std::time::Duration;
 
 use crate::error::IndexError;
+use crate::hashtable::MappedTable;
 use crate::mapped::MappedFile;
-use crate::meta::Meta;
+use crate::meta::{Meta, Tables};
 use crate::overlay::Overlay;
 use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec};
 use crate::view::{Files, Gate, Tail, View};
@@ -95,22 +96,14 @@ struct Maps {
     outputs: MappedFile<OutputRec>,
     addr_keys: MappedFile<AddrKeyRec>,
     addr_heads: MappedFile<u64>,
-    txid_idx: MappedFile<u64>,
-    block_idx: MappedFile<u64>,
-    addr_idx: MappedFile<u64>,
+    txid_idx: MappedTable,
+    block_idx: MappedTable,
+    addr_idx: MappedTable,
 }
 
 impl Maps {
-    fn open(dir: &Path, c: Counts) -> Result<Maps, IndexError> {
+    fn open(dir: &Path, c: Counts, tables: &Tables) -> Result<Maps, IndexError> {
         let p = |name: &str| dir.join(name);
-        let table = |name: &str| -> Result<MappedFile<u64>, IndexError> {
-            let t = MappedFile::open(&p(name), 0)?;
-            let n = t.slots().len();
-            if n != 0 && !n.is_power_of_two() {
-                return Err(IndexError::Corrupt { path: p(name), what: format!("{n} slots is not a power of two") });
-            }
-            Ok(t)
-        };
         Ok(Maps {
             blocks: MappedFile::open(&p("blocks.col"), c.blocks)?,
             txs: MappedFile::open(&p("txs.col"), c.txs)?,
@@ -121,9 +114,9 @@ impl Maps {
             outputs: MappedFile::open(&p("outputs.col"), c.outputs)?,
             addr_keys: MappedFile::open(&p("addr_keys.col"), c.addrs)?,
             addr_heads: MappedFile::open(&p("addr_heads.col"), c.addrs)?,
-            txid_idx: table("txid.idx")?,
-            block_idx: table("blockhash.idx")?,
-            addr_idx: table("addr.idx")?,
+            txid_idx: MappedTable::open(dir, "txid", &tables.txid)?,
+            block_idx: MappedTable::open(dir, "blockhash", &tables.blockhash)?,
+            addr_idx: MappedTable::open(dir, "addr", &tables.addr)?,
         })
     }
 
@@ -138,9 +131,9 @@ impl Maps {
             outputs: self.outputs.slots(),
             addr_keys: self.addr_keys.slots(),
             addr_heads: self.addr_heads.slots(),
-            txid_slots: self.txid_idx.slots(),
-            block_slots: self.block_idx.slots(),
-            addr_slots: self.addr_idx.slots(),
+            txid_idx: self.txid_idx.view(),
+            block_idx: self.block_idx.view(),
+            addr_idx: self.addr_idx.view(),
         }
     }
 }
@@ -199,7 +192,7 @@ impl Snapshot {
     ) -> Result<Snapshot, IndexError> {
         let counts = meta.counts();
         Ok(Snapshot(Arc::new(Inner {
-            maps: Maps::open(dir, counts)?,
+            maps: Maps::open(dir, counts, &meta.tables)?,
             dir: dir.to_owned(),
             outputs_path: dir.join("outputs.col"),
             tail: Mutex::new(None),

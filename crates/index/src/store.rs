@@ -11,7 +11,7 @@ use sleuth_durable::FileLock;
 use crate::column::Column;
 use crate::deferred::Deferred;
 use crate::error::IndexError;
-use crate::hashtable::IdHashTable;
+use crate::hashtable::SegmentedTable;
 use crate::meta::Meta;
 use crate::overlay::Overlay;
 use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE64};
@@ -41,9 +41,9 @@ pub struct IndexWriter {
     pub(crate) outputs: Column<OutputRec>,
     pub(crate) addr_keys: Column<AddrKeyRec>,
     pub(crate) addr_heads: Column<u64>,
-    pub(crate) txid_idx: IdHashTable,
-    pub(crate) block_idx: IdHashTable,
-    pub(crate) addr_idx: IdHashTable,
+    pub(crate) txid_idx: SegmentedTable,
+    pub(crate) block_idx: SegmentedTable,
+    pub(crate) addr_idx: SegmentedTable,
     /// The open batch's writes into records already in the files, written at the commit.
     pub(crate) deferred: Deferred,
     /// Whether the open batch writes in place (see [`IndexWriter::set_direct_limit`]).
@@ -116,9 +116,9 @@ impl IndexWriter {
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
             addr_heads: Column::open(&p("addr_heads.col"), meta.addresses)?,
-            txid_idx: IdHashTable::open(&p("txid.idx"), meta.transactions)?,
-            block_idx: IdHashTable::open(&p("blockhash.idx"), meta.blocks)?,
-            addr_idx: IdHashTable::open(&p("addr.idx"), meta.addresses)?,
+            txid_idx: SegmentedTable::open(dir, "txid", &meta.tables.txid, meta.transactions)?,
+            block_idx: SegmentedTable::open(dir, "blockhash", &meta.tables.blockhash, meta.blocks)?,
+            addr_idx: SegmentedTable::open(dir, "addr", &meta.tables.addr, meta.addresses)?,
             deferred: Deferred::default(),
             direct: false,
             direct_limit: default_direct_limit(),
@@ -188,9 +188,9 @@ impl IndexWriter {
             outputs: self.outputs.all_slots(),
             addr_keys: self.addr_keys.all_slots(),
             addr_heads: self.addr_heads.all_slots(),
-            txid_slots: self.txid_idx.slots(),
-            block_slots: self.block_idx.slots(),
-            addr_slots: self.addr_idx.slots(),
+            txid_idx: self.txid_idx.view(),
+            block_idx: self.block_idx.view(),
+            addr_idx: self.addr_idx.view(),
         }
     }
 

@@ -69,6 +69,11 @@ impl IndexWriter {
         let shared = self.shared.clone();
         let _gate = shared.gate.write().unwrap_or_else(|e| e.into_inner());
         self.install_overlays(k);
+        // The new branch's ids go into each table's segment being written, older ones too.
+        self.txid_idx.unwound_to(k.txs);
+        self.block_idx.unwound_to(k.blocks);
+        self.addr_idx.unwound_to(k.addrs);
+        self.name_segments();
         self.meta.set_counts(k);
         self.meta.dirty = true;
         self.meta.store(&self.dir)?;

@@ -8,7 +8,7 @@
 
 use crate::column::Column;
 use crate::deferred::Deferred;
-use crate::hashtable::{hash_random_key, IdHashTable};
+use crate::hashtable::{hash_random_key, SegmentedTable};
 use crate::schema::{BlockRec, OutputRec, TxRec, NONE64};
 
 /// An unspent output (its index) of an earlier transaction whose txid is `txid`, if there is
@@ -18,7 +18,7 @@ pub(crate) fn unspent_twin(
     outputs: &Column<OutputRec>,
     inputs: &Column<u64>,
     deferred: &Deferred,
-    txid_idx: &IdHashTable,
+    txid_idx: &SegmentedTable,
     txid: &[u8; 32],
 ) -> Option<u32> {
     let live = txs.len();

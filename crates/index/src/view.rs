@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, RwLockReadGuard};
 use sleuth_chain::Chain;
 
 use crate::column::load_u64;
-use crate::hashtable::probe;
+use crate::hashtable::TableSlots;
 use crate::mapped::MappedFile;
 use crate::overlay::Overlay;
 use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE64};
@@ -33,9 +33,9 @@ pub(crate) struct Files<'a> {
     pub outputs: &'a [OutputRec],
     pub addr_keys: &'a [AddrKeyRec],
     pub addr_heads: &'a [u64],
-    pub txid_slots: &'a [u64],
-    pub block_slots: &'a [u64],
-    pub addr_slots: &'a [u64],
+    pub txid_idx: TableSlots<'a>,
+    pub block_idx: TableSlots<'a>,
+    pub addr_idx: TableSlots<'a>,
 }
 
 /// Where a view finds output records the writer appended after the view's files were
@@ -270,21 +270,27 @@ impl<'a> View<'a> {
     /// The transaction with txid `k`.
     pub(crate) fn find_tx(&self, k: &[u8; 32], hash: u64) -> Option<u64> {
         let files = self.files;
-        probe(files.txid_slots, hash, self.split.txs, |id| files.txs[id as usize].txid == *k)
+        files
+            .txid_idx
+            .find(hash, self.split.txs, |id| files.txs[id as usize].txid == *k)
             .or_else(|| self.ov.as_ref()?.txids.get(k).copied().filter(|&t| t < self.top.txs))
     }
 
     /// The block with hash `k`.
     pub(crate) fn find_block(&self, k: &[u8; 32], hash: u64) -> Option<u64> {
         let files = self.files;
-        probe(files.block_slots, hash, self.split.blocks, |id| files.blocks[id as usize].hash == *k)
+        files
+            .block_idx
+            .find(hash, self.split.blocks, |id| files.blocks[id as usize].hash == *k)
             .or_else(|| self.ov.as_ref()?.block_hashes.get(k).copied().filter(|&h| h < self.top.blocks))
     }
 
     /// The address with key bytes `k`.
     pub(crate) fn find_addr(&self, k: &AddrKeyRec, hash: u64) -> Option<u64> {
         let files = self.files;
-        probe(files.addr_slots, hash, self.split.addrs, |id| files.addr_keys[id as usize] == *k)
+        files
+            .addr_idx
+            .find(hash, self.split.addrs, |id| files.addr_keys[id as usize] == *k)
             .or_else(|| self.ov.as_ref()?.addr_ids.get(k).copied().filter(|&a| a < self.top.addrs))
     }
 }

@@ -9,6 +9,7 @@ use sleuth_chain::decode::ParsedBlock;
 use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::failpoint::failpoint;
+use crate::hashtable::SegmentedTable;
 use crate::hashtable::{hash_bytes, hash_random_key};
 use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::IndexWriter;
@@ -78,8 +79,11 @@ impl IndexWriter {
     pub fn reserve_for(&mut self, more_txs: u64, memory: u64) -> Result<(), IndexError> {
         let IndexWriter { txs, addr_keys, txid_idx, addr_idx, .. } = self;
         let (n_tx, n_addr) = (txs.len(), addr_keys.len());
-        txid_idx.reserve(n_tx + more_txs, |i| hash_random_key(&txs.get(i).txid))?;
-        addr_idx.reserve(n_addr + 2 * more_txs, |i| hash_bytes(&addr_keys.get(i)))?;
+        txid_idx.set_planned(n_tx + more_txs);
+        addr_idx.set_planned(n_addr + 2 * more_txs);
+        // The segment being written is frozen once full: sized for what it will hold.
+        txid_idx.reserve(txid_idx.segment_end().min(n_tx + more_txs), |i| hash_random_key(&txs.get(i).txid))?;
+        addr_idx.reserve(addr_idx.segment_end().min(n_addr + 2 * more_txs), |i| hash_bytes(&addr_keys.get(i)))?;
         // What a batch of them adds to the randomly written files: ~2.4 outputs of 32 bytes
         // and ~1.5 address heads of 8 a transaction, rounded up.
         self.batch_growth = more_txs.min(crate::ingest::DEFAULT_BATCH_TXS) * 100;
@@ -93,8 +97,10 @@ impl IndexWriter {
         // are not rehashed as they fill.
         let IndexWriter { txid_idx, addr_idx, .. } = self;
         let batch = more_txs.min(memory / PENDING_BYTES_PER_TX);
-        txid_idx.presize_pending(batch);
-        addr_idx.presize_pending(2 * batch);
+        let room = |t: &SegmentedTable, len: u64| t.segment_end().saturating_sub(len);
+        let (txid_room, addr_room) = (room(txid_idx, self.txs.len()), room(addr_idx, self.addr_keys.len()));
+        txid_idx.active().presize_pending(batch.min(txid_room));
+        addr_idx.active().presize_pending((2 * batch).min(addr_room));
         Ok(())
     }
 
@@ -118,9 +124,9 @@ impl IndexWriter {
     pub fn discard_batch(&mut self) -> Result<(), IndexError> {
         let c = self.meta.counts();
         self.truncate_columns(c);
-        self.txid_idx.reset_pending(c.txs);
-        self.block_idx.reset_pending(c.blocks);
-        self.addr_idx.reset_pending(c.addrs);
+        self.txid_idx.active().reset_pending(c.txs);
+        self.block_idx.active().reset_pending(c.blocks);
+        self.addr_idx.active().reset_pending(c.addrs);
         self.deferred = crate::deferred::Deferred::default();
         if self.direct && self.meta.dirty {
             self.repair()?;
@@ -158,7 +164,7 @@ impl IndexWriter {
             + self.addr_heads.capacity() * 8;
         self.direct = span + self.batch_growth <= self.direct_limit;
         for t in [&mut self.txid_idx, &mut self.block_idx, &mut self.addr_idx] {
-            t.set_direct(self.direct);
+            t.active().set_direct(self.direct);
         }
     }
 
@@ -521,12 +527,13 @@ impl IndexWriter {
             }
             let t = std::time::Instant::now();
             for (table, live) in [(txid_idx, lens.txs), (block_idx, lens.blocks), (addr_idx, lens.addrs)] {
-                table.apply_pending();
-                table.reset_pending(live);
+                table.active().apply_pending();
+                table.active().reset_pending(live);
             }
             tracing::debug!(took = ?t.elapsed(), "table inserts written");
         });
         let applied = started.elapsed();
+        self.freeze_full_segments(lens)?;
         self.flush()?;
         tracing::debug!(?flushed, ?applied, total = ?started.elapsed(), "commit");
         failpoint("commit-before-meta");
@@ -538,5 +545,42 @@ impl IndexWriter {
         // Overlays no snapshot holds any more need no copies of moved heads.
         self.cow.retain(|o| std::sync::Arc::strong_count(o) > 1);
         Ok(())
+    }
+
+    /// Freezes each table's segment being written that holds its share of the `lens`
+    /// committed ids (`docs/schema.md`, "Segments"), and names the segments in the meta
+    /// about to be stored.
+    fn freeze_full_segments(&mut self, lens: crate::schema::Counts) -> Result<(), IndexError> {
+        let IndexWriter { txs, addr_keys, blocks, txid_idx, addr_idx, block_idx, .. } = self;
+        txid_idx.freeze_if_full(lens.txs, |i| hash_random_key(&txs.get(i).txid))?;
+        addr_idx.freeze_if_full(lens.addrs, |i| hash_bytes(&addr_keys.get(i)))?;
+        block_idx.freeze_if_full(lens.blocks, |i| hash_random_key(&blocks.get(i).hash))?;
+        self.name_segments();
+        Ok(())
+    }
+
+    /// Names the tables' segments in the meta, for its next store.
+    pub(crate) fn name_segments(&mut self) {
+        self.meta.tables = crate::meta::Tables {
+            txid: self.txid_idx.segments(),
+            blockhash: self.block_idx.segments(),
+            addr: self.addr_idx.segments(),
+        };
+    }
+
+    /// Whether a table's segment being written holds its share of ids, open batch included:
+    /// the ingest then commits the batch, and the commit freezes the segment.
+    pub fn segment_full(&self) -> bool {
+        self.txid_idx.is_full(self.txs.len())
+            || self.addr_idx.is_full(self.addr_keys.len())
+            || self.block_idx.is_full(self.blocks.len())
+    }
+
+    /// Sets how many ids a table segment takes before it is frozen (default
+    /// 31,457,280: `DEFAULT_SEGMENT_IDS` in `hashtable/segments.rs`): tests freeze small segments.
+    pub fn set_segment_ids(&mut self, ids: u64) {
+        for t in [&mut self.txid_idx, &mut self.block_idx, &mut self.addr_idx] {
+            t.set_segment_ids(ids);
+        }
     }
 }

@@ -53,6 +53,9 @@ pub struct Ingest {
     /// (default a tenth of RAM; 0 always defers to the commit). For tests and benchmarks.
     #[arg(long, value_name = "BYTES", hide = true)]
     pub direct_limit: Option<u64>,
+    /// Ids a hash-table segment takes before it is frozen (default 31,457,280). For tests.
+    #[arg(long, value_name = "IDS", hide = true)]
+    pub segment_ids: Option<u64>,
     /// Index from a node's JSON-RPC instead of its block files (a node on another machine;
     /// block files are the faster way to a first sync).
     #[command(flatten)]
@@ -151,6 +154,7 @@ impl Ingest {
             until_height: self.until_height,
             memory: self.memory.unwrap_or_else(sleuth_index::ingest::default_memory),
             direct_limit: self.direct_limit,
+            segment_ids: self.segment_ids,
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);

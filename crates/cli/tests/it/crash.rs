@@ -50,8 +50,9 @@ fn wait_for(child: &mut std::process::Child, d: &Path, blocks: u64, ms: u64) {
 fn kill_9_at(d: &Path, blocks_dir: &Path, blocks: u64, ms: u64, deferred: bool) -> u64 {
     let mut cmd = ingest_command(d, blocks_dir, 50);
     if deferred {
-        // The write path of large indexes: the batch's writes wait for its commit.
-        cmd.args(["--direct-limit", "0"]);
+        // The write path of large indexes: the batch's writes wait for its commit, and
+        // table segments are frozen at commits (small ones, so that kills land in freezes).
+        cmd.args(["--direct-limit", "0", "--segment-ids", "2000"]);
     }
     let mut child = cmd.spawn().unwrap();
     wait_for(&mut child, d, blocks, ms);

@@ -86,6 +86,25 @@ fn unknown_values_get_one_line_errors() {
 }
 
 #[test]
+fn an_index_of_the_format_before_segmented_tables_gets_the_rebuild_error() {
+    // Format 4 had one file per hash table (`txid.idx`); format 5 splits them into segments.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path().join("old");
+    std::fs::create_dir_all(&d).unwrap();
+    let meta = r#"{"version": 4, "chain": "regtest", "blocks": 1, "transactions": 1, "inputs": 1,
+        "outputs": 1, "addresses": 1, "dirty": false}"#;
+    std::fs::write(d.join("meta.json"), meta).unwrap();
+    for args in [vec!["status"], vec!["ingest", "-q", "--blocks-dir", d.to_str().unwrap()]] {
+        let (_, err) = sleuth(&d, &args).run_fail();
+        assert!(
+            err.contains("index format version 4") && err.contains("delete the data dir and ingest again"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    }
+}
+
+#[test]
 fn a_forged_header_is_one_line_naming_file_offset_hash_and_rule() {
     // Issue 14: the nonce of height 3000 (byte 696,017) zeroed.
     let tmp = tempfile::tempdir().unwrap();

@@ -28,10 +28,18 @@ fn many_batches_a_tiny_memory_budget_and_unwinds_inside_a_batch_give_the_single_
 
     // Both write paths: in place (the default at this size) and deferred to the commit (what
     // large indexes use, forced with --direct-limit 0).
-    for (mode, flag) in [("in place", None), ("deferred", Some(["--direct-limit", "0"]))] {
+    // And deferred with tables split into segments of 500 ids (`docs/schema.md`,
+    // "Segments"): dozens are frozen, lookups cross them, and the unwinds below reach into
+    // frozen ones.
+    let modes: [(&str, &[&'static str]); 3] = [
+        ("in place", &[]),
+        ("deferred", &["--direct-limit", "0"]),
+        ("segmented", &["--direct-limit", "0", "--segment-ids", "500"]),
+    ];
+    for (mode, flag) in modes {
         let with = |extra: &[&'static str]| -> Vec<&'static str> {
             let mut v = extra.to_vec();
-            v.extend(flag.iter().flatten().copied());
+            v.extend(flag.iter().copied());
             v
         };
         let dir = |name: &str| tmp.path().join(format!("{name}-{}", mode.replace(' ', "-")));
@@ -40,6 +48,15 @@ fn many_batches_a_tiny_memory_budget_and_unwinds_inside_a_batch_give_the_single_
         let batched = dir("batched");
         let r = ingest_cli(&batched, &blocks(&sim), &with(&["--batch-txs", "700"]));
         assert!(r["commits"].as_u64().unwrap() >= 12, "{r}");
+        if mode == "segmented" {
+            let meta: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(batched.join("meta.json")).unwrap()).unwrap();
+            for table in ["txid", "addr"] {
+                let segs = meta["tables"][table].as_array().unwrap().len();
+                assert!(segs >= 20, "{table}: {segs} segments for 12000 transactions in segments of 500 ids");
+                assert!(batched.join(format!("{table}.{}.bloom", segs - 2)).exists());
+            }
+        }
         assert_eq!(digest(&batched), expected, "{mode}: ingested in batches of ~700 transactions");
 
         // Below the fixed memory an ingest holds, every block is a batch of its own.

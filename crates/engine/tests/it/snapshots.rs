@@ -149,7 +149,11 @@ fn ingest_while_reading(
     let done = Arc::new(AtomicBool::new(false));
     let seen: Seen = Arc::default();
     let threads = readers(3, engine, &source, &done, &seen);
-    let opts = IngestOptions { commit_blocks: Some(1), direct_limit, ..IngestOptions::new(node.blocks_dir()) };
+    // The deferred run also freezes table segments of 50 ids, so that held snapshots and the
+    // reorgs meet frozen segments (`docs/schema.md`, "Segments").
+    let segment_ids = direct_limit.map(|_| 50);
+    let opts =
+        IngestOptions { commit_blocks: Some(1), direct_limit, segment_ids, ..IngestOptions::new(node.blocks_dir()) };
     let report = std::thread::scope(|s| {
         let ingesting = s.spawn(|| ingest_with(writer, &opts, &mut Paced, &AtomicBool::new(false)).unwrap());
         let mut checks = 0;
