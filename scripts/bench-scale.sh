@@ -11,15 +11,20 @@
 # It checks the free disk space first and says what it needs (~430 bytes of block files and
 # ~350 bytes of index a transaction). The block files are kept between runs (simulating 100M
 # takes about 15 minutes); the index is rebuilt every time. KEEP_INDEX=1 skips the ingest when
-# an index of the chain is already there.
+# an index of the chain is already there. SLEUTH_BIN=path runs that binary instead of building
+# this checkout (so the checkout can be rebuilt while a run goes on).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000000}
 work=${2:-/tmp/sleuth-scale}
 memory=${3:-}
 
-cargo build --release -q -p sleuth
-sleuth=$PWD/target/release/sleuth
+if [ -n "${SLEUTH_BIN:-}" ]; then
+  sleuth=$(realpath "$SLEUTH_BIN")
+else
+  cargo build --release -q -p sleuth
+  sleuth=$PWD/target/release/sleuth
+fi
 mkdir -p "$work"
 
 wall_s() { awk '/Elapsed \(wall clock\)/ {n=split($NF,a,":"); s=0; for(i=1;i<=n;i++) s=s*60+a[i]; print s}' "$1"; }
@@ -59,17 +64,20 @@ if [ ! -f "$work/idx/meta.json" ]; then
   txs=$(grep -o '"added_transactions": [0-9]*' "$work/ingest.json" | grep -o '[0-9]*$')
   secs=$(wall_s "$work/ingest.time")
   written=$(awk -F: '/File system outputs/ {print $2 * 512}' "$work/ingest.time")
-  index=$(du -sb "$work/idx" | cut -f1)
+  # Allocated bytes: the columns grow by doubling as sparse files, so their apparent size
+  # (`du -b`) counts up to twice the records.
+  index=$(du -s --block-size=1 "$work/idx" | cut -f1)
+  apparent=$(du -sb "$work/idx" | cut -f1)
   grep '^scan:' "$work/ingest.windows" | sed 's/^/  /'
   echo "windows of 10M transactions:"
   grep '^window' "$work/ingest.windows" | awk '{
-    split($2, r, "\\.\\."); sub(",", "", $7); sub(",", "", $11);
+    split($2, r, "\\."); sub(",", "", $11); sub(",", "", $13);
     printf "  %5.0fM-%5.0fM tx: %7.0f tx/s, %6.0f s in, written so far %6.1f GB, RSS anon %5.1f GB, file %5.1f GB\n",
-      r[1]/1e6, r[2]/1e6, $4, $6, $10/1e9, $12/1048576, $14/1048576 }'
+      r[1]/1e6, r[3]/1e6, $4, $6, $11/1e9, $13/1048576, $15/1048576 }'
   awk -v n="$txs" -v s="$secs" -v w="$written" -v i="$index" -v b="$bytes" \
-      -v rss="$(rss_mb "$work/ingest.time")" -v anon="$(grep '^window' "$work/ingest.windows" | awk '{v=$12+0; if (v>m) m=v} END {print m/1024}')" 'BEGIN {
+      -v rss="$(rss_mb "$work/ingest.time")" -v anon="$(grep '^window' "$work/ingest.windows" | awk '{v=$13+0; if (v>m) m=v} END {print m/1024}')" -v ap="$apparent" 'BEGIN {
     printf "ingest: %d transactions in %.0f s: %.0f tx/s, %.1f MB/s of block files\n", n, s, n/s, b/1e6/s
-    printf "disk:   wrote %.1f GB (%.0f B a transaction), index %.1f GB (%.0f B a transaction): writes %.2f x the index\n", w/1e9, w/n, i/1e9, i/n, w/i
+    printf "disk:   wrote %.1f GB (%.0f B a transaction), index %.1f GB on disk (%.0f B a transaction; files %.1f GB with their sparse room to grow): writes %.2f x the index\n", w/1e9, w/n, i/1e9, i/n, ap/1e9, w/i
     printf "memory: peak RSS %d MB (mapped index pages included), peak anonymous %.0f MB at the windows\n", rss, anon
   }'
 fi

@@ -2,7 +2,7 @@
 //! until the commit writes them in file order.
 //!
 //! Appends go straight to the mapped columns: they fill pages in order, which the kernel
-//! writes back once. A spender (`spent_by` of the output an input spends) and the head of an
+//! writes back once. A spender (`spent_by.col`, of the output an input spends) and the head of an
 //! address list paid again land at random places of files that grow with the chain; done in
 //! place as they come, they dirty pages all over those files, and once the dirty pages
 //! outnumber what the kernel lets sit in memory, pages are written back again and again (see
@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use crate::column::{load_u64, store_u64, Column};
 use crate::overlay::Overlay;
-use crate::schema::{OutputRec, NONE64};
+use crate::schema::NONE64;
 
 /// A hasher for dense integer ids: one multiply (Fibonacci hashing), no per-key seed.
 #[derive(Default, Clone, Copy)]
@@ -107,12 +107,12 @@ impl Deferred {
         &mut self,
         inputs: &Column<u64>,
         first_input: u64,
-        outputs: &mut Column<OutputRec>,
+        spent_by: &mut Column<u64>,
         heads: &mut Column<u64>,
         cow: &[Arc<Overlay>],
     ) {
         let spends = &inputs.as_slice()[first_input as usize..];
-        let outs = outputs.as_mut_slice();
+        let outs = spent_by.as_mut_slice();
         let order = spend_order(spends, outs.len() as u64);
         for (j, &k) in order.iter().enumerate() {
             // The inputs are read in the order of the outputs they spend: load them ahead.
@@ -120,7 +120,7 @@ impl Deferred {
                 crate::hashtable::prefetch(spends, ahead as usize);
             }
             let (i, o) = (first_input + k as u64, spends[k as usize]);
-            store_u64(&mut outs[o as usize].spent_by, i, Ordering::Release);
+            store_u64(&mut outs[o as usize], i, Ordering::Release);
             self.spent[(o / 64) as usize] &= !(1 << (o % 64));
         }
         let mut moved: Vec<(u32, u64)> = self.heads.drain().collect();

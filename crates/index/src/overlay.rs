@@ -29,8 +29,9 @@ pub(crate) struct Overlay {
     pub output_tx: Vec<u32>,
     pub input_tx: Vec<u32>,
     pub inputs: Vec<u64>,
-    /// With `spent_by` resolved as of `top` ([`NONE64`] if unspent there).
     pub outputs: Vec<OutputRec>,
+    /// Spender of each of `outputs` as of `top` ([`NONE64`] if unspent there).
+    pub spent_by: Vec<u64>,
     pub addr_keys: Vec<AddrKeyRec>,
     /// Heads as of `top` of the addresses from `keep.addrs` on.
     pub addr_heads: Vec<u64>,
@@ -47,9 +48,8 @@ impl Overlay {
     /// Freezes what `src` (a view of the state to preserve) holds from `keep` to its top.
     pub fn build(src: &View<'_>, keep: Counts) -> Overlay {
         let top = src.top;
-        let outputs: Vec<OutputRec> = (keep.outputs..top.outputs)
-            .map(|o| OutputRec { spent_by: src.spender_of(o).unwrap_or(NONE64), ..src.output_rec(o) })
-            .collect();
+        let outputs: Vec<OutputRec> = (keep.outputs..top.outputs).map(|o| src.output_rec(o)).collect();
+        let spent_by: Vec<u64> = (keep.outputs..top.outputs).map(|o| src.spender_of(o).unwrap_or(NONE64)).collect();
         let txs: Vec<TxRec> = (keep.txs..top.txs).map(|t| src.tx_rec(t)).collect();
         let blocks: Vec<BlockRec> = (keep.blocks..top.blocks).map(|h| src.block_rec(h)).collect();
         let addr_keys: Vec<AddrKeyRec> = (keep.addrs..top.addrs).map(|a| src.addr_key_rec(a)).collect();
@@ -83,6 +83,7 @@ impl Overlay {
             txs,
             inputs,
             outputs,
+            spent_by,
             addr_keys,
         }
     }
@@ -108,7 +109,7 @@ impl Overlay {
         self.blocks.len() * size_of::<BlockRec>()
             + self.txs.len() * (size_of::<TxRec>() + size_of::<TxMetaRec>() + 48)
             + self.inputs.len() * 12
-            + self.outputs.len() * (size_of::<OutputRec>() + 4)
+            + self.outputs.len() * (size_of::<OutputRec>() + 12)
             + self.addr_keys.len() * (size_of::<AddrKeyRec>() * 2 + 16)
             + self.spent_below.len() * 16
     }

@@ -39,6 +39,8 @@ pub struct IndexWriter {
     pub(crate) input_tx: Column<u32>,
     pub(crate) inputs: Column<u64>,
     pub(crate) outputs: Column<OutputRec>,
+    /// The input spending each output (`spent_by.col`), or [`NONE64`].
+    pub(crate) spent_by: Column<u64>,
     pub(crate) addr_keys: Column<AddrKeyRec>,
     pub(crate) addr_heads: Column<u64>,
     pub(crate) txid_idx: SegmentedTable,
@@ -114,6 +116,7 @@ impl IndexWriter {
             input_tx: Column::open(&p("input_tx.col"), meta.inputs)?,
             inputs: Column::open(&p("inputs.col"), meta.inputs)?,
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
+            spent_by: Column::open(&p("spent_by.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
             addr_heads: Column::open(&p("addr_heads.col"), meta.addresses)?,
             txid_idx: SegmentedTable::open(dir, "txid", &meta.tables.txid, meta.transactions)?,
@@ -186,6 +189,7 @@ impl IndexWriter {
             input_tx: self.input_tx.all_slots(),
             inputs: self.inputs.all_slots(),
             outputs: self.outputs.all_slots(),
+            spent_by: self.spent_by.all_slots(),
             addr_keys: self.addr_keys.all_slots(),
             addr_heads: self.addr_heads.all_slots(),
             txid_idx: self.txid_idx.view(),
@@ -263,7 +267,9 @@ impl IndexWriter {
         outs.iter().rposition(|o| o.addr == addr).map_or(NONE64, |p| p as u64)
     }
 
-    /// Flushes the columns (what a batch appends) to disk.
+    /// Flushes the columns a batch appends to disk: what the batch's later writes point at.
+    /// Not `spent_by.col`: the spenders the commit writes next fill its new records too, so
+    /// it is flushed once, with the tables ([`IndexWriter::flush`]).
     pub(crate) fn flush_appends(&self) -> Result<(), IndexError> {
         self.blocks.flush()?;
         self.txs.flush()?;
@@ -279,6 +285,7 @@ impl IndexWriter {
     /// Flushes every file to disk.
     pub(crate) fn flush(&self) -> Result<(), IndexError> {
         self.flush_appends()?;
+        self.spent_by.flush()?;
         self.txid_idx.flush()?;
         self.block_idx.flush()?;
         self.addr_idx.flush()

@@ -88,7 +88,7 @@ impl IndexWriter {
         for i in k.inputs..old.inputs {
             let o = self.inputs.get(i);
             if o != NONE64 && o < k.outputs {
-                store_u64(&mut self.outputs.get_mut(o).spent_by, NONE64, Ordering::Relaxed);
+                store_u64(self.spent_by.get_mut(o), NONE64, Ordering::Relaxed);
             }
         }
         self.truncate_columns(k);

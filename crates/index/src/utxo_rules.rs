@@ -16,6 +16,7 @@ use crate::schema::{BlockRec, OutputRec, TxRec, NONE64};
 pub(crate) fn unspent_twin(
     txs: &Column<TxRec>,
     outputs: &Column<OutputRec>,
+    spent_by: &Column<u64>,
     inputs: &Column<u64>,
     deferred: &Deferred,
     txid_idx: &SegmentedTable,
@@ -28,7 +29,7 @@ pub(crate) fn unspent_twin(
     // Spent if its spender is an input already appended that points back (a stale value
     // left by an unwound block does not), or spent in the batch.
     let spent = |o: u64| {
-        let s = outputs.get(o).spent_by;
+        let s = spent_by.get(o);
         (s != NONE64 && s < inputs.len() && inputs.get(s) == o) || deferred.is_spent(o)
     };
     (start..end).find(|&o| !spent(o)).map(|o| (o - start) as u32)

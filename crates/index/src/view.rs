@@ -31,6 +31,7 @@ pub(crate) struct Files<'a> {
     pub input_tx: &'a [u32],
     pub inputs: &'a [u64],
     pub outputs: &'a [OutputRec],
+    pub spent_by: &'a [u64],
     pub addr_keys: &'a [AddrKeyRec],
     pub addr_heads: &'a [u64],
     pub txid_idx: TableSlots<'a>,
@@ -176,16 +177,7 @@ impl<'a> View<'a> {
         if o >= self.split.outputs {
             return self.ov().outputs[(o - self.split.outputs) as usize];
         }
-        let r = &self.files.outputs[o as usize];
-        // Field by field: `spent_by` of a committed output is written in place by the writer.
-        OutputRec {
-            value: r.value,
-            prev_same_addr: r.prev_same_addr,
-            spent_by: NONE64,
-            addr: r.addr,
-            kind: r.kind,
-            _pad: [0; 3],
-        }
+        self.files.outputs[o as usize]
     }
 
     #[inline]
@@ -200,7 +192,7 @@ impl<'a> View<'a> {
             crate::damaged::past_count(self.dir, "output", o, self.top.outputs);
         }
         if o >= self.split.outputs {
-            let s = self.ov().outputs[(o - self.split.outputs) as usize].spent_by;
+            let s = self.ov().spent_by[(o - self.split.outputs) as usize];
             return (s != NONE64 && s < self.top.inputs).then_some(s);
         }
         if let Some(ov) = &self.ov {
@@ -208,7 +200,7 @@ impl<'a> View<'a> {
                 return (s < self.top.inputs).then_some(s);
             }
         }
-        let s = load_u64(&self.files.outputs[o as usize].spent_by, Ordering::Relaxed);
+        let s = load_u64(&self.files.spent_by[o as usize], Ordering::Relaxed);
         // Trusted only if that input is below the split and points back: a spender written
         // after this commit, by an interrupted batch or on another branch fails one of them.
         (s != NONE64 && s < self.split.inputs && self.files.inputs[s as usize] == o).then_some(s)

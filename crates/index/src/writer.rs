@@ -84,9 +84,10 @@ impl IndexWriter {
         // The segment being written is frozen once full: sized for what it will hold.
         txid_idx.reserve(txid_idx.segment_end().min(n_tx + more_txs), |i| hash_random_key(&txs.get(i).txid))?;
         addr_idx.reserve(addr_idx.segment_end().min(n_addr + 2 * more_txs), |i| hash_bytes(&addr_keys.get(i)))?;
-        // What a batch of them adds to the randomly written files: ~2.4 outputs of 32 bytes
-        // and ~1.5 address heads of 8 a transaction, rounded up.
-        self.batch_growth = more_txs.min(crate::ingest::DEFAULT_BATCH_TXS) * 100;
+        // What a batch of them adds to the randomly written files, a transaction: ~2.4
+        // spenders and ~1.5 address heads of 8 bytes, and table slots at most half full
+        // (16 bytes a key) for its txid and ~1.5 new addresses; rounded up.
+        self.batch_growth = more_txs.min(crate::ingest::DEFAULT_BATCH_TXS) * 72;
         if !self.lens_differ_from_commit() {
             self.choose_mode();
         }
@@ -143,12 +144,13 @@ impl IndexWriter {
         self.input_tx.truncate(c.inputs);
         self.inputs.truncate(c.inputs);
         self.outputs.truncate(c.outputs);
+        self.spent_by.truncate(c.outputs);
         self.addr_keys.truncate(c.addrs);
         self.addr_heads.truncate(c.addrs);
     }
 
     /// Sets the largest span of randomly written files (the txid and address tables, the
-    /// outputs and the address heads) for which a batch writes in place: below it, a batch's
+    /// spenders and the address heads) for which a batch writes in place: below it, a batch's
     /// random writes stay in the page cache until the commit writes them once, and deferring
     /// them only adds the commit's pass; above it, they are deferred ("Write path" in
     /// `docs/schema.md`). 0 always defers. Decided at each batch's first block.
@@ -160,7 +162,7 @@ impl IndexWriter {
     /// expects a batch to add to them.
     fn choose_mode(&mut self) {
         let span = (self.txid_idx.capacity() + self.addr_idx.capacity()) * 8
-            + self.outputs.capacity() * std::mem::size_of::<OutputRec>() as u64
+            + self.spent_by.capacity() * 8
             + self.addr_heads.capacity() * 8;
         self.direct = span + self.batch_growth <= self.direct_limit;
         for t in [&mut self.txid_idx, &mut self.block_idx, &mut self.addr_idx] {
@@ -205,6 +207,7 @@ impl IndexWriter {
             input_tx,
             inputs,
             outputs,
+            spent_by,
             addr_keys,
             addr_heads,
             txid_idx,
@@ -230,6 +233,7 @@ impl IndexWriter {
         input_tx.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
         output_tx.reserve(outputs.len() + b.outputs.len() as u64)?;
+        spent_by.reserve(outputs.len() + b.outputs.len() as u64)?;
 
         // Start every hash-table probe of the block at once so the misses overlap: in the CPU's
         // cache, and, while lookups keep reading pages from disk, in the page cache too.
@@ -285,8 +289,10 @@ impl IndexWriter {
             *spend = if o < end { o } else { NONE64 };
             if o < end {
                 outputs.prefetch(o);
+                spent_by.prefetch(o);
                 if cold {
                     outputs.will_need(o);
+                    spent_by.will_need(o);
                 }
             }
         }
@@ -311,7 +317,7 @@ impl IndexWriter {
             let mut value_in = 0u128;
             let txid = ptx.txid.to_byte_array();
             if bip30 {
-                if let Some(vout) = unspent_twin(txs, outputs, inputs, deferred, txid_idx, &txid) {
+                if let Some(vout) = unspent_twin(txs, outputs, spent_by, inputs, deferred, txid_idx, &txid) {
                     return Err(IndexError::DuplicateTxid {
                         height: height as u32,
                         hash: b.hash.to_string(),
@@ -380,7 +386,7 @@ impl IndexWriter {
                 // holds spenders of earlier commits only (the batch's wait in `deferred`).
                 let spent = outputs.get(o);
                 let earlier = |s: u64| s != NONE64 && s < i && inputs.get(s) == o;
-                if earlier(spent.spent_by) || deferred.is_spent(o) {
+                if earlier(spent_by.get(o)) || deferred.is_spent(o) {
                     return Err(IndexError::DoubleSpend {
                         height: height as u32,
                         hash: b.hash.to_string(),
@@ -394,7 +400,7 @@ impl IndexWriter {
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
                 if direct {
-                    store_u64(&mut outputs.get_mut(o).spent_by, i, Ordering::Release);
+                    store_u64(spent_by.get_mut(o), i, Ordering::Release);
                 } else {
                     deferred.set_spent(o);
                 }
@@ -430,11 +436,11 @@ impl IndexWriter {
                 outputs.push(OutputRec {
                     value: pout.value,
                     prev_same_addr,
-                    spent_by: NONE64,
                     addr,
                     kind: pout.kind as u8,
                     _pad: [0; 3],
                 })?;
+                spent_by.push(NONE64)?;
                 if paid_again && direct {
                     // The record before the head that points at it (Release): a snapshot that
                     // loads the head walks back through records that are already there.
@@ -478,6 +484,7 @@ impl IndexWriter {
             txs.read_at_random();
             inputs.read_at_random();
             outputs.read_at_random();
+            spent_by.read_at_random();
             addr_keys.read_at_random();
             addr_heads.read_at_random();
             txid_idx.read_at_random();
@@ -515,13 +522,23 @@ impl IndexWriter {
         // The columns' writes and the tables' are independent: one on each core (the
         // decoder thread waits during a commit).
         let IndexWriter {
-            deferred, direct, inputs, meta, outputs, addr_heads, cow, txid_idx, block_idx, addr_idx, ..
+            deferred,
+            direct,
+            inputs,
+            meta,
+            spent_by,
+            addr_heads,
+            cow,
+            txid_idx,
+            block_idx,
+            addr_idx,
+            ..
         } = self;
         std::thread::scope(|s| {
             if !*direct {
                 s.spawn(|| {
                     let t = std::time::Instant::now();
-                    deferred.apply(inputs, meta.inputs, outputs, addr_heads, cow);
+                    deferred.apply(inputs, meta.inputs, spent_by, addr_heads, cow);
                     tracing::debug!(took = ?t.elapsed(), "spenders and heads written");
                 });
             }

@@ -86,21 +86,27 @@ fn unknown_values_get_one_line_errors() {
 }
 
 #[test]
-fn an_index_of_the_format_before_segmented_tables_gets_the_rebuild_error() {
-    // Format 4 had one file per hash table (`txid.idx`); format 5 splits them into segments.
+fn an_index_of_an_earlier_format_gets_the_rebuild_error() {
+    // Format 4 had one file per hash table (`txid.idx`), format 5 split them into segments,
+    // format 6 moved the spenders out of `outputs.col` into `spent_by.col`.
     let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path().join("old");
-    std::fs::create_dir_all(&d).unwrap();
-    let meta = r#"{"version": 4, "chain": "regtest", "blocks": 1, "transactions": 1, "inputs": 1,
-        "outputs": 1, "addresses": 1, "dirty": false}"#;
-    std::fs::write(d.join("meta.json"), meta).unwrap();
-    for args in [vec!["status"], vec!["ingest", "-q", "--blocks-dir", d.to_str().unwrap()]] {
-        let (_, err) = sleuth(&d, &args).run_fail();
-        assert!(
-            err.contains("index format version 4") && err.contains("delete the data dir and ingest again"),
-            "{args:?}: {err}"
+    for version in [4, 5] {
+        let d = tmp.path().join(format!("v{version}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let meta = format!(
+            r#"{{"version": {version}, "chain": "regtest", "blocks": 1, "transactions": 1, "inputs": 1,
+            "outputs": 1, "addresses": 1, "dirty": false}}"#
         );
-        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        std::fs::write(d.join("meta.json"), meta).unwrap();
+        for args in [vec!["status"], vec!["ingest", "-q", "--blocks-dir", d.to_str().unwrap()]] {
+            let (_, err) = sleuth(&d, &args).run_fail();
+            assert!(
+                err.contains(&format!("index format version {version}"))
+                    && err.contains("delete the data dir and ingest again"),
+                "{args:?}: {err}"
+            );
+            assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        }
     }
 }
 
