@@ -14,6 +14,8 @@ for i in $(seq "$rounds"); do
   for which in old new; do
     bin=$new; [ "$which" = old ] && bin=$old
     rm -rf "$idx/d"
+    # The previous run's dirty pages first: their writeback would slow this run.
+    sync
     /usr/bin/time -f "$which %e s %M KB" "$bin" -q --data-dir "$idx/d" ingest --blocks-dir "$blocks" >/dev/null
   done
 done 2>&1 | awk '{print} {s[$1]+=$2; n[$1]++} END {for (k in s) printf "%s mean %.3f s over %d runs\n", k, s[k]/n[k], n[k]}'
