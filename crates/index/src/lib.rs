@@ -14,6 +14,7 @@
 
 mod checked_append;
 mod column;
+mod commit;
 mod damaged;
 mod deferred;
 mod error;
