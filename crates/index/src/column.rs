@@ -3,6 +3,10 @@
 //! The file is grown ahead of use (doubling), so its size says nothing about how many
 //! records are valid: the committed count lives in the index's meta file, and anything past
 //! it is the leftover of an interrupted batch, ignored and overwritten.
+//!
+//! The accessors are `#[inline(always)]`: the writer's block loop calls them for every input
+//! and output, and out of line each call re-derives the slice from the mapping (see
+//! `hashtable.rs`).
 
 use std::fs::{File, OpenOptions};
 use std::marker::PhantomData;
@@ -61,23 +65,23 @@ impl<T: Pod> Column<T> {
     }
 
     /// Number of valid records.
-    #[inline]
+    #[inline(always)]
     pub fn len(&self) -> u64 {
         self.len
     }
 
     /// Records the file has room for.
-    #[inline]
+    #[inline(always)]
     pub fn capacity(&self) -> u64 {
         self.map.len() as u64 / Self::SIZE
     }
 
-    #[inline]
+    #[inline(always)]
     fn slots(&self) -> &[T] {
         bytemuck::cast_slice(&self.map[..(self.capacity() * Self::SIZE) as usize])
     }
 
-    #[inline]
+    #[inline(always)]
     fn slots_mut(&mut self) -> &mut [T] {
         let n = (self.capacity() * Self::SIZE) as usize;
         bytemuck::cast_slice_mut(&mut self.map[..n])
@@ -85,26 +89,26 @@ impl<T: Pod> Column<T> {
 
     /// Every record the file has room for, valid or not: what a snapshot's walk back along
     /// an address list may read past the commit.
-    #[inline]
+    #[inline(always)]
     pub fn all_slots(&self) -> &[T] {
         self.slots()
     }
 
     /// The valid records.
-    #[inline]
+    #[inline(always)]
     pub fn as_slice(&self) -> &[T] {
         &self.slots()[..self.len as usize]
     }
 
     /// The valid records, for writes in bulk (a batch's deferred writes at its commit).
-    #[inline]
+    #[inline(always)]
     pub fn as_mut_slice(&mut self) -> &mut [T] {
         let n = self.len as usize;
         &mut self.slots_mut()[..n]
     }
 
     /// Record `i`, which must be valid.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, i: u64) -> T {
         debug_assert!(i < self.len, "{}: record {i} of {}", self.path.display(), self.len);
         self.slots()[i as usize]
@@ -117,7 +121,7 @@ impl<T: Pod> Column<T> {
     }
 
     /// Hints the CPU to load record `i` into cache (a no-op off x86-64 or past the file).
-    #[inline]
+    #[inline(always)]
     pub fn prefetch(&self, i: u64) {
         #[cfg(target_arch = "x86_64")]
         if let Some(r) = self.slots().get(i as usize) {
@@ -140,7 +144,7 @@ impl<T: Pod> Column<T> {
     }
 
     /// Overwrites valid record `i`.
-    #[inline]
+    #[inline(always)]
     pub fn set(&mut self, i: u64, v: T) {
         debug_assert!(i < self.len);
         self.slots_mut()[i as usize] = v;
@@ -148,14 +152,14 @@ impl<T: Pod> Column<T> {
 
     /// Mutable access to valid record `i`, for writes of single fields that readers in other
     /// threads may be loading at the same time (see [`store_u64`]).
-    #[inline]
+    #[inline(always)]
     pub fn get_mut(&mut self, i: u64) -> &mut T {
         debug_assert!(i < self.len);
         &mut self.slots_mut()[i as usize]
     }
 
     /// Appends a record, growing the file when full.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, v: T) -> Result<(), IndexError> {
         if self.len == self.capacity() {
             self.grow(self.len + 1)?;
@@ -229,7 +233,7 @@ pub fn rename_path<T: Pod>(c: &mut Column<T>, path: &Path) {
 /// Loads a word that the writer may be storing at the same moment (an address-list head, a
 /// spender, a hash-table slot): an atomic load, so that a reader in another thread sees the
 /// old value or the new one, and, with `Acquire`, everything the writer stored before it.
-#[inline]
+#[inline(always)]
 pub fn load_u64(word: &u64, order: std::sync::atomic::Ordering) -> u64 {
     // SAFETY: `word` is a valid, aligned u64 (records are `repr(C)` with u64 fields at 8-byte
     // offsets in page-aligned maps); the atomic view only reads it.
@@ -238,7 +242,7 @@ pub fn load_u64(word: &u64, order: std::sync::atomic::Ordering) -> u64 {
 
 /// Stores a word that readers may be loading at the same moment; `Release` publishes every
 /// earlier store with it (the output record before the head that points at it).
-#[inline]
+#[inline(always)]
 pub fn store_u64(word: &mut u64, v: u64, order: std::sync::atomic::Ordering) {
     // SAFETY: as in `load_u64`; the writer holds `&mut`, so no other store races it.
     unsafe { std::sync::atomic::AtomicU64::from_ptr(word as *mut u64) }.store(v, order)

@@ -65,7 +65,7 @@ impl Pending {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn place(index: &mut [u64], hash: u64, id: u64) {
         let mask = index.len() as u64 - 1;
         let mut i = hash & mask;
@@ -108,7 +108,7 @@ impl Pending {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn push(&mut self, hash: u64, id: u64) {
         debug_assert_eq!(id, self.base + self.hashes.len() as u64, "ids are inserted in order");
         if (self.hashes.len() + 1) * 2 > self.index.len() {
@@ -118,14 +118,14 @@ impl Pending {
         Pending::place(&mut self.index, hash, id);
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn prefetch(&self, hash: u64) {
         if !self.index.is_empty() {
             prefetch(&self.index, (hash & (self.index.len() as u64 - 1)) as usize);
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn get(&self, hash: u64, live: u64, is_key: &mut impl FnMut(u64) -> bool) -> Option<u64> {
         if self.index.is_empty() {
             return None;

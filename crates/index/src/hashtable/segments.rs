@@ -106,14 +106,14 @@ pub struct TableSlots<'a> {
 impl TableSlots<'_> {
     /// The id below `live` whose key has `hash` and satisfies `is_key`: the newest segment
     /// first, then the frozen ones newest first, each where its filter allows.
-    #[inline]
+    #[inline(always)]
     pub fn find(&self, hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
         probe(self.active, hash, live, &mut is_key).or_else(|| find_frozen(self.frozen, hash, live, &mut is_key))
     }
 }
 
 /// [`TableSlots::find`] in the frozen segments alone.
-#[inline]
+#[inline(always)]
 fn find_frozen(frozen: &[Frozen], hash: u64, live: u64, is_key: &mut impl FnMut(u64) -> bool) -> Option<u64> {
     frozen
         .iter()
@@ -217,7 +217,7 @@ impl SegmentedTable {
     }
 
     /// As [`IdHashTable::insert`].
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, hash: u64, id: u64) {
         self.active.insert(hash, id);
     }
@@ -254,14 +254,14 @@ impl SegmentedTable {
     }
 
     /// As [`IdHashTable::get`], then in the frozen segments.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, hash: u64, live: u64, mut is_key: impl FnMut(u64) -> bool) -> Option<u64> {
         let base = live.min(self.active.pending_base());
         self.active.get(hash, live, &mut is_key).or_else(|| find_frozen(&self.frozen, hash, base, &mut is_key))
     }
 
     /// As [`IdHashTable::prefetch`], and the frozen segments' filter blocks.
-    #[inline]
+    #[inline(always)]
     pub fn prefetch(&self, hash: u64) {
         self.active.prefetch(hash);
         for f in &self.frozen {
