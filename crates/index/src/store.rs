@@ -60,6 +60,8 @@ pub struct IndexWriter {
     /// The current block's inputs resolved ahead: the output each spends (reused from block
     /// to block).
     pub(crate) spends: Vec<u64>,
+    /// The outputs of the coinbases too young to spend.
+    pub(crate) young_coinbases: crate::utxo_rules::YoungCoinbases,
     /// Blocks still to ask for their lookups' pages ahead, since the last whose lookups read
     /// pages from disk.
     pub(crate) cold_reads: u32,
@@ -128,6 +130,7 @@ impl IndexWriter {
             batch_growth: 0,
             addr_hashes: Vec::new(),
             spends: Vec::new(),
+            young_coinbases: Default::default(),
             cold_reads: 0,
             cold_blocks: 0,
             shared: Arc::new(Shared::new(dir, meta.clone())),

@@ -12,7 +12,7 @@ use crate::hashtable::SegmentedTable;
 use crate::hashtable::{hash_bytes, hash_random_key};
 use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::IndexWriter;
-use crate::utxo_rules::{immature_coinbase, unspent_twin, COINBASE_MATURITY};
+use crate::utxo_rules::unspent_twin;
 
 /// Counts of what one block added.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -219,6 +219,7 @@ impl IndexWriter {
             addr_idx,
             addr_hashes,
             spends,
+            young_coinbases,
             deferred,
             cold_reads,
             cold_blocks,
@@ -315,15 +316,9 @@ impl IndexWriter {
         let mut in_iter = b.inputs.iter();
         let mut out_iter = b.outputs.iter();
         let (mut coinbase_value, mut fees) = (0u128, 0u128);
-        // Coinbase maturity: the coinbases of blocks `immature_from..` (and of this block)
-        // cannot be spent yet. Outputs below `recent` are older than all of them, so only
-        // inputs spending young outputs look further.
-        let immature_from = height.saturating_sub(COINBASE_MATURITY - 1);
-        let recent = if immature_from < height {
-            txs.get(u64::from(blocks.get(immature_from).first_tx)).first_output
-        } else {
-            outputs.len()
-        };
+        // Coinbase maturity: the coinbases of the 99 blocks before (and of this block) cannot
+        // be spent yet.
+        young_coinbases.start_block(blocks, txs, height, first_output);
         for (t_in_block, ptx) in b.txs.iter().enumerate() {
             // BIP30 looks the txid up and the insert takes a slot beside it.
             if let Some(ahead) = b.txs.get(t_in_block + PREFETCH_AHEAD) {
@@ -385,17 +380,15 @@ impl IndexWriter {
                         prev_vout: pin.prev_vout,
                     });
                 };
-                if o >= recent {
-                    if let Some(cb_height) = immature_coinbase(blocks, txs, immature_from, height, first_tx, o) {
-                        return Err(IndexError::ImmatureSpend {
-                            height: height as u32,
-                            hash: b.hash.to_string(),
-                            txid: ptx.txid.to_string(),
-                            vin,
-                            prev: format!("{}:{}", pin.prev_txid, pin.prev_vout),
-                            coinbase_height: cb_height as u32,
-                        });
-                    }
+                if let Some(cb_height) = young_coinbases.find(o) {
+                    return Err(IndexError::ImmatureSpend {
+                        height: height as u32,
+                        hash: b.hash.to_string(),
+                        txid: ptx.txid.to_string(),
+                        vin,
+                        prev: format!("{}:{}", pin.prev_txid, pin.prev_vout),
+                        coinbase_height: cb_height as u32,
+                    });
                 }
                 // Spent already if its spender is an earlier input that points back (a stale
                 // value left by an unwound block or an interrupted batch does not). The file
@@ -475,6 +468,7 @@ impl IndexWriter {
             }
             if t_in_block == 0 {
                 coinbase_value = value_out;
+                young_coinbases.push(height, first_output, outputs.len());
             } else if value_out > value_in {
                 return Err(IndexError::ValueOutExceedsIn {
                     height: height as u32,

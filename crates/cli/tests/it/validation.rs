@@ -299,6 +299,13 @@ fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
             && e.contains(&format!("{}:0, the coinbase of block 4, 99 blocks later", young[1])),
         "{e}"
     );
+    // The same two appended by a later run to the index of the first 102: the young
+    // coinbases then come from the index, not from the run that appended them.
+    let later = tmp.path().join("ok");
+    let e = err(ingest(&later, &folder(tmp.path(), "immature-later", &[&immature.file()])));
+    assert!(e.contains("rule coinbase-maturity") && e.contains("the coinbase of block 4, 99 blocks later"), "{e}");
+    let r = ingest(&later, &folder(tmp.path(), "mature-later", &[&mature.file()])).unwrap();
+    assert_eq!(r.height, Some(103));
     let own = Regtest::coinbase(103, 50 * COIN).compute_txid();
     let mut own_block = Regtest { blocks: chain.blocks.clone() };
     own_block.push(50 * COIN, vec![Regtest::spend(&[OutPoint { txid: own, vout: 0 }], 50 * COIN)]);
