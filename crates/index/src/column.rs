@@ -28,8 +28,9 @@ pub struct Column<T: Pod> {
     len: u64,
     /// Whether the writer reads it at random ([`Column::read_at_random`]).
     random: bool,
-    /// Whether every page is mapped up front (`MAP_POPULATE`): see [`Column::open_full`].
-    populate: bool,
+    /// Whether every page of the current mapping has its page-table entry
+    /// ([`Column::populate`]).
+    populated: bool,
     _t: PhantomData<T>,
 }
 
@@ -54,22 +55,14 @@ impl<T: Pod> Column<T> {
         // SAFETY: the file is private to this index (the data dir is locked against other
         // writers) and is only resized through `grow`, which remaps first.
         let map = unsafe { MmapOptions::new().map_mut(&file) }.map_err(io)?;
-        Ok(Column { path: path.to_owned(), file, map, len, random: false, populate: false, _t: PhantomData })
+        Ok(Column { path: path.to_owned(), file, map, len, random: false, populated: false, _t: PhantomData })
     }
 
     /// Opens (creating if needed) a column of at least `records` records, all counted valid:
-    /// a fixed-size table rather than a growing array. It is mapped with `MAP_POPULATE`: a
-    /// hash-table segment (at most 512 MiB) is read at random, and a CPU prefetch of a page
-    /// that has no page-table entry yet is dropped, so without it every lookup whose page
-    /// was not touched since the mapping stalled (10M ingest 29 s -> 24 s, same run).
+    /// a fixed-size table rather than a growing array.
     pub fn open_full(path: &Path, records: u64) -> Result<Column<T>, IndexError> {
         let mut c = Column::open(path, 0)?;
-        c.populate = true;
-        if records > c.capacity() {
-            c.grow(records)?;
-        } else {
-            c.map_file()?;
-        }
+        c.reserve(records)?;
         c.len = c.capacity();
         Ok(c)
     }
@@ -199,18 +192,27 @@ impl<T: Pod> Column<T> {
         self.map_file()
     }
 
-    /// Maps the whole file again (after it grew, or to populate it).
+    /// Maps the whole file again, after it grew.
     fn map_file(&mut self) -> Result<(), IndexError> {
-        let mut opts = MmapOptions::new();
-        if self.populate {
-            opts.populate();
-        }
         // SAFETY: as in `open`.
-        self.map = unsafe { opts.map_mut(&self.file) }.map_err(|e| IndexError::io(&self.path, e))?;
+        self.map = unsafe { MmapOptions::new().map_mut(&self.file) }.map_err(|e| IndexError::io(&self.path, e))?;
+        self.populated = false;
         if self.random {
             let _ = self.map.advise(memmap2::Advice::Random);
         }
         Ok(())
+    }
+
+    /// Gives every page of the file in memory its page-table entry now, once per mapping
+    /// (`MADV_POPULATE_READ`), for a file read at random that fits in memory: a CPU prefetch
+    /// of a page without one is dropped, so prefetched lookups stalled anyway until each page
+    /// had been touched since the mapping (10M ingest 29 s -> 24 s, same run). Not for files
+    /// past memory: it reads the whole file in (the writer asks only while writing in place).
+    pub fn populate(&mut self) {
+        if !self.populated {
+            self.populated = true;
+            let _ = self.map.advise(memmap2::Advice::PopulateRead);
+        }
     }
 
     /// Whether [`Column::read_at_random`] was called.

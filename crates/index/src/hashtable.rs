@@ -165,6 +165,11 @@ impl IdHashTable {
         debug_assert!(self.pending.hashes.is_empty() && self.direct_len == 0);
         self.direct = on;
         self.written = if on && self.leftovers { slot_bits(self.mask) } else { Vec::new() };
+        if on {
+            // In place means the index is small next to memory: the segment is read at
+            // random and its pages stay cached.
+            self.slots.populate();
+        }
     }
 
     /// Makes room in the open batch's in-memory table for `n` inserts.
