@@ -149,11 +149,8 @@ impl IdHashTable {
             return;
         }
         debug_assert_eq!(id, self.pending.base + self.direct_len, "ids are inserted in order");
-        if self.leftovers {
-            take_free_slot(self.slots.as_mut_slice(), &mut self.written, self.pending.base, hash, id, &self.path);
-        } else {
-            take_empty_slot(self.slots.as_mut_slice(), hash, id, &self.path);
-        }
+        let (base, leftovers) = (self.pending.base, self.leftovers);
+        take_slot(self.slots.as_mut_slice(), leftovers.then_some(&mut self.written[..]), base, hash, id, &self.path);
         self.direct_len += 1;
         self.high = self.high.max(id + 1);
     }
@@ -204,12 +201,8 @@ impl IdHashTable {
             if let Some(&ahead) = order.get(k + 16) {
                 prefetch(hashes, ahead as usize);
             }
-            let (hash, id) = (hashes[e as usize], base + e as u64);
-            if self.leftovers {
-                take_free_slot(slots, &mut written, base, hash, id, &self.path);
-            } else {
-                take_empty_slot(slots, hash, id, &self.path);
-            }
+            let reclaim = self.leftovers.then_some(&mut written[..]);
+            take_slot(slots, reclaim, base, hashes[e as usize], base + e as u64, &self.path);
         }
         self.high = self.high.max(base + n);
         self.pending.clear(base + n);
@@ -343,6 +336,16 @@ fn take_free_slot(slots: &mut [u64], written: &mut [u64], base: u64, hash: u64, 
         i = (i + 1) & mask;
     }
     panic!("{}: no free slot for id {id} among {} (committed {base})", path.display(), mask + 1);
+}
+
+/// Stores `id` under `hash`: past the leftovers of the table if it may hold some (`written`,
+/// a bit per slot: [`take_free_slot`]), else in the first empty slot ([`take_empty_slot`]).
+#[inline(always)]
+fn take_slot(slots: &mut [u64], written: Option<&mut [u64]>, base: u64, hash: u64, id: u64, path: &Path) {
+    match written {
+        Some(written) => take_free_slot(slots, written, base, hash, id, path),
+        None => take_empty_slot(slots, hash, id, path),
+    }
 }
 
 /// Stores `id` under `hash` in the first empty slot of its probe sequence: the insert of a
