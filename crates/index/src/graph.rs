@@ -109,9 +109,10 @@ impl View<'_> {
     }
 }
 
-/// Hints the CPU to load `r` into cache (a no-op off x86-64).
+/// Hints the CPU to load `r` into cache (a no-op off x86-64): for walks that know what they
+/// will read a little before they read it.
 #[inline]
-fn prefetch<T>(r: &T) {
+pub fn prefetch<T>(r: &T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint; the pointer is a valid reference.
     unsafe {

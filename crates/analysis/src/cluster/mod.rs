@@ -291,6 +291,14 @@ impl Clustering {
         &self.dir
     }
 
+    /// Hints the CPU to load what [`Clustering::cluster_of`] reads first for `a`.
+    #[inline]
+    pub fn prefetch(&self, a: AddrId) {
+        if let Some(r) = self.saved.roots.as_slice().get(a.get() as usize) {
+            sleuth_index::prefetch(r);
+        }
+    }
+
     /// The cluster of `a`, if the clustering covers it.
     pub fn cluster_of(&self, a: AddrId) -> Option<ClusterId> {
         let roots = self.saved.roots.as_slice();

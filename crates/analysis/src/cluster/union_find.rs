@@ -46,10 +46,8 @@ impl UnionFind {
     /// Hints the CPU to load `x`'s parent link.
     #[inline]
     pub fn prefetch(&self, x: u32) {
-        #[cfg(target_arch = "x86_64")]
         if let Some(p) = self.parent.get(x as usize) {
-            // SAFETY: prefetching is a hint; the pointer is in bounds.
-            unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((p as *const u32).cast()) };
+            sleuth_index::prefetch(p);
         }
     }
 

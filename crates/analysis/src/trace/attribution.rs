@@ -141,6 +141,15 @@ impl Attribution {
         self.clustering.as_ref().and_then(|c| c.cluster_of(a))
     }
 
+    /// Hints the CPU to load the first thing [`Attribution::label_of`] and
+    /// [`Attribution::cluster_of`] read for `a`.
+    #[inline]
+    pub fn prefetch(&self, a: AddrId) {
+        if let Some(c) = &self.clustering {
+            c.prefetch(a);
+        }
+    }
+
     /// The label of `a`'s cluster (or of `a`).
     pub fn label_of(&self, a: AddrId) -> Option<&Label> {
         let i = match self.cluster_of(a) {

@@ -3,8 +3,8 @@
 
 use std::time::Instant;
 
-use super::fasthash::{IdMap, IdSet};
-use super::queue::MonotoneQueue;
+use super::fasthash::IdSet;
+use super::queue::PendingQueue;
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
 
@@ -21,10 +21,10 @@ struct Walk<'v, 'a> {
     attribution: &'a Attribution,
     opts: &'a TraceOptions,
     out: Collector,
-    /// Tainted coins waiting for the transaction that created them.
-    pending: IdMap<u64, Taint>,
-    /// The transactions that created them, largest first.
-    queue: MonotoneQueue,
+    /// Tainted coins waiting for the transaction that created them, keyed by output, largest
+    /// first: outputs are numbered in chain order, so this visits transactions in reverse
+    /// chain order, and a transaction's tainted outputs come out together.
+    pending: PendingQueue<Taint>,
     /// Owners of the coins traced from: their own cluster is not a source.
     start_owners: Vec<Owner>,
 }
@@ -62,13 +62,8 @@ impl Walk<'_, '_> {
         {
             return stop(self, StopReason::MaxHops, &t);
         }
-        match self.pending.entry(o.get()) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&t),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(t);
-                self.queue.push(created_by.get() as u64);
-            }
-        }
+        // The same coin reached again is merged when its creator is visited.
+        self.pending.push(o.get(), t);
     }
 
     /// Attributes the taint of transaction `c`'s outputs to the coins it spent.
@@ -91,8 +86,17 @@ impl Walk<'_, '_> {
         let mut owner_out = Owner::None;
         let mut tmp_amounts = Vec::new();
         let mut tmp_ranges = Vec::new();
-        for (k, o) in tx.outputs.iter().enumerate() {
-            let Some(t) = self.pending.remove(&o.out.get()) else { continue };
+        let first_out = tx.outputs.first().map_or(0, |o| o.out.get());
+        let mut taken: Vec<Option<Taint>> = vec![None; tx.outputs.len()];
+        while let Some(o) = self.pending.peek().filter(|&o| o >= first_out) {
+            let (_, t) = self.pending.pop().expect("peeked");
+            match &mut taken[(o - first_out) as usize] {
+                Some(x) => x.merge(&t),
+                slot => *slot = Some(t),
+            }
+        }
+        for (k, (o, t)) in tx.outputs.iter().zip(taken).enumerate() {
+            let Some(t) = t else { continue };
             if !any {
                 owner_out = self.attribution.owner(o.addr, self.opts.clusters);
                 any = true;
@@ -137,7 +141,7 @@ impl Walk<'_, '_> {
             t.hops = if owner != owner_out || owner == Owner::None { hops.saturating_add(1) } else { hops };
             t.coinjoin = cj;
             let creator = view.tx_of_output(o).get();
-            self.out.pred.entry(creator).or_insert(c.get());
+            self.out.pred.first(creator, c.get());
             self.settle(o, t, false);
         }
     }
@@ -155,8 +159,7 @@ pub(super) fn run(
         attribution,
         opts,
         out: Collector::new(&opts.policies),
-        pending: IdMap::default(),
-        queue: MonotoneQueue::new(true),
+        pending: PendingQueue::new(true),
         start_owners: sources.iter().map(|&o| attribution.owner(view.output(o).addr, opts.clusters)).collect(),
     };
     let on = w.out.on;
@@ -168,18 +171,15 @@ pub(super) fn run(
     }
     let mut tx = TxView::default();
     let mut counts = Vec::new();
-    let mut last = None;
-    while let Some(c) = w.queue.pop() {
-        // A transaction is queued once per tainted output of it: visit it once.
-        if last != Some(c) {
-            if w.out.visits_exhausted(opts) {
-                break;
-            }
-            w.visit(TxNum::new(c as u32), &mut tx, &mut counts);
-            last = Some(c);
+    while let Some(o) = w.pending.peek() {
+        if w.out.visits_exhausted(opts) {
+            break;
         }
+        // Takes every pending coin this transaction created.
+        w.visit(view.tx_of_output(OutputNum::new(o)), &mut tx, &mut counts);
     }
-    w.out.stop_waiting(view, std::mem::take(&mut w.pending));
+    let waiting = std::mem::replace(&mut w.pending, PendingQueue::new(true)).drain();
+    w.out.stop_waiting(view, waiting.map(|(o, t)| (OutputNum::new(o), t)));
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)
 }

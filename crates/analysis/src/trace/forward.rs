@@ -2,8 +2,8 @@
 
 use std::time::Instant;
 
-use super::fasthash::IdMap;
-use super::queue::MonotoneQueue;
+use super::prefetch::Lookahead;
+use super::queue::PendingQueue;
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
 
@@ -20,11 +20,10 @@ struct Walk<'v, 'a> {
     attribution: &'a Attribution,
     opts: &'a TraceOptions,
     out: Collector,
-    /// Tainted coins waiting for their spending transaction.
-    pending: IdMap<u64, Taint>,
-    /// The inputs spending them, smallest first: inputs are numbered in chain order, so this
-    /// visits transactions in chain order without looking each one up per coin.
-    queue: MonotoneQueue,
+    /// Tainted coins waiting for their spending transaction, keyed by the input spending
+    /// them, smallest first: inputs are numbered in chain order, so this visits transactions
+    /// in chain order, and a transaction's tainted inputs come out together.
+    pending: PendingQueue<Taint>,
 }
 
 impl Walk<'_, '_> {
@@ -63,13 +62,8 @@ impl Walk<'_, '_> {
             return stop(self, StopReason::MaxHops, &t);
         }
         t.from = created_by.get();
-        match self.pending.entry(o.get()) {
-            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&t),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(t);
-                self.queue.push(spender.get());
-            }
-        }
+        // The same coin reached again (from two sources) is merged when its spender is visited.
+        self.pending.push(spender.get(), t);
     }
 
     /// Splits the taint of transaction `s`'s inputs over its outputs and fee.
@@ -80,14 +74,25 @@ impl Walk<'_, '_> {
         let on = self.out.on;
         let ins = view.tx_input_range(s);
         scratch.clear();
+        scratch.taints.resize(tx.inputs.len(), Taint::default());
+        while let Some(i) = self.pending.peek().filter(|&i| i < ins.end) {
+            let (_, t) = self.pending.pop().expect("peeked");
+            let slot = &mut scratch.taints[(i - ins.start) as usize];
+            // Pushed taint is never clean: a clean slot is one not reached yet.
+            if slot.is_clean() {
+                *slot = t;
+            } else {
+                // Reached twice: the first arrival's path.
+                slot.from = slot.from.min(t.from);
+                slot.merge(&t);
+            }
+        }
         let mut first: Option<(u32, Owner)> = None;
         let mut hops = u32::MAX;
         let mut cj = false;
-        for (k, i) in ins.clone().enumerate() {
-            let o = view.spent_output(InputNum::new(i)).expect("a spending transaction is no coinbase");
-            let v = tx.inputs[k].value;
-            scratch.in_values.push(v);
-            let t = self.pending.remove(&o.get()).unwrap_or_default();
+        for k in 0..tx.inputs.len() {
+            scratch.in_values.push(tx.inputs[k].value);
+            let t = &scratch.taints[k];
             if !t.is_clean() {
                 hops = hops.min(t.hops);
                 cj |= t.coinjoin;
@@ -95,10 +100,9 @@ impl Walk<'_, '_> {
                     first = Some((t.from, self.attribution.owner(tx.inputs[k].addr, self.opts.clusters)));
                 }
             }
-            scratch.taints.push(t);
         }
         let Some((from, owner_in)) = first else { return };
-        self.out.pred.insert(s.get(), from);
+        self.out.pred.visited(s.get(), from);
         let in_sum: u64 = scratch.in_values.iter().sum();
         for o in &tx.outputs {
             scratch.parts.push(o.value);
@@ -191,14 +195,8 @@ pub(super) fn run(
     opts: &TraceOptions,
 ) -> TraceReport {
     let started = Instant::now();
-    let mut w = Walk {
-        view,
-        attribution,
-        opts,
-        out: Collector::new(&opts.policies),
-        pending: IdMap::default(),
-        queue: MonotoneQueue::new(false),
-    };
+    let mut w =
+        Walk { view, attribution, opts, out: Collector::new(&opts.policies), pending: PendingQueue::new(false) };
     let on = w.out.on;
     let mut seen = super::fasthash::IdSet::default();
     for &o in sources {
@@ -209,18 +207,39 @@ pub(super) fn run(
     }
     let mut tx = TxView::default();
     let mut scratch = Scratch::default();
-    let mut last: Option<TxNum> = None;
-    while let Some(i) = w.queue.pop() {
-        let s = view.tx_of_input(InputNum::new(i));
-        if last != Some(s) {
-            if w.out.visits_exhausted(opts) {
-                break;
-            }
-            w.visit(s, &mut tx, &mut scratch);
-            last = Some(s);
+    let mut look = Lookahead::default();
+    while let Some(i) = w.pending.peek() {
+        if w.out.visits_exhausted(opts) {
+            break;
         }
+        let endpoints = &w.out.endpoints;
+        look.run(&w.pending, |step, k| {
+            let i = InputNum::new(k);
+            match step {
+                0 => view.prefetch_input(i),
+                1 => _ = view.prefetch_input_links(i),
+                2 => view.prefetch_tx_body(view.tx_of_input(i)),
+                _ => {
+                    // The owner of the spent coin (the tainted input's cluster).
+                    if let Some(a) = view.spent_output(i).and_then(|o| view.output(o).addr) {
+                        attribution.prefetch(a);
+                    }
+                    view.prefetch_tx_links(view.tx_of_input(i), |a, spent| {
+                        attribution.prefetch(a);
+                        if !spent {
+                            endpoints.prefetch(a);
+                        }
+                    })
+                }
+            }
+        });
+        // Takes every pending coin this transaction spends.
+        w.visit(view.tx_of_input(InputNum::new(i)), &mut tx, &mut scratch);
     }
-    w.out.stop_waiting(view, std::mem::take(&mut w.pending));
+    let waiting = std::mem::replace(&mut w.pending, PendingQueue::new(false))
+        .drain()
+        .map(|(i, t)| (view.spent_output(InputNum::new(i)).expect("a pending coin is spent"), t));
+    w.out.stop_waiting(view, waiting);
     let seconds = started.elapsed().as_secs_f64();
     w.out.finish(view, attribution, opts, sources, seconds)
 }

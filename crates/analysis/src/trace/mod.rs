@@ -10,9 +10,11 @@
 
 mod attribution;
 mod backward;
+mod endpoints;
 mod fasthash;
 mod forward;
 pub mod policy;
+mod prefetch;
 mod queue;
 pub mod ranges;
 mod report;

@@ -10,6 +10,7 @@ use sleuth_chain::Sat;
 use sleuth_index::{AddrId, OutputNum, TxNum, View};
 
 use super::attribution::Attribution;
+use super::endpoints::{EndAcc, Endpoints};
 use super::fasthash::IdMap;
 use super::policy::Policy;
 use super::taint::{ix, N};
@@ -212,22 +213,13 @@ pub(crate) enum Bucket {
     Mined,
 }
 
-/// An endpoint being summed.
-struct EndAcc {
-    amounts: [u64; N],
-    tx: TxNum,
-    hops: u32,
-    coinjoin: bool,
-}
-
 /// What a walk collects, turned into a [`TraceReport`] at the end.
 pub(crate) struct Collector {
     pub on: [bool; N],
     buckets: [[u64; 7]; N],
-    /// Keyed by [`end_key`].
-    endpoints: IdMap<u64, EndAcc>,
+    pub endpoints: Endpoints,
     /// For paths: the transaction a visited transaction's taint came from.
-    pub pred: IdMap<u32, u32>,
+    pub pred: Preds,
     pub visited: u64,
     pub coinjoins: u64,
 }
@@ -241,8 +233,8 @@ impl Collector {
         Collector {
             on,
             buckets: [[0; 7]; N],
-            endpoints: IdMap::default(),
-            pred: IdMap::default(),
+            endpoints: Endpoints::default(),
+            pred: Preds::default(),
             visited: 0,
             coinjoins: 0,
         }
@@ -266,7 +258,7 @@ impl Collector {
             StopReason::Mined => Bucket::Mined,
         };
         self.bucket(b, amounts);
-        let e = self.endpoints.entry(end_key(addr, why)).or_insert(EndAcc { amounts: [0; N], tx, hops, coinjoin: cj });
+        let e = self.endpoints.entry(addr, why, tx, hops, cj);
         for (a, x) in e.amounts.iter_mut().zip(amounts) {
             *a += x;
         }
@@ -283,12 +275,11 @@ impl Collector {
         opts.max_visits.is_some_and(|m| self.visited >= m)
     }
 
-    /// Stops every coin still waiting for a visit (`pending`: coin → taint) where it is, as
+    /// Stops every coin still waiting for a visit (`pending`: coin and taint) where it is, as
     /// [`StopReason::WorkLimit`]: a walk past its limit of visits leaves them, and the
     /// reconciliation still adds up.
-    pub fn stop_waiting(&mut self, view: &View<'_>, pending: IdMap<u64, super::taint::Taint>) {
+    pub fn stop_waiting(&mut self, view: &View<'_>, pending: impl Iterator<Item = (OutputNum, super::taint::Taint)>) {
         for (o, t) in pending {
-            let o = OutputNum::new(o);
             let coin = view.output(o);
             let a = t.amounts(coin.value);
             self.stop(coin.addr, StopReason::WorkLimit, &a, view.tx_of_output(o), t.hops, t.coinjoin);
@@ -302,7 +293,7 @@ impl Collector {
     fn path(&self, view: &View<'_>, tx: TxNum) -> Vec<String> {
         let mut path = vec![tx.get()];
         let mut t = tx.get();
-        while let Some(&p) = self.pred.get(&t) {
+        while let Some(p) = self.pred.get(t) {
             if path.len() >= 1_000 || p == t {
                 break;
             }
@@ -356,17 +347,16 @@ impl Collector {
             ));
         }
         let traced_sat = PerPolicy(recs.iter().map(|(p, r)| (*p, r.traced_sat)).collect());
-        let mut ends: Vec<((Option<AddrId>, StopReason), &EndAcc)> =
-            self.endpoints.iter().map(|(&k, e)| (from_end_key(k), e)).collect();
-        let endpoint_count = ends.len() as u64;
+        let mut ends: Vec<&EndAcc> = self.endpoints.iter().collect();
+        let endpoint_count = self.endpoints.len() as u64;
         if let Some(only) = &opts.list_only {
-            ends.retain(|((_, why), _)| only.contains(why));
+            ends.retain(|e| only.contains(&e.why));
         }
         // Summed per label first (a label is one entity and category), keyed by where it
         // lives: the strings are copied once per label, not once per endpoint.
         let mut per_label: IdMap<usize, (&super::attribution::Label, [u64; N])> = IdMap::default();
-        for ((addr, _), e) in &ends {
-            if let Some(l) = addr.and_then(|a| attribution.label_of(a)) {
+        for e in &ends {
+            if let Some(l) = e.addr().and_then(|a| attribution.label_of(a)) {
                 let x = &mut per_label.entry(l as *const _ as usize).or_insert((l, [0; N])).1;
                 x.iter_mut().zip(&e.amounts).for_each(|(x, a)| *x += a);
             }
@@ -384,8 +374,7 @@ impl Collector {
         // The largest first: by the largest amount under any policy, then by address; only
         // the listed ones are sorted.
         let size = |e: &EndAcc| e.amounts.iter().copied().max().unwrap_or(0);
-        type End<'e> = ((Option<AddrId>, StopReason), &'e EndAcc);
-        let order = |a: &End, b: &End| size(b.1).cmp(&size(a.1)).then(a.0.cmp(&b.0));
+        let order = |a: &&EndAcc, b: &&EndAcc| size(b).cmp(&size(a)).then((a.addr(), a.why).cmp(&(b.addr(), b.why)));
         if ends.len() > max_endpoints && max_endpoints > 0 {
             ends.select_nth_unstable_by(max_endpoints - 1, order);
             ends.truncate(max_endpoints);
@@ -394,7 +383,8 @@ impl Collector {
         let endpoints = ends
             .into_iter()
             .take(max_endpoints)
-            .map(|((addr, why), e)| {
+            .map(|e| {
+                let (addr, why) = (e.addr(), e.why);
                 let h = view.height_of_tx(e.tx);
                 let label = addr.and_then(|a| attribution.label_of(a));
                 Endpoint {
@@ -440,13 +430,33 @@ impl Collector {
     }
 }
 
-/// An endpoint's key: the address (or none) and the reason, in one word.
-fn end_key(addr: Option<AddrId>, why: StopReason) -> u64 {
-    (addr.map_or(u32::MAX as u64, |a| a.get() as u64) << 8) | why as u64
+/// For paths: the transaction each visited transaction's taint came from.
+#[derive(Default)]
+pub(crate) struct Preds {
+    /// Forward: appended as transactions are visited, in chain order, so sorted by the first:
+    /// no hash map to insert into once per visit.
+    visited: Vec<(u32, u32)>,
+    /// Backward: the first spender to reach each creator.
+    first: IdMap<u32, u32>,
 }
 
-fn from_end_key(k: u64) -> (Option<AddrId>, StopReason) {
-    let a = (k >> 8) as u32;
-    let why = StopReason::ALL[(k & 0xff) as usize];
-    ((a != u32::MAX).then(|| AddrId::new(a)), why)
+impl Preds {
+    /// Forward: transaction `tx`, visited after every transaction before it, took taint from
+    /// `from`.
+    pub fn visited(&mut self, tx: u32, from: u32) {
+        debug_assert!(self.visited.last().is_none_or(|l| l.0 < tx), "visits in chain order");
+        self.visited.push((tx, from));
+    }
+
+    /// Backward: coins of `tx` took taint from `from`, unless an earlier visit gave some.
+    pub fn first(&mut self, tx: u32, from: u32) {
+        self.first.entry(tx).or_insert(from);
+    }
+
+    fn get(&self, tx: u32) -> Option<u32> {
+        match self.visited.binary_search_by_key(&tx, |e| e.0) {
+            Ok(k) => Some(self.visited[k].1),
+            Err(_) => self.first.get(&tx).copied(),
+        }
+    }
 }
