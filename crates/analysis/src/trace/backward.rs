@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use super::fasthash::IdSet;
+use super::prefetch::Lookahead;
 use super::queue::PendingQueue;
 
 use sleuth_index::{InputNum, OutputNum, TxNum, View};
@@ -171,10 +172,20 @@ pub(super) fn run(
     }
     let mut tx = TxView::default();
     let mut counts = Vec::new();
+    let mut look = Lookahead::default();
     while let Some(o) = w.pending.peek() {
         if w.out.visits_exhausted(opts) {
             break;
         }
+        look.run(&w.pending, |step, k| {
+            let o = OutputNum::new(k);
+            match step {
+                0 => view.prefetch_output_tx(o),
+                1 => _ = view.prefetch_output_links(o),
+                2 => view.prefetch_tx_body(view.tx_of_output(o)),
+                _ => view.prefetch_tx_links(view.tx_of_output(o), |a, _| attribution.prefetch(a)),
+            }
+        });
         // Takes every pending coin this transaction created.
         w.visit(view.tx_of_output(OutputNum::new(o)), &mut tx, &mut counts);
     }
