@@ -68,58 +68,61 @@ impl Walk<'_, '_> {
     }
 
     /// Attributes the taint of transaction `c`'s outputs to the coins it spent.
-    fn visit(&mut self, c: TxNum, tx: &mut TxView, counts: &mut Vec<u64>) {
+    fn visit(&mut self, c: TxNum, tx: &mut TxView, sc: &mut Scratch) {
         let view = self.view;
         tx.load(view, c);
         self.out.visited += 1;
         let on = self.out.on;
-        let ins: Vec<u64> = tx.inputs.iter().map(|i| i.value).collect();
-        let outs: Vec<u64> = tx.outputs.iter().map(|o| o.value).collect();
-        let in_sum: u64 = ins.iter().sum();
-        let mut parts = outs.clone();
-        parts.push(in_sum.saturating_sub(outs.iter().sum()));
-        let is_cj = coinjoin::detect(tx, counts).is_some();
+        sc.ins.clear();
+        sc.ins.extend(tx.inputs.iter().map(|i| i.value));
+        sc.outs.clear();
+        sc.outs.extend(tx.outputs.iter().map(|o| o.value));
+        let in_sum: u64 = sc.ins.iter().sum();
+        sc.parts.clear();
+        sc.parts.extend_from_slice(&sc.outs);
+        sc.parts.push(in_sum.saturating_sub(sc.outs.iter().sum()));
+        let is_cj = coinjoin::detect(tx, &mut sc.counts).is_some();
         if is_cj {
             self.out.coinjoins += 1;
         }
-        let mut acc: Vec<Taint> = vec![Taint::default(); ins.len()];
+        sc.acc.clear();
+        sc.acc.resize(sc.ins.len(), Taint::default());
         let (mut hops, mut cj, mut any) = (u32::MAX, is_cj, false);
         let mut owner_out = Owner::None;
-        let mut tmp_amounts = Vec::new();
-        let mut tmp_ranges = Vec::new();
         let first_out = tx.outputs.first().map_or(0, |o| o.out.get());
-        let mut taken: Vec<Option<Taint>> = vec![None; tx.outputs.len()];
+        sc.taken.clear();
+        sc.taken.resize(tx.outputs.len(), None);
         while let Some(o) = self.pending.peek().filter(|&o| o >= first_out) {
             let (_, t) = self.pending.pop().expect("peeked");
-            match &mut taken[(o - first_out) as usize] {
+            match &mut sc.taken[(o - first_out) as usize] {
                 Some(x) => x.merge(&t),
                 slot => *slot = Some(t),
             }
         }
-        for (k, (o, t)) in tx.outputs.iter().zip(taken).enumerate() {
-            let Some(t) = t else { continue };
+        for k in 0..tx.outputs.len() {
+            let Some(t) = sc.taken[k].take() else { continue };
             if !any {
-                owner_out = self.attribution.owner(o.addr, self.opts.clusters);
+                owner_out = self.attribution.owner(tx.outputs[k].addr, self.opts.clusters);
                 any = true;
             }
             hops = hops.min(t.hops);
             cj |= t.coinjoin;
             if t.poison {
-                acc.iter_mut().for_each(|a| a.poison = true);
+                sc.acc.iter_mut().for_each(|a| a.poison = true);
             }
             if on[ix(Policy::Haircut)] && t.haircut > 0 {
-                policy::split_proportionally(t.haircut, &ins, &mut tmp_amounts);
-                acc.iter_mut().zip(&tmp_amounts).for_each(|(a, x)| a.haircut += x);
+                policy::split_proportionally(t.haircut, &sc.ins, &mut sc.amounts);
+                sc.acc.iter_mut().zip(&sc.amounts).for_each(|(a, x)| a.haircut += x);
             }
             if on[ix(Policy::Tiho)] && t.tiho > 0 {
-                policy::tiho_back(&ins, &outs, k, t.tiho, &mut tmp_amounts);
-                acc.iter_mut().zip(&tmp_amounts).for_each(|(a, x)| a.tiho += x);
+                policy::tiho_back(&sc.ins, &sc.outs, k, t.tiho, &mut sc.amounts);
+                sc.acc.iter_mut().zip(&sc.amounts).for_each(|(a, x)| a.tiho += x);
             }
             for (from_end, get) in [(false, Policy::Fifo), (true, Policy::Lifo)] {
                 let r: &Ranges = if get == Policy::Fifo { &t.fifo } else { &t.lifo };
                 if on[ix(get)] && !r.is_empty() {
-                    policy::lined_back(&ins, &parts, k, r, from_end, &mut tmp_ranges);
-                    for (a, x) in acc.iter_mut().zip(&tmp_ranges) {
+                    policy::lined_back(&sc.ins, &sc.parts, k, r, from_end, &mut sc.ranges);
+                    for (a, x) in sc.acc.iter_mut().zip(&sc.ranges) {
                         let slot = if get == Policy::Fifo { &mut a.fifo } else { &mut a.lifo };
                         *slot = slot.union(x);
                     }
@@ -129,16 +132,34 @@ impl Walk<'_, '_> {
         if !any {
             return;
         }
-        let spent: Vec<(OutputNum, Owner)> = view
-            .tx_input_range(c)
-            .filter_map(|i| view.spent_output(InputNum::new(i)))
-            .zip(&tx.inputs)
-            .map(|(o, i)| (o, self.attribution.owner(i.addr, self.opts.clusters)))
-            .collect();
-        for ((o, owner), mut t) in spent.into_iter().zip(acc) {
+        // What settling the spent coins reads — their clusters and endpoint slots, the
+        // transactions that made them and whether those are coinbases — asked for together,
+        // so that the reads overlap instead of following one another (at the hop limit most
+        // coins stop, and their stops were most of a screening).
+        let ins = view.tx_input_range(c);
+        for step in 0..3 {
+            for (k, i) in ins.clone().enumerate().take(64) {
+                let Some(o) = view.spent_output(InputNum::new(i)) else { continue };
+                match step {
+                    0 => {
+                        if let Some(a) = tx.inputs[k].addr {
+                            self.attribution.prefetch(a);
+                            self.out.endpoints.prefetch(a);
+                        }
+                        view.prefetch_output_tx(o);
+                    }
+                    1 => _ = view.prefetch_output_links(o),
+                    _ => view.prefetch_first_input(view.tx_of_output(o)),
+                }
+            }
+        }
+        for (k, i) in ins.enumerate() {
+            let Some(o) = view.spent_output(InputNum::new(i)) else { continue };
+            let mut t = std::mem::take(&mut sc.acc[k]);
             if t.is_clean() {
                 continue;
             }
+            let owner = self.attribution.owner(tx.inputs[k].addr, self.opts.clusters);
             t.hops = if owner != owner_out || owner == Owner::None { hops.saturating_add(1) } else { hops };
             t.coinjoin = cj;
             let creator = view.tx_of_output(o).get();
@@ -146,6 +167,19 @@ impl Walk<'_, '_> {
             self.settle(o, t, false);
         }
     }
+}
+
+/// Buffers reused from transaction to transaction.
+#[derive(Default)]
+struct Scratch {
+    ins: Vec<u64>,
+    outs: Vec<u64>,
+    parts: Vec<u64>,
+    acc: Vec<Taint>,
+    taken: Vec<Option<Taint>>,
+    amounts: Vec<u64>,
+    ranges: Vec<Ranges>,
+    counts: Vec<u64>,
 }
 
 pub(super) fn run(
@@ -171,7 +205,7 @@ pub(super) fn run(
         }
     }
     let mut tx = TxView::default();
-    let mut counts = Vec::new();
+    let mut scratch = Scratch::default();
     let mut look = Lookahead::default();
     while let Some(o) = w.pending.peek() {
         if w.out.visits_exhausted(opts) {
@@ -187,7 +221,7 @@ pub(super) fn run(
             }
         });
         // Takes every pending coin this transaction created.
-        w.visit(view.tx_of_output(OutputNum::new(o)), &mut tx, &mut counts);
+        w.visit(view.tx_of_output(OutputNum::new(o)), &mut tx, &mut scratch);
     }
     let waiting = std::mem::replace(&mut w.pending, PendingQueue::new(true)).drain();
     w.out.stop_waiting(view, waiting.map(|(o, t)| (OutputNum::new(o), t)));
