@@ -24,6 +24,11 @@ if [ ! -f "$work/idx/meta.json" ]; then
   "$sleuth" -q --data-dir "$work/idx" ingest --blocks-dir "$work/sim/blocks" >/dev/null
 fi
 [ -f "$work/idx/cluster/meta.json" ] || "$sleuth" -q --data-dir "$work/idx" cluster build >/dev/null
+if [ "$(wc -l <"$work/sim/truth/addresses.csv")" -le 1 ]; then
+  echo "bench-trace: $work/sim/truth/addresses.csv lists no addresses (a chain made with --no-truth?):" >&2
+  echo "  nothing to tag from; remove $work and run again" >&2
+  exit 1
+fi
 if [ ! -d "$work/idx/tags" ]; then
   awk -F, 'NR==FNR { name[$1]=$2
                      cat[$1] = ($3=="exchange" || $3=="otc") ? "exchange" : ($3=="gambling") ? "gambling" \
