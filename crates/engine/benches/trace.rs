@@ -40,7 +40,7 @@ fn main() {
         attribution.len(),
         t.elapsed().as_secs_f64()
     );
-    if part != "screen" {
+    if part == "both" || part == "trace" {
         trace_speed(&snap, txid);
     }
     if part != "trace" {
