@@ -66,6 +66,19 @@ impl View<'_> {
         Some(t)
     }
 
+    /// Right before reading transaction `t`'s inputs: every coin it spends, so that the
+    /// waits overlap (a sweep or a CoinJoin spends hundreds; the steps ahead cover at most
+    /// `PER_TX`, and keys added late to the walk's queue none).
+    #[inline]
+    pub fn prefetch_spent_coins(&self, t: TxNum) {
+        let ins = self.tx_input_range(t);
+        if ins.end - ins.start > 2 {
+            for i in ins {
+                self.prefetch_spent_output(InputNum::new(i));
+            }
+        }
+    }
+
     /// Step 3 for output `o`'s transaction `t` (after step 2): its first input, which says
     /// whether `t` is a coinbase.
     #[inline]

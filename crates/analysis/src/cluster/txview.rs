@@ -53,15 +53,7 @@ impl TxView {
         self.inputs.clear();
         self.outputs.clear();
         self.input_addrs.clear();
-        let ins = index.tx_input_range(t);
-        if ins.end - ins.start > 2 {
-            // The spent coins lie anywhere: ask for all of them before reading the first, so
-            // the waits overlap (a sweep or CoinJoin spends hundreds).
-            for i in ins.clone() {
-                index.prefetch_spent_output(InputNum::new(i));
-            }
-        }
-        for i in ins {
+        for i in index.tx_input_range(t) {
             let Some(o) = index.spent_output(InputNum::new(i)) else {
                 self.coinbase = true;
                 continue;

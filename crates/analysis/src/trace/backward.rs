@@ -70,6 +70,7 @@ impl Walk<'_, '_> {
     /// Attributes the taint of transaction `c`'s outputs to the coins it spent.
     fn visit(&mut self, c: TxNum, tx: &mut TxView, sc: &mut Scratch) {
         let view = self.view;
+        view.prefetch_spent_coins(c);
         tx.load(view, c);
         self.out.visited += 1;
         let on = self.out.on;
@@ -137,22 +138,16 @@ impl Walk<'_, '_> {
         // so that the reads overlap instead of following one another (at the hop limit most
         // coins stop, and their stops were most of a screening).
         let ins = view.tx_input_range(c);
-        for step in 0..3 {
-            for (k, i) in ins.clone().enumerate().take(64) {
-                let Some(o) = view.spent_output(InputNum::new(i)) else { continue };
-                match step {
-                    0 => {
-                        if let Some(a) = tx.inputs[k].addr {
-                            self.attribution.prefetch(a);
-                            self.out.endpoints.prefetch(a);
-                        }
-                        view.prefetch_output_tx(o);
-                    }
-                    1 => _ = view.prefetch_output_links(o),
-                    _ => view.prefetch_first_input(view.tx_of_output(o)),
-                }
+        let coins = || ins.clone().take(64).filter_map(|i| view.spent_output(InputNum::new(i)));
+        for (input, o) in tx.inputs.iter().zip(coins()) {
+            if let Some(a) = input.addr {
+                self.attribution.prefetch(a);
+                self.out.endpoints.prefetch(a);
             }
+            view.prefetch_output_tx(o);
         }
+        coins().for_each(|o| _ = view.prefetch_output_links(o));
+        coins().for_each(|o| view.prefetch_first_input(view.tx_of_output(o)));
         for (k, i) in ins.enumerate() {
             let Some(o) = view.spent_output(InputNum::new(i)) else { continue };
             let mut t = std::mem::take(&mut sc.acc[k]);

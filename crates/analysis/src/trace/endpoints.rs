@@ -24,7 +24,7 @@ pub(crate) struct EndAcc {
     pub coinjoin: bool,
     pub why: StopReason,
     addr: u32,
-    /// The address's next endpoint (another reason), or `u32::MAX`.
+    /// The address's next endpoint (another reason) + 1, 0 for none: as in the slots.
     next: u32,
 }
 
@@ -82,18 +82,10 @@ impl Endpoints {
             if self.entries[k].why == why {
                 return &mut self.entries[k];
             }
-            e = self.entries[k].next.wrapping_add(1);
+            e = self.entries[k].next;
         }
         let k = self.entries.len();
-        self.entries.push(EndAcc {
-            amounts: [0; N],
-            tx,
-            hops,
-            coinjoin: cj,
-            why,
-            addr: a,
-            next: first.wrapping_sub(1),
-        });
+        self.entries.push(EndAcc { amounts: [0; N], tx, hops, coinjoin: cj, why, addr: a, next: first });
         self.slots[s] = (a, k as u32 + 1);
         &mut self.entries[k]
     }

@@ -69,6 +69,7 @@ impl Walk<'_, '_> {
     /// Splits the taint of transaction `s`'s inputs over its outputs and fee.
     fn visit(&mut self, s: TxNum, tx: &mut TxView, scratch: &mut Scratch) {
         let view = self.view;
+        view.prefetch_spent_coins(s);
         tx.load(view, s);
         self.out.visited += 1;
         let on = self.out.on;
