@@ -79,19 +79,6 @@ impl View<'_> {
         }
     }
 
-    /// Step 3 for output `o`'s transaction `t` (after step 2): its first input, which says
-    /// whether `t` is a coinbase.
-    #[inline]
-    pub fn prefetch_first_input(&self, t: TxNum) {
-        let n = t.pos();
-        if n < self.split.txs {
-            let i = self.files.txs[n as usize].first_input;
-            if i < self.split.inputs {
-                prefetch(&self.files.inputs[i as usize]);
-            }
-        }
-    }
-
     /// Transaction `t`'s record and the next one (where its ranges end).
     #[inline]
     fn prefetch_tx_record(&self, t: TxNum) {

@@ -31,18 +31,28 @@ struct Walk<'v, 'a> {
 }
 
 impl Walk<'_, '_> {
-    fn settle(&mut self, o: OutputNum, mut t: Taint, source: bool) {
+    /// Settles the taint `t` of coin `o`, reached from its spender `via` (none for a source):
+    /// it stops there or waits for its creator's visit.
+    fn settle(&mut self, o: OutputNum, mut t: Taint, via: Option<TxNum>) {
         let view = self.view;
         let coin = view.output(o);
         let created_by = view.tx_of_output(o);
+        // For paths; only where one can end (a listed stop, or a visit to come).
+        let link = |w: &mut Self| {
+            if let Some(v) = via {
+                w.out.pred.first(created_by.get(), v.get());
+            }
+        };
         let stop = |w: &mut Self, why: StopReason, t: &Taint| {
+            if w.out.lists(why) {
+                link(w);
+            }
             let a = t.amounts(coin.value);
             w.out.stop(coin.addr, why, &a, created_by, t.hops, t.coinjoin);
         };
-        let owner = self.attribution.owner(coin.addr, self.opts.clusters);
-        if !source
-            && !self.start_owners.contains(&owner)
+        if via.is_some()
             && coin.addr.and_then(|a| self.attribution.label_of(a)).is_some()
+            && !self.start_owners.contains(&self.attribution.owner(coin.addr, self.opts.clusters))
         {
             return stop(self, StopReason::TaggedSource, &t);
         }
@@ -54,16 +64,20 @@ impl Walk<'_, '_> {
         if t.is_clean() {
             return;
         }
+        // At the hop limit first: most coins a screening settles stop there, and the test
+        // for a coinbase would read their creators, which the walk has no other use for.
+        if t.hops >= self.opts.max_hops {
+            return stop(self, StopReason::MaxHops, &t);
+        }
         let ins = view.tx_input_range(created_by);
         if ins.end - ins.start == 1 && view.spent_output(InputNum::new(ins.start)).is_none() {
             return stop(self, StopReason::Mined, &t);
         }
-        if self.opts.until_height.is_some_and(|u| view.height_of_tx(created_by).get() < u)
-            || t.hops >= self.opts.max_hops
-        {
+        if self.opts.until_height.is_some_and(|u| view.height_of_tx(created_by).get() < u) {
             return stop(self, StopReason::MaxHops, &t);
         }
         // The same coin reached again is merged when its creator is visited.
+        link(self);
         self.pending.push(o.get(), t);
     }
 
@@ -133,21 +147,22 @@ impl Walk<'_, '_> {
         if !any {
             return;
         }
-        // What settling the spent coins reads — their clusters and endpoint slots, the
-        // transactions that made them and whether those are coinbases — asked for together,
-        // so that the reads overlap instead of following one another (at the hop limit most
-        // coins stop, and their stops were most of a screening).
+        // What settling the spent coins reads — their clusters and endpoint slots, and the
+        // transactions that made them — asked for together, so that the reads overlap
+        // instead of following one another (at the hop limit most coins stop, and their
+        // stops were most of a screening).
         let ins = view.tx_input_range(c);
         let coins = || ins.clone().take(64).filter_map(|i| view.spent_output(InputNum::new(i)));
         for (input, o) in tx.inputs.iter().zip(coins()) {
             if let Some(a) = input.addr {
                 self.attribution.prefetch(a);
-                self.out.endpoints.prefetch(a);
+                if self.out.lists_all() {
+                    self.out.endpoints.prefetch(a);
+                }
             }
             view.prefetch_output_tx(o);
         }
-        coins().for_each(|o| _ = view.prefetch_output_links(o));
-        coins().for_each(|o| view.prefetch_first_input(view.tx_of_output(o)));
+
         for (k, i) in ins.enumerate() {
             let Some(o) = view.spent_output(InputNum::new(i)) else { continue };
             let mut t = std::mem::take(&mut sc.acc[k]);
@@ -157,9 +172,7 @@ impl Walk<'_, '_> {
             let owner = self.attribution.owner(tx.inputs[k].addr, self.opts.clusters);
             t.hops = if owner != owner_out || owner == Owner::None { hops.saturating_add(1) } else { hops };
             t.coinjoin = cj;
-            let creator = view.tx_of_output(o).get();
-            self.out.pred.first(creator, c.get());
-            self.settle(o, t, false);
+            self.settle(o, t, Some(c));
         }
     }
 }
@@ -188,7 +201,7 @@ pub(super) fn run(
         view,
         attribution,
         opts,
-        out: Collector::new(&opts.policies),
+        out: Collector::new(opts),
         pending: PendingQueue::new(true),
         start_owners: sources.iter().map(|&o| attribution.owner(view.output(o).addr, opts.clusters)).collect(),
     };
@@ -196,7 +209,7 @@ pub(super) fn run(
     let mut seen = IdSet::default();
     for &o in sources {
         if seen.insert(o) {
-            w.settle(o, Taint::whole(view.output(o).value, &on), true);
+            w.settle(o, Taint::whole(view.output(o).value, &on), None);
         }
     }
     let mut tx = TxView::default();

@@ -196,8 +196,7 @@ pub(super) fn run(
     opts: &TraceOptions,
 ) -> TraceReport {
     let started = Instant::now();
-    let mut w =
-        Walk { view, attribution, opts, out: Collector::new(&opts.policies), pending: PendingQueue::new(false) };
+    let mut w = Walk { view, attribution, opts, out: Collector::new(opts), pending: PendingQueue::new(false) };
     let on = w.out.on;
     let mut seen = super::fasthash::IdSet::default();
     for &o in sources {
@@ -214,6 +213,7 @@ pub(super) fn run(
             break;
         }
         let endpoints = &w.out.endpoints;
+        let unspent_listed = w.out.lists(StopReason::Unspent);
         look.run(&w.pending, |step, k| {
             let i = InputNum::new(k);
             match step {
@@ -227,7 +227,7 @@ pub(super) fn run(
                     }
                     view.prefetch_tx_links(view.tx_of_input(i), |a, spent| {
                         attribution.prefetch(a);
-                        if !spent {
+                        if !spent && unspent_listed {
                             endpoints.prefetch(a);
                         }
                     })

@@ -68,8 +68,9 @@ pub struct TraceOptions {
     pub clusters: bool,
     /// Endpoints listed at most (the largest first); the totals cover all.
     pub max_endpoints: usize,
-    /// List and summarise (`by_entity`, `by_category`) only endpoints that stopped for these
-    /// reasons (all when `None`); the reconciliation and `endpoint_count` cover all.
+    /// Keep as endpoints — listed, summarised in `by_entity` and `by_category`, counted in
+    /// `endpoint_count` — only stops for these reasons (all when `None`); the others count in
+    /// the reconciliation alone.
     pub list_only: Option<Vec<StopReason>>,
     /// Transactions visited at most: past them, every coin still waiting stops with
     /// [`StopReason::WorkLimit`] (counted as limited). Screening bounds its walk this way.

@@ -216,6 +216,10 @@ pub(crate) enum Bucket {
 /// What a walk collects, turned into a [`TraceReport`] at the end.
 pub(crate) struct Collector {
     pub on: [bool; N],
+    /// Per [`StopReason`], whether its stops are endpoints (`list_only`); the others go to
+    /// the reconciliation only, which spares a screening the thousands of endpoint entries
+    /// its hop limit makes.
+    listed: [bool; StopReason::ALL.len()],
     buckets: [[u64; 7]; N],
     pub endpoints: Endpoints,
     /// For paths: the transaction a visited transaction's taint came from.
@@ -225,13 +229,15 @@ pub(crate) struct Collector {
 }
 
 impl Collector {
-    pub fn new(policies: &[Policy]) -> Collector {
+    pub fn new(opts: &super::TraceOptions) -> Collector {
         let mut on = [false; N];
-        for &p in policies {
+        for &p in &opts.policies {
             on[ix(p)] = true;
         }
+        let listed = StopReason::ALL.map(|r| opts.list_only.as_ref().is_none_or(|l| l.contains(&r)));
         Collector {
             on,
+            listed,
             buckets: [[0; 7]; N],
             endpoints: Endpoints::default(),
             pred: Preds::default(),
@@ -258,6 +264,9 @@ impl Collector {
             StopReason::Mined => Bucket::Mined,
         };
         self.bucket(b, amounts);
+        if !self.lists(why) {
+            return;
+        }
         let e = self.endpoints.entry(addr, why, tx, hops, cj);
         for (a, x) in e.amounts.iter_mut().zip(amounts) {
             *a += x;
@@ -268,6 +277,17 @@ impl Collector {
         }
         e.hops = e.hops.min(hops);
         e.coinjoin |= cj;
+    }
+
+    /// Whether stops for `why` become endpoints.
+    #[inline]
+    pub fn lists(&self, why: StopReason) -> bool {
+        self.listed[why as usize]
+    }
+
+    /// Whether every stop becomes an endpoint.
+    pub fn lists_all(&self) -> bool {
+        self.listed.iter().all(|&l| l)
     }
 
     /// Whether the walk visited as many transactions as `opts.max_visits` allows.
@@ -349,9 +369,6 @@ impl Collector {
         let traced_sat = PerPolicy(recs.iter().map(|(p, r)| (*p, r.traced_sat)).collect());
         let mut ends: Vec<&EndAcc> = self.endpoints.iter().collect();
         let endpoint_count = self.endpoints.len() as u64;
-        if let Some(only) = &opts.list_only {
-            ends.retain(|e| only.contains(&e.why));
-        }
         // Summed per label first (a label is one entity and category), keyed by where it
         // lives: the strings are copied once per label, not once per endpoint.
         let mut per_label: IdMap<usize, (&super::attribution::Label, [u64; N])> = IdMap::default();
