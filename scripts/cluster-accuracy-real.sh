@@ -22,13 +22,15 @@ rm -rf "$work"
 "$economy" build "$work" "$size" "$seed"
 "$sleuth" -q --data-dir "$work/idx" ingest --blocks-dir "$work/blocks" >/dev/null
 sets=${SETS:-"multi-input multi-input,change-fresh multi-input,change-type multi-input,change-optimal
-  multi-input,change-round multi-input,change-fingerprint multi-input,change-peel multi-input,change"}
-printf '%-60s %9s %7s %9s %6s\n' heuristics precision recall "% ceiling" mixed
+  multi-input,change-round multi-input,change-fingerprint multi-input,change-peel
+  multi-input,change-optimal,change-round multi-input,change,collapse-guard=0 multi-input,change"}
+printf '%-60s %9s %7s %9s %6s %5s\n' heuristics precision recall "% ceiling" mixed held
 for h in $sets; do
-  "$sleuth" -q --data-dir "$work/idx" cluster build --heuristics "$h" >/dev/null
+  rm -rf "$work/idx/cluster"
+  held=$("$sleuth" -q --data-dir "$work/idx" cluster build --heuristics "$h" --json | jq .held_back)
   "$sleuth" --data-dir "$work/idx" cluster export --csv >"$work/clusters.csv"
   "$economy" score "$work/truth" "$work/clusters.csv" |
-    jq -r --arg h "$h" '"\($h) \(.score.precision) \(.score.recall) \(.share_of_ceiling * 100) \(.score.mixed_clusters)"' |
-    awk '{ printf "%-60s %9.4f %7.4f %8.1f%% %6d\n", $1, $2, $3, $4, $5 }'
+    jq -r --arg h "$h" --arg held "$held" '"\($h) \(.score.precision) \(.score.recall) \(.share_of_ceiling * 100) \(.score.mixed_clusters) \($held)"' |
+    awk '{ printf "%-60s %9.4f %7.4f %8.1f%% %6d %5d\n", $1, $2, $3, $4, $5, $6 }'
 done
 jq -r '"ceiling (multi-input + perfect change): recall \(.recall)"' "$work/truth/ceiling.json"

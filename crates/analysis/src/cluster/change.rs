@@ -17,7 +17,8 @@ pub enum ChangeHeuristic {
     /// Address-type match: the only output of the same script type as every input, on
     /// transactions without Bitcoin Core's signature (Core picks change types of its own).
     AddressType,
-    /// Optimal change: the only output smaller than every input (else an input was unneeded).
+    /// Optimal change: the only output smaller than every input (else an input was unneeded);
+    /// with no such output it vetoes every vote (see [`vetoes`]).
     Optimal,
     /// Round-number payment: the other output is a round amount, this one is not.
     Round,
@@ -29,9 +30,17 @@ pub enum ChangeHeuristic {
     Peel,
     /// Bitcoin Core's change type: on a transaction with Core's signature (version 2,
     /// anti-fee-sniping locktime, sequences `0xfffffffe` or BIP125), the only P2WPKH output;
-    /// with no P2WPKH output it vetoes every vote (see [`vetoes`]).
+    /// with no P2WPKH output it vetoes every vote (see [`vetoes`]). It confirms or
+    /// contradicts the other heuristics but never names change alone
+    /// ([`CONFIRM_ONLY_BITS`]): a Core spend whose coin selection found an exact input set
+    /// (branch and bound) has no change, and one of its payments may be P2WPKH.
     Core,
 }
+
+/// Merge-record bits of the heuristics that only confirm or contradict another's vote:
+/// `change-core`. On the real-wallet economy it named a merchant's payment to a supplier as
+/// change in changeless two-payment spends of many inputs, once per run or two.
+pub const CONFIRM_ONLY_BITS: u8 = 1 << (ChangeHeuristic::Core as u8 + 1);
 
 impl ChangeHeuristic {
     /// All change heuristics.
@@ -155,12 +164,26 @@ pub fn vote(h: ChangeHeuristic, tx: &TxView, index: &View<'_>) -> Option<usize> 
 }
 
 /// Whether `h` says `tx` has no change at all, so that no heuristic's vote is used:
-/// `change-core` on a transaction with Core's signature and no P2WPKH output (Core's change
-/// would be P2WPKH; without one, coin selection found a changeless input set).
+/// `change-optimal` on a spend of two or more inputs where no output is smaller than every
+/// input, and `change-core` on a transaction with Core's signature and no P2WPKH output
+/// (Core's change would be P2WPKH; without one, coin selection found a changeless input set).
 pub fn vetoes(h: ChangeHeuristic, tx: &TxView, index: &View<'_>) -> bool {
-    h == ChangeHeuristic::Core
-        && is_core(tx.fingerprint(index))
-        && tx.outputs.iter().all(|o| o.kind != ScriptKind::P2wpkh)
+    match h {
+        // Every output at least as large as some input: were one of them change, that input
+        // was not needed. An optimal coin selection made no change here (Core's branch and
+        // bound found an exact input set), or the spender does not select optimally, and then
+        // the other heuristics' premises are as doubtful.
+        ChangeHeuristic::Optimal => {
+            tx.inputs.len() >= 2 && {
+                let min_in = tx.inputs.iter().map(|i| i.value).min().unwrap_or(0);
+                tx.outputs.iter().all(|o| o.value >= min_in)
+            }
+        }
+        ChangeHeuristic::Core => {
+            is_core(tx.fingerprint(index)) && tx.outputs.iter().all(|o| o.kind != ScriptKind::P2wpkh)
+        }
+        _ => false,
+    }
 }
 
 /// Whether `tx` has the shape the change heuristics consider.

@@ -13,7 +13,21 @@ pub struct HeuristicSet {
     /// The change heuristics in use; a change output is merged only when every one of them
     /// that votes names the same output. Indexed as [`ChangeHeuristic::ALL`].
     pub change: [bool; ChangeHeuristic::ALL.len()],
+    /// Cluster-collapse guard: a change inference that would join two clusters of at least
+    /// this many addresses each is held back (and recorded) instead of merged; 0 turns the
+    /// guard off. See [`DEFAULT_COLLAPSE_GUARD`].
+    pub collapse_guard: u32,
 }
+
+/// Name of the guard's setting: `collapse-guard=N`.
+const COLLAPSE_GUARD: &str = "collapse-guard";
+
+/// The collapse guard's default size. A wallet's change goes to an address it never used,
+/// which joins the payer's cluster alone: a change inference landing on an address that is
+/// already part of a cluster of several is far more often a payment to someone's reused
+/// address than change (Möser & Narayanan 2022, "Resurrecting Address Clustering in
+/// Bitcoin", on cluster collapse through single false change inferences).
+pub const DEFAULT_COLLAPSE_GUARD: u32 = 2;
 
 /// Name of the multi-input heuristic.
 const MULTI_INPUT: &str = "multi-input";
@@ -27,15 +41,20 @@ pub const MULTI_INPUT_BIT: u8 = 1;
 
 /// The change heuristics `--heuristics change` stands for: the set with the highest recall
 /// on the real-wallet economy (`scripts/cluster-accuracy-real.sh`) at pairwise precision
-/// ≥ 0.999 and no cluster mixing two wallets on every run measured (see README).
-/// `change-optimal,change-round,change-core` reached more on most runs but mixed wallets on
-/// one, and `change-core` is wrong on the simulator's wallets, so neither is the default.
-pub const DEFAULT_CHANGE: [ChangeHeuristic; 1] = [ChangeHeuristic::Optimal];
+/// ≥ 0.999 and no cluster mixing two wallets on every run measured (see README): optimal
+/// change and round-number payments, each confirmed or contradicted by Bitcoin Core's change
+/// type (which names nothing alone, [`super::change::CONFIRM_ONLY_BITS`]).
+pub const DEFAULT_CHANGE: [ChangeHeuristic; 3] =
+    [ChangeHeuristic::Optimal, ChangeHeuristic::Round, ChangeHeuristic::Core];
 
 impl HeuristicSet {
     /// Multi-input only.
     pub fn multi_input_only() -> HeuristicSet {
-        HeuristicSet { multi_input: true, change: [false; ChangeHeuristic::ALL.len()] }
+        HeuristicSet {
+            multi_input: true,
+            change: [false; ChangeHeuristic::ALL.len()],
+            collapse_guard: DEFAULT_COLLAPSE_GUARD,
+        }
     }
 
     /// The default: multi-input plus [`DEFAULT_CHANGE`].
@@ -59,6 +78,10 @@ impl HeuristicSet {
             v.push(MULTI_INPUT.to_owned());
         }
         v.extend(self.change_heuristics().map(|h| h.name().to_owned()));
+        // The guard only acts on change inferences.
+        if self.change_heuristics().next().is_some() {
+            v.push(format!("{COLLAPSE_GUARD}={}", self.collapse_guard));
+        }
         v
     }
 }
@@ -86,16 +109,26 @@ pub struct UnknownHeuristic(pub String);
 fn expected_names() -> String {
     let mut names = vec![MULTI_INPUT, CHANGE];
     names.extend(ChangeHeuristic::ALL.map(ChangeHeuristic::name));
+    names.push("collapse-guard=N (0: off)");
     let (last, rest) = names.split_last().expect("at least two names");
     format!("{} or {last}", rest.join(", "))
 }
 
 impl FromStr for HeuristicSet {
     type Err = UnknownHeuristic;
-    /// Comma-separated names; `change` adds the default change heuristics.
+    /// Comma-separated names; `change` adds the default change heuristics;
+    /// `collapse-guard=N` sets the guard ([`DEFAULT_COLLAPSE_GUARD`] unless given).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut set = HeuristicSet { multi_input: false, change: [false; ChangeHeuristic::ALL.len()] };
+        let mut set = HeuristicSet {
+            multi_input: false,
+            change: [false; ChangeHeuristic::ALL.len()],
+            collapse_guard: DEFAULT_COLLAPSE_GUARD,
+        };
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if let Some(n) = name.strip_prefix(COLLAPSE_GUARD).and_then(|r| r.strip_prefix('=')) {
+                set.collapse_guard = n.parse().map_err(|_| UnknownHeuristic(name.to_owned()))?;
+                continue;
+            }
             match name {
                 MULTI_INPUT => set.multi_input = true,
                 CHANGE => DEFAULT_CHANGE.iter().for_each(|h| set.change[*h as usize] = true),
@@ -124,10 +157,16 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let all = "multi-input,change-fresh,change-type,change-optimal,change-round,change-fingerprint,change-peel,change-core";
+        let all = "multi-input,change-fresh,change-type,change-optimal,change-round,change-fingerprint,change-peel,change-core,collapse-guard=7";
         let set: HeuristicSet = all.parse().unwrap();
         assert!(set.multi_input && set.change.iter().all(|&on| on));
+        assert_eq!(set.collapse_guard, 7);
         assert_eq!(set.to_string(), all);
+        let guarded = format!("multi-input,change-optimal,collapse-guard={DEFAULT_COLLAPSE_GUARD}");
+        assert_eq!("multi-input,change-optimal".parse::<HeuristicSet>().unwrap().to_string(), guarded);
+        assert_eq!("multi-input".parse::<HeuristicSet>().unwrap().to_string(), "multi-input", "no change, no guard");
+        assert_eq!("change-round,collapse-guard=0".parse::<HeuristicSet>().unwrap().collapse_guard, 0);
+        assert!("collapse-guard=many".parse::<HeuristicSet>().is_err());
         assert_eq!("change".parse::<HeuristicSet>().unwrap().change_heuristics().collect::<Vec<_>>(), DEFAULT_CHANGE);
         assert_eq!("multi-input,change".parse::<HeuristicSet>().unwrap(), HeuristicSet::default_set());
         assert_eq!(bit_names(0b11), ["multi-input", "change-fresh"]);
@@ -140,7 +179,7 @@ mod tests {
         assert_eq!(
             err,
             "unknown heuristic \"bogus\"; expected multi-input, change, change-fresh, change-type, change-optimal, \
-             change-round, change-fingerprint, change-peel or change-core"
+             change-round, change-fingerprint, change-peel, change-core or collapse-guard=N (0: off)"
         );
     }
 }

@@ -25,11 +25,13 @@ use serde::{Deserialize, Serialize};
 use sleuth_index::{AddrId, InputNum, OutputNum, TxNum, View};
 
 pub use facts::{ClusterInfo, MAX_LISTED};
-pub use heuristics::{bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, MULTI_INPUT_BIT};
-pub use store::{BigCluster, ClusterError, ClusterMeta, MergeRec, BIG_COINS};
+pub use heuristics::{
+    bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, DEFAULT_COLLAPSE_GUARD, MULTI_INPUT_BIT,
+};
+pub use store::{BigCluster, ClusterError, ClusterMeta, HeldRec, MergeRec, BIG_COINS};
 pub use txview::TxView;
 pub use union_find::UnionFind;
-pub use why::{MergeStep, WhyAnswer};
+pub use why::{HeldStep, MergeStep, WhyAnswer};
 
 /// What a build did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,9 @@ pub struct BuildReport {
     pub largest_cluster: u64,
     /// Unions recorded, by heuristic names.
     pub merges: BTreeMap<String, u64>,
+    /// Change inferences the collapse guard held back in this run.
+    #[serde(default)]
+    pub held_back: u64,
     /// CoinJoins recognised (and not merged), by kind.
     pub coinjoins: BTreeMap<String, u64>,
     /// Seconds spent.
@@ -136,10 +141,16 @@ pub fn build(
             && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
     });
     let incremental = saved.is_some();
-    let (start, mut uf, mut merges) = match saved {
-        Some(s) => (s.meta.upto_tx, UnionFind::from_parents(s.roots.as_slice().to_vec()), s.merges.as_slice().to_vec()),
-        None => (0, UnionFind::new(0), Vec::new()),
+    let (start, mut uf, mut merges, mut held) = match saved {
+        Some(s) => (
+            s.meta.upto_tx,
+            UnionFind::from_parents(s.roots.as_slice().to_vec()),
+            s.merges.as_slice().to_vec(),
+            s.held.as_slice().to_vec(),
+        ),
+        None => (0, UnionFind::new(0), Vec::new(), Vec::new()),
     };
+    let held_before = held.len();
     uf.grow(n_addr);
     let mut merge_counts: BTreeMap<String, u64> = BTreeMap::new();
     let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
@@ -200,9 +211,15 @@ pub fn build(
                     bits |= 1 << (h as u8 + 1);
                 }
             }
-            if let (true, Some(k)) = (agree, pick) {
+            // Some heuristics only confirm or contradict the others: alone they name nothing.
+            let named = bits & !change::CONFIRM_ONLY_BITS != 0;
+            if let (true, true, Some(k)) = (agree, named, pick) {
                 let b = view.outputs[k].addr.expect("candidates pay addresses").get();
-                if uf.union(first, b) {
+                let guard = set.collapse_guard;
+                let (size_a, size_b) = (uf.set_size(first), uf.set_size(b));
+                if guard > 0 && size_a.min(size_b) >= guard && uf.find(first) != uf.find(b) {
+                    held.push(HeldRec { tx: t.get(), a: first, b, heuristic: bits, _pad: [0; 3], size_a, size_b });
+                } else if uf.union(first, b) {
                     merges.push(MergeRec { tx: t.get(), a: first, b, heuristic: bits, _pad: [0; 3] });
                     *merge_counts.entry(bit_names(bits).join("+")).or_default() += 1;
                 }
@@ -226,7 +243,7 @@ pub fn build(
         generation: 0,
     };
     let big = big_clusters(index, &roots, n_tx);
-    store::save(&dir, &mut meta, &roots, &merges, &big)?;
+    store::save(&dir, &mut meta, &roots, &merges, &big, &held)?;
     Ok(BuildReport {
         heuristics: set.names(),
         incremental,
@@ -236,6 +253,7 @@ pub fn build(
         multi_address_clusters: sizes.iter().filter(|&&s| s > 1).count() as u64,
         largest_cluster: sizes.iter().copied().max().unwrap_or(0),
         merges: merge_counts,
+        held_back: (held.len() - held_before) as u64,
         coinjoins,
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -355,6 +373,24 @@ impl Clustering {
             None => self
                 .damaged("merges_by_cluster.bin", format!("a cluster lists union {i}, and there are {}", merges.len())),
         }
+    }
+
+    /// The change inferences the collapse guard held back, in chain order, their ids checked.
+    pub fn held(&self) -> impl Iterator<Item = HeldRec> + '_ {
+        let (n, txs) = (self.saved.meta.addresses, self.saved.meta.upto_tx);
+        self.saved.held.as_slice().iter().map(move |&h| {
+            if u64::from(h.a) < n && u64::from(h.b) < n && u64::from(h.tx) < txs {
+                h
+            } else {
+                self.damaged(
+                    "held.bin",
+                    format!(
+                        "a held-back merge joins addresses {} and {} in transaction {}, past the counts",
+                        h.a, h.b, h.tx
+                    ),
+                )
+            }
+        })
     }
 
     /// The unions inside cluster `c`, as indices for [`Clustering::merge`].

@@ -2,7 +2,8 @@
 //! folder `g<N>/` — `roots.bin` (the cluster of every address, `u32` each), `merges.bin` (the
 //! evidence of every union), `members.bin` and `merges_by_cluster.bin` (`(cluster, id)` pairs
 //! sorted by cluster, so a cluster's addresses and unions are a binary search away),
-//! `big.bin` (the clusters with at least [`BIG_COINS`] coins and what they received in all) —
+//! `big.bin` (the clusters with at least [`BIG_COINS`] coins and what they received in all),
+//! `held.bin` (the change inferences the collapse guard held back) —
 //! and then replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
 //! the previous generation in force. Queries map the files instead of reading them.
 
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 7;
+pub const CLUSTER_FORMAT: u32 = 8;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -32,6 +33,28 @@ pub struct MergeRec {
     pub heuristic: u8,
     /// Padding.
     pub _pad: [u8; 3],
+}
+
+/// A change inference the collapse guard held back: transaction `tx` would have joined the
+/// payer's address `a`, in a cluster of `size_a` addresses, with the change candidate `b`, in
+/// a cluster of `size_b` (both at that point of the build).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+#[repr(C)]
+pub struct HeldRec {
+    /// The transaction (`TxNum`).
+    pub tx: u32,
+    /// The payer's side (`AddrId`): the first input address.
+    pub a: u32,
+    /// The change candidate's address (`AddrId`).
+    pub b: u32,
+    /// Heuristic bits of the votes.
+    pub heuristic: u8,
+    /// Padding.
+    pub _pad: [u8; 3],
+    /// Addresses in `a`'s cluster then.
+    pub size_a: u32,
+    /// Addresses in `b`'s cluster then.
+    pub size_b: u32,
 }
 
 /// Clusters with at least this many coins are listed in `big.bin`.
@@ -143,6 +166,7 @@ pub fn save(
     roots: &[u32],
     merges: &[MergeRec],
     big: &[BigCluster],
+    held: &[HeldRec],
 ) -> Result<(), ClusterError> {
     let previous = read_meta(dir).ok().flatten().map(|m| m.generation);
     meta.generation = previous.map_or(1, |g| g + 1);
@@ -156,6 +180,7 @@ pub fn save(
     let unions = by_cluster(merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
     write_synced(&gen.join("merges_by_cluster.bin"), bytemuck::cast_slice(&unions))?;
     write_synced(&gen.join("big.bin"), bytemuck::cast_slice(big))?;
+    write_synced(&gen.join("held.bin"), bytemuck::cast_slice(held))?;
     sleuth_durable::sync_dir(&gen).map_err(io(&gen))?;
     let meta_path = dir.join("meta.json");
     sleuth_durable::write_atomic(&meta_path, &serde_json::to_vec_pretty(meta).expect("meta serializes"))
@@ -229,6 +254,8 @@ pub struct Saved {
     pub merges_by_cluster: Mapped<[u32; 2]>,
     /// Clusters with many coins, sorted.
     pub big: Mapped<BigCluster>,
+    /// Change inferences held back, in chain order.
+    pub held: Mapped<HeldRec>,
 }
 
 /// Maps the saved clustering; `None` if none was built.
@@ -241,6 +268,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
         members: Mapped::open(&gen.join("members.bin"), Some(meta.addresses))?,
         merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
         big: Mapped::open(&gen.join("big.bin"), None)?,
+        held: Mapped::open(&gen.join("held.bin"), None)?,
         meta,
     };
     Ok(Some(saved))
@@ -294,6 +322,14 @@ pub fn check_ids(gen: &Path, s: &Saved) -> Result<(), ClusterError> {
     }
     if let Some(b) = s.big.as_slice().iter().find(|b| u64::from(b.cluster) >= n) {
         return Err(bad("big.bin", format!("cluster {} is past the {n} addresses", b.cluster)));
+    }
+    if let Some(h) =
+        s.held.as_slice().iter().find(|h| u64::from(h.a) >= n || u64::from(h.b) >= n || u64::from(h.tx) >= txs)
+    {
+        return Err(bad(
+            "held.bin",
+            format!("a held-back merge of addresses {} and {} in transaction {} is past the counts", h.a, h.b, h.tx),
+        ));
     }
     Ok(())
 }

@@ -20,6 +20,23 @@ pub struct MergeStep {
     pub to: String,
 }
 
+/// A change inference the collapse guard held back between the two addresses' clusters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldStep {
+    /// The transaction.
+    pub txid: String,
+    /// The heuristics that voted.
+    pub heuristics: Vec<String>,
+    /// The payer's address.
+    pub from: String,
+    /// The change candidate's address.
+    pub to: String,
+    /// Addresses in the payer's cluster at that point of the build.
+    pub from_cluster_size: u32,
+    /// Addresses in the candidate's cluster then.
+    pub to_cluster_size: u32,
+}
+
 /// The answer to "why are these two addresses one entity?".
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhyAnswer {
@@ -33,6 +50,10 @@ pub struct WhyAnswer {
     pub cluster_id: Option<ClusterId>,
     /// The shortest chain of recorded unions from `address_a` to `address_b`.
     pub steps: Vec<MergeStep>,
+    /// Change inferences held back by the collapse guard that would have joined the two
+    /// addresses' clusters.
+    #[serde(default)]
+    pub held_back: Vec<HeldStep>,
 }
 
 impl Clustering {
@@ -47,7 +68,23 @@ impl Clustering {
             linked: ra.is_some() && ra == rb,
             cluster_id: ra.filter(|_| ra == rb),
             steps: Vec::new(),
+            held_back: Vec::new(),
         };
+        if let (Some(ra), Some(rb)) = (ra, rb) {
+            for h in self.held() {
+                let (ca, cb) = (self.cluster_of(AddrId::new(h.a)), self.cluster_of(AddrId::new(h.b)));
+                if (ca, cb) == (Some(ra), Some(rb)) || (ca, cb) == (Some(rb), Some(ra)) {
+                    answer.held_back.push(HeldStep {
+                        txid: index.txid(TxNum::new(h.tx)).to_string(),
+                        heuristics: bit_names(h.heuristic).into_iter().map(str::to_owned).collect(),
+                        from: name(h.a),
+                        to: name(h.b),
+                        from_cluster_size: h.size_a,
+                        to_cluster_size: h.size_b,
+                    });
+                }
+            }
+        }
         let Some(root) = answer.cluster_id else { return answer };
         let mut adjacent: HashMap<u32, Vec<(u32, usize)>> = HashMap::new();
         for i in self.merges_of(root) {

@@ -28,7 +28,9 @@ pub enum ClusterSub {
     /// Build (or extend after new blocks) the clustering of the index.
     Build {
         /// Comma-separated: multi-input, change (the default change set), change-fresh,
-        /// change-type, change-optimal, change-round, change-fingerprint, change-peel.
+        /// change-type, change-optimal, change-round, change-fingerprint, change-peel,
+        /// change-core; collapse-guard=N holds back a change merge joining two clusters of at
+        /// least N addresses each (default 2; 0 turns it off).
         #[arg(long, default_value = "multi-input,change")]
         heuristics: HeuristicSet,
     },
@@ -104,14 +106,32 @@ impl Human for BuildReport {
         for (k, n) in &self.coinjoins {
             s += &format!("  coinjoins ({k}) left unmerged: {}\n", thousands(*n));
         }
+        if self.held_back > 0 {
+            s += &format!(
+                "  change merges held back by the collapse guard: {} (`cluster why` shows them)\n",
+                thousands(self.held_back)
+            );
+        }
         s
     }
 }
 
 impl Human for WhyAnswer {
     fn human(&self) -> String {
+        let mut held = String::new();
+        for h in &self.held_back {
+            held += &format!(
+                "  held back: {} -> {}  by {} in tx {} (clusters of {} and {} addresses then)\n",
+                h.from,
+                h.to,
+                h.heuristics.join("+"),
+                h.txid,
+                h.from_cluster_size,
+                h.to_cluster_size
+            );
+        }
         if !self.linked {
-            return format!("{} and {} are not linked\n", self.address_a, self.address_b);
+            return format!("{} and {} are not linked\n{held}", self.address_a, self.address_b);
         }
         let mut s = format!(
             "{} and {} are one cluster ({}):\n",
@@ -122,7 +142,7 @@ impl Human for WhyAnswer {
         for st in &self.steps {
             s += &format!("  {} -> {}  by {} in tx {}\n", st.from, st.to, st.heuristics.join("+"), st.txid);
         }
-        s
+        s + &held
     }
 }
 
