@@ -73,9 +73,6 @@ fn is_round(v: u64) -> bool {
     v > 0 && v.is_multiple_of(10_000)
 }
 
-/// Outputs a payment may have for the change heuristics to consider it.
-pub const MAX_OUTPUTS: usize = 2;
-
 /// The one position among `n` that `pred` holds for, if exactly one.
 fn only_one(n: usize, pred: impl Fn(usize) -> bool) -> Option<usize> {
     let mut found = None;
@@ -108,7 +105,7 @@ fn style(f: TxFingerprint) -> (u8, SequenceKind, bool, bool, bool) {
 }
 
 /// The output `h` names as change of `tx`, if it names one. Only payments with two to
-/// [`MAX_OUTPUTS`] outputs that all have addresses, none of them an input address, are
+/// `change-outputs=N` outputs that all have addresses, none of them an input address, are
 /// considered (see [`is_candidate`]).
 pub fn vote(h: ChangeHeuristic, tx: &TxView, index: &View<'_>) -> Option<usize> {
     let outs = &tx.outputs;
@@ -186,10 +183,11 @@ pub fn vetoes(h: ChangeHeuristic, tx: &TxView, index: &View<'_>) -> bool {
     }
 }
 
-/// Whether `tx` has the shape the change heuristics consider.
-pub fn is_candidate(tx: &TxView) -> bool {
+/// Whether `tx` has the shape the change heuristics consider: a payment of two to
+/// `max_outputs` outputs, each paying an address that is not one of its inputs'.
+pub fn is_candidate(tx: &TxView, max_outputs: usize) -> bool {
     !tx.coinbase
-        && (2..=MAX_OUTPUTS).contains(&tx.outputs.len())
+        && (2..=max_outputs).contains(&tx.outputs.len())
         && !tx.input_addrs.is_empty()
         && tx.outputs.iter().all(|o| o.addr.is_some_and(|a| !tx.input_addrs.contains(&a)))
 }

@@ -17,7 +17,16 @@ pub struct HeuristicSet {
     /// this many addresses each is held back (and recorded) instead of merged; 0 turns the
     /// guard off. See [`DEFAULT_COLLAPSE_GUARD`].
     pub collapse_guard: u32,
+    /// The most outputs a payment may have for the change heuristics to consider it (at least
+    /// 2). See [`DEFAULT_CHANGE_OUTPUTS`].
+    pub change_outputs: u32,
 }
+
+/// Name of the change-outputs setting: `change-outputs=N`.
+const CHANGE_OUTPUTS: &str = "change-outputs";
+
+/// The default of [`HeuristicSet::change_outputs`]: payments of two outputs only.
+pub const DEFAULT_CHANGE_OUTPUTS: u32 = 2;
 
 /// Name of the guard's setting: `collapse-guard=N`.
 const COLLAPSE_GUARD: &str = "collapse-guard";
@@ -54,6 +63,7 @@ impl HeuristicSet {
             multi_input: true,
             change: [false; ChangeHeuristic::ALL.len()],
             collapse_guard: DEFAULT_COLLAPSE_GUARD,
+            change_outputs: DEFAULT_CHANGE_OUTPUTS,
         }
     }
 
@@ -81,6 +91,11 @@ impl HeuristicSet {
         // The guard only acts on change inferences.
         if self.change_heuristics().next().is_some() {
             v.push(format!("{COLLAPSE_GUARD}={}", self.collapse_guard));
+            // Named only when it is not the default, so that the names of the sets measured
+            // before the setting existed stay what they were.
+            if self.change_outputs != DEFAULT_CHANGE_OUTPUTS {
+                v.push(format!("{CHANGE_OUTPUTS}={}", self.change_outputs));
+            }
         }
         v
     }
@@ -110,6 +125,7 @@ fn expected_names() -> String {
     let mut names = vec![MULTI_INPUT, CHANGE];
     names.extend(ChangeHeuristic::ALL.map(ChangeHeuristic::name));
     names.push("collapse-guard=N (0: off)");
+    names.push("change-outputs=N (2 or more)");
     let (last, rest) = names.split_last().expect("at least two names");
     format!("{} or {last}", rest.join(", "))
 }
@@ -123,10 +139,16 @@ impl FromStr for HeuristicSet {
             multi_input: false,
             change: [false; ChangeHeuristic::ALL.len()],
             collapse_guard: DEFAULT_COLLAPSE_GUARD,
+            change_outputs: DEFAULT_CHANGE_OUTPUTS,
         };
         for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             if let Some(n) = name.strip_prefix(COLLAPSE_GUARD).and_then(|r| r.strip_prefix('=')) {
                 set.collapse_guard = n.parse().map_err(|_| UnknownHeuristic(name.to_owned()))?;
+                continue;
+            }
+            if let Some(n) = name.strip_prefix(CHANGE_OUTPUTS).and_then(|r| r.strip_prefix('=')) {
+                set.change_outputs =
+                    n.parse().ok().filter(|&n| n >= 2).ok_or_else(|| UnknownHeuristic(name.to_owned()))?;
                 continue;
             }
             match name {
@@ -157,10 +179,11 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        let all = "multi-input,change-fresh,change-type,change-optimal,change-round,change-fingerprint,change-peel,change-core,collapse-guard=7";
+        let all = "multi-input,change-fresh,change-type,change-optimal,change-round,change-fingerprint,change-peel,change-core,collapse-guard=7,change-outputs=5";
         let set: HeuristicSet = all.parse().unwrap();
         assert!(set.multi_input && set.change.iter().all(|&on| on));
-        assert_eq!(set.collapse_guard, 7);
+        assert_eq!((set.collapse_guard, set.change_outputs), (7, 5));
+        assert!("multi-input,change-outputs=1".parse::<HeuristicSet>().is_err(), "a payment has two outputs or more");
         assert_eq!(set.to_string(), all);
         let guarded = format!("multi-input,change-optimal,collapse-guard={DEFAULT_COLLAPSE_GUARD}");
         assert_eq!("multi-input,change-optimal".parse::<HeuristicSet>().unwrap().to_string(), guarded);
@@ -179,7 +202,8 @@ mod tests {
         assert_eq!(
             err,
             "unknown heuristic \"bogus\"; expected multi-input, change, change-fresh, change-type, change-optimal, \
-             change-round, change-fingerprint, change-peel, change-core or collapse-guard=N (0: off)"
+             change-round, change-fingerprint, change-peel, change-core, collapse-guard=N (0: off) or \
+             change-outputs=N (2 or more)"
         );
     }
 }

@@ -12,6 +12,7 @@ pub mod change;
 pub mod coinjoin;
 mod facts;
 mod heuristics;
+mod scan;
 mod store;
 mod txview;
 mod union_find;
@@ -22,11 +23,12 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use sleuth_index::{AddrId, InputNum, OutputNum, TxNum, View};
+use sleuth_index::{AddrId, OutputNum, TxNum, View};
 
 pub use facts::{ClusterInfo, MAX_LISTED};
 pub use heuristics::{
-    bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, DEFAULT_COLLAPSE_GUARD, MULTI_INPUT_BIT,
+    bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, DEFAULT_CHANGE_OUTPUTS, DEFAULT_COLLAPSE_GUARD,
+    MULTI_INPUT_BIT,
 };
 pub use store::{BigCluster, ClusterError, ClusterMeta, HeldRec, MergeRec, BIG_COINS};
 pub use txview::TxView;
@@ -141,7 +143,7 @@ pub fn build(
             && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
     });
     let incremental = saved.is_some();
-    let (start, mut uf, mut merges, mut held) = match saved {
+    let (start, mut uf, merges, held) = match saved {
         Some(s) => (
             s.meta.upto_tx,
             UnionFind::from_parents(s.roots.as_slice().to_vec()),
@@ -152,83 +154,16 @@ pub fn build(
     };
     let held_before = held.len();
     uf.grow(n_addr);
-    let mut merge_counts: BTreeMap<String, u64> = BTreeMap::new();
-    let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
-    let mut view = TxView::default();
-    let mut counts = Vec::new();
     let change: Vec<_> = set.change_heuristics().collect();
-    // Reads of spent outputs and union-find links are cache misses in random order: start
-    // them some transactions ahead, the outputs first, then (once those are in cache) the
-    // links of the addresses they pay.
-    const AHEAD_OUTPUTS: u64 = 16;
-    const AHEAD_LINKS: u64 = 8;
-    for t in start..n_tx {
-        if t + AHEAD_OUTPUTS < n_tx {
-            for i in index.tx_input_range(TxNum::new((t + AHEAD_OUTPUTS) as u32)) {
-                index.prefetch_spent_output(InputNum::new(i));
-            }
-        }
-        if t + AHEAD_LINKS < n_tx {
-            for i in index.tx_input_range(TxNum::new((t + AHEAD_LINKS) as u32)) {
-                if let Some(a) = index.spent_output(InputNum::new(i)).and_then(|o| index.output(o).addr) {
-                    uf.prefetch(a.get());
-                }
-            }
-        }
-        let t = TxNum::new(t as u32);
-        view.load(index, t);
-        if view.coinbase || view.input_addrs.is_empty() {
-            continue;
-        }
-        if let Some(kind) = coinjoin::detect(&view, &mut counts) {
-            *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
-            continue;
-        }
-        let first = view.input_addrs[0].get();
-        if set.multi_input {
-            for a in &view.input_addrs[1..] {
-                if uf.union(first, a.get()) {
-                    merges.push(MergeRec {
-                        tx: t.get(),
-                        a: first,
-                        b: a.get(),
-                        heuristic: MULTI_INPUT_BIT,
-                        _pad: [0; 3],
-                    });
-                    *merge_counts.entry("multi-input".into()).or_default() += 1;
-                }
-            }
-        }
-        if !change.is_empty() && change::is_candidate(&view) && !change.iter().any(|&h| change::vetoes(h, &view, index))
-        {
-            let mut pick = None;
-            let mut bits = 0u8;
-            let mut agree = true;
-            for &h in &change {
-                if let Some(k) = change::vote(h, &view, index) {
-                    agree &= pick.is_none_or(|p| p == k);
-                    pick = Some(k);
-                    bits |= 1 << (h as u8 + 1);
-                }
-            }
-            // Some heuristics only confirm or contradict the others: alone they name nothing.
-            let named = bits & !change::CONFIRM_ONLY_BITS != 0;
-            if let (true, true, Some(k)) = (agree, named, pick) {
-                let b = view.outputs[k].addr.expect("candidates pay addresses").get();
-                let guard = set.collapse_guard;
-                let (size_a, size_b) = (uf.set_size(first), uf.set_size(b));
-                if guard > 0 && size_a.min(size_b) >= guard && uf.find(first) != uf.find(b) {
-                    held.push(HeldRec { tx: t.get(), a: first, b, heuristic: bits, _pad: [0; 3], size_a, size_b });
-                } else if uf.union(first, b) {
-                    merges.push(MergeRec { tx: t.get(), a: first, b, heuristic: bits, _pad: [0; 3] });
-                    *merge_counts.entry(bit_names(bits).join("+")).or_default() += 1;
-                }
-            }
-        }
-        if t.get().is_multiple_of(65_536) {
-            progress(t.get() as u64 - start, n_tx - start);
-        }
-    }
+    let rules = scan::Rules {
+        multi_input: set.multi_input,
+        change: &change,
+        collapse_guard: set.collapse_guard,
+        change_outputs: set.change_outputs as usize,
+    };
+    let scan::Scanned { uf, merges, held, merge_counts, coinjoins } =
+        scan::scan(index, &rules, (start, n_tx), (uf, merges, held), progress);
+    let scanned = started.elapsed();
     let roots = uf.into_roots();
     let mut sizes = vec![0u64; roots.len()];
     for &r in &roots {
@@ -242,8 +177,18 @@ pub fn build(
         addresses: roots.len() as u64,
         generation: 0,
     };
-    let big = big_clusters(index, &roots, n_tx);
-    store::save(&dir, &mut meta, &roots, &merges, &big, &held)?;
+    let summed = started.elapsed();
+    store::save(&dir, &mut meta, &roots, &merges, &held, || big_clusters(index, &roots, n_tx))?;
+    tracing::debug!(
+        scan_s = scanned.as_secs_f64(),
+        roots_s = (summed - scanned).as_secs_f64(),
+        save_s = (started.elapsed() - summed).as_secs_f64(),
+        "cluster build phases"
+    );
+    let merge_counts: BTreeMap<String, u64> = (0..=u8::MAX)
+        .filter(|&bits| merge_counts[bits as usize] > 0)
+        .map(|bits| (bit_names(bits).join("+"), merge_counts[bits as usize]))
+        .collect();
     Ok(BuildReport {
         heuristics: set.names(),
         incremental,
@@ -262,21 +207,32 @@ pub fn build(
 /// The clusters paid at least [`BIG_COINS`] outputs by transactions `0..n_tx`, in cluster
 /// order, with their coin counts and values: one pass over the outputs.
 fn big_clusters(index: &View<'_>, roots: &[u32], n_tx: u64) -> Vec<BigCluster> {
+    // Two lookups per output in random order (the address's cluster, then the cluster's
+    // tally): each is started ahead, the cluster 32 outputs ahead, the tally (once the
+    // cluster is in cache) 16 ahead. Count and value share a cache line.
+    const AHEAD_ROOT: u64 = 32;
+    const AHEAD_TALLY: u64 = 16;
     let n_out = n_tx.checked_sub(1).map_or(0, |t| index.tx_output_range(TxNum::new(t as u32)).end);
-    let mut coins = vec![0u32; roots.len()];
-    let mut received = vec![0u64; roots.len()];
+    let mut tally = vec![[0u64; 2]; roots.len()];
+    let addr = |o: u64| index.output(OutputNum::new(o)).addr.map(|a| a.get() as usize);
     for o in 0..n_out {
+        if let Some(a) = (o + AHEAD_ROOT < n_out).then(|| addr(o + AHEAD_ROOT)).flatten() {
+            sleuth_index::prefetch(&roots[a]);
+        }
+        if let Some(a) = (o + AHEAD_TALLY < n_out).then(|| addr(o + AHEAD_TALLY)).flatten() {
+            sleuth_index::prefetch(&tally[roots[a] as usize]);
+        }
         let out = index.output(OutputNum::new(o));
         if let Some(a) = out.addr {
-            let c = roots[a.get() as usize] as usize;
-            coins[c] = coins[c].saturating_add(1);
+            let t = &mut tally[roots[a.get() as usize] as usize];
+            t[0] += 1;
             // Saturates only on damaged blocks (no chain holds 2^64 base units).
-            received[c] = received[c].saturating_add(out.value);
+            t[1] = t[1].saturating_add(out.value);
         }
     }
     (0..roots.len())
-        .filter(|&c| coins[c] as u64 >= BIG_COINS)
-        .map(|c| BigCluster { cluster: c as u32, _pad: 0, coins: coins[c] as u64, received_sat: received[c] })
+        .filter(|&c| tally[c][0] >= BIG_COINS)
+        .map(|c| BigCluster { cluster: c as u32, _pad: 0, coins: tally[c][0], received_sat: tally[c][1] })
         .collect()
 }
 

@@ -30,7 +30,8 @@ pub enum ClusterSub {
         /// Comma-separated: multi-input, change (the default change set), change-fresh,
         /// change-type, change-optimal, change-round, change-fingerprint, change-peel,
         /// change-core; collapse-guard=N holds back a change merge joining two clusters of at
-        /// least N addresses each (default 2; 0 turns it off).
+        /// least N addresses each (default 2; 0 turns it off); change-outputs=N lets the
+        /// change heuristics consider payments of up to N outputs (default 2).
         #[arg(long, default_value = "multi-input,change")]
         heuristics: HeuristicSet,
     },

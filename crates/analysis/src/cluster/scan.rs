@@ -1,0 +1,222 @@
+//! The build's pass over the chain, in two stages on two threads. The *reader* (the calling
+//! thread) loads every transaction from the index, skips CoinJoins and decides each change
+//! vote; none of that depends on the clustering so far. The *linker* (a thread of its own)
+//! owns the union-find and applies what the reader decided, in chain order: multi-input
+//! unions, the collapse guard (which needs the sizes of the sets so far) and change unions,
+//! recording each as evidence. Both halves are dominated by cache misses in random order
+//! (spent outputs for the reader, union-find links for the linker), so overlapping them
+//! nearly halves the pass on a two-core machine.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+
+use sleuth_index::{InputNum, TxNum, View};
+
+use super::change::{self, ChangeHeuristic};
+use super::coinjoin;
+use super::heuristics::MULTI_INPUT_BIT;
+use super::store::{HeldRec, MergeRec};
+use super::txview::TxView;
+use super::union_find::UnionFind;
+
+/// Transactions per batch handed from the reader to the linker.
+const BATCH: usize = 4096;
+/// Batches in flight: the reader runs at most this far ahead.
+const IN_FLIGHT: usize = 4;
+
+/// What the reader decided for one transaction: `addrs[from..from + inputs]` are its distinct
+/// input addresses, and with `change_bits != 0` the next one is the change output's address.
+#[derive(Debug, Clone, Copy)]
+struct Decided {
+    tx: u32,
+    from: u32,
+    inputs: u32,
+    change_bits: u8,
+}
+
+#[derive(Debug, Default)]
+struct Batch {
+    txs: Vec<Decided>,
+    addrs: Vec<u32>,
+}
+
+/// What the pass adds to the clustering.
+pub(super) struct Scanned {
+    pub uf: UnionFind,
+    pub merges: Vec<MergeRec>,
+    pub held: Vec<HeldRec>,
+    /// Unions by heuristic bits.
+    pub merge_counts: [u64; 256],
+    /// CoinJoins recognised, by kind name.
+    pub coinjoins: BTreeMap<String, u64>,
+}
+
+/// The rules the pass applies.
+pub(super) struct Rules<'a> {
+    pub multi_input: bool,
+    pub change: &'a [ChangeHeuristic],
+    pub collapse_guard: u32,
+    pub change_outputs: usize,
+}
+
+/// Clusters transactions `start..n_tx` onto `uf`, `merges` and `held`.
+pub(super) fn scan(
+    index: &View<'_>,
+    rules: &Rules<'_>,
+    (start, n_tx): (u64, u64),
+    (uf, merges, held): (UnionFind, Vec<MergeRec>, Vec<HeldRec>),
+    progress: &mut dyn FnMut(u64, u64),
+) -> Scanned {
+    let (to_linker, batches) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+    let (to_reader, spent) = mpsc::channel::<Batch>();
+    std::thread::scope(|s| {
+        let (multi_input, guard) = (rules.multi_input, rules.collapse_guard);
+        let linker = s.spawn(move || {
+            let mut linked = Linked { uf, merges, held, merge_counts: [0; 256], multi_input, guard };
+            for mut batch in batches {
+                linked.apply(&batch);
+                batch.txs.clear();
+                batch.addrs.clear();
+                // The reader may be gone (it finished); the batch is then dropped.
+                let _ = to_reader.send(batch);
+            }
+            linked
+        });
+        let coinjoins = read(index, rules, (start, n_tx), &to_linker, &spent, progress);
+        drop(to_linker);
+        let l = linker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Scanned { uf: l.uf, merges: l.merges, held: l.held, merge_counts: l.merge_counts, coinjoins }
+    })
+}
+
+/// The reader: decides every transaction and sends the decisions in batches.
+fn read(
+    index: &View<'_>,
+    rules: &Rules<'_>,
+    (start, n_tx): (u64, u64),
+    to_linker: &mpsc::SyncSender<Batch>,
+    spent: &mpsc::Receiver<Batch>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> BTreeMap<String, u64> {
+    let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
+    let mut view = TxView::default();
+    let mut counts = Vec::new();
+    let mut batch = Batch::default();
+    // Reads of spent outputs are cache misses in random order: start them some
+    // transactions ahead.
+    const AHEAD_OUTPUTS: u64 = 16;
+    for t in start..n_tx {
+        if t + AHEAD_OUTPUTS < n_tx {
+            for i in index.tx_input_range(TxNum::new((t + AHEAD_OUTPUTS) as u32)) {
+                index.prefetch_spent_output(InputNum::new(i));
+            }
+        }
+        if t.is_multiple_of(65_536) {
+            progress(t - start, n_tx - start);
+        }
+        let t = TxNum::new(t as u32);
+        view.load(index, t);
+        if view.coinbase || view.input_addrs.is_empty() {
+            continue;
+        }
+        if let Some(kind) = coinjoin::detect(&view, &mut counts) {
+            *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
+            continue;
+        }
+        let from = batch.addrs.len() as u32;
+        batch.addrs.extend(view.input_addrs.iter().map(|a| a.get()));
+        let change_bits = match change_vote(rules, &view, index) {
+            Some((k, bits)) => {
+                batch.addrs.push(view.outputs[k].addr.expect("candidates pay addresses").get());
+                bits
+            }
+            None => 0,
+        };
+        batch.txs.push(Decided { tx: t.get(), from, inputs: view.input_addrs.len() as u32, change_bits });
+        if batch.txs.len() == BATCH {
+            let next = spent.try_recv().unwrap_or_default();
+            if to_linker.send(std::mem::replace(&mut batch, next)).is_err() {
+                break; // the linker panicked; joining it says why
+            }
+        }
+    }
+    if !batch.txs.is_empty() {
+        let _ = to_linker.send(batch);
+    }
+    coinjoins
+}
+
+/// The change output the enabled heuristics agree on, with their bits: none when the
+/// transaction is not a candidate, one heuristic vetoes, two votes differ, or only
+/// confirm-only heuristics voted.
+fn change_vote(rules: &Rules<'_>, view: &TxView, index: &View<'_>) -> Option<(usize, u8)> {
+    let heuristics = rules.change;
+    if heuristics.is_empty()
+        || !change::is_candidate(view, rules.change_outputs)
+        || heuristics.iter().any(|&h| change::vetoes(h, view, index))
+    {
+        return None;
+    }
+    let mut pick = None;
+    let mut bits = 0u8;
+    for &h in heuristics {
+        if let Some(k) = change::vote(h, view, index) {
+            if pick.is_some_and(|p| p != k) {
+                return None;
+            }
+            pick = Some(k);
+            bits |= 1 << (h as u8 + 1);
+        }
+    }
+    // Some heuristics only confirm or contradict the others: alone they name nothing.
+    let named = bits & !change::CONFIRM_ONLY_BITS != 0;
+    pick.filter(|_| named).map(|k| (k, bits))
+}
+
+/// The linker's state.
+struct Linked {
+    uf: UnionFind,
+    merges: Vec<MergeRec>,
+    held: Vec<HeldRec>,
+    merge_counts: [u64; 256],
+    multi_input: bool,
+    guard: u32,
+}
+
+impl Linked {
+    fn apply(&mut self, batch: &Batch) {
+        // Union-find links are cache misses in random order too: start them some addresses
+        // ahead (the batch lists every address the unions will touch, in order).
+        const AHEAD_LINKS: usize = 24;
+        let addrs = &batch.addrs;
+        let mut next_prefetch = 0;
+        for d in &batch.txs {
+            let from = d.from as usize;
+            let end = from + d.inputs as usize + usize::from(d.change_bits != 0);
+            while next_prefetch < (end + AHEAD_LINKS).min(addrs.len()) {
+                self.uf.prefetch(addrs[next_prefetch]);
+                next_prefetch += 1;
+            }
+            let first = addrs[from];
+            if self.multi_input {
+                for &b in &addrs[from + 1..from + d.inputs as usize] {
+                    if self.uf.union(first, b) {
+                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: MULTI_INPUT_BIT, _pad: [0; 3] });
+                        self.merge_counts[MULTI_INPUT_BIT as usize] += 1;
+                    }
+                }
+            }
+            if d.change_bits != 0 {
+                let b = addrs[end - 1];
+                let bits = d.change_bits;
+                let (size_a, size_b) = (self.uf.set_size(first), self.uf.set_size(b));
+                if self.guard > 0 && size_a.min(size_b) >= self.guard && self.uf.find(first) != self.uf.find(b) {
+                    self.held.push(HeldRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3], size_a, size_b });
+                } else if self.uf.union(first, b) {
+                    self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3] });
+                    self.merge_counts[bits as usize] += 1;
+                }
+            }
+        }
+    }
+}
