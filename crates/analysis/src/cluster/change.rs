@@ -42,6 +42,21 @@ pub enum ChangeHeuristic {
 /// change in changeless two-payment spends of many inputs, once per run or two.
 pub const CONFIRM_ONLY_BITS: u8 = 1 << (ChangeHeuristic::Core as u8 + 1);
 
+/// The merge-record bits of the heuristics that only confirm or contradict on a payment of
+/// `outputs` outputs: [`CONFIRM_ONLY_BITS`], and on payments of three outputs or more
+/// `change-optimal` too. There a lone optimal vote has more ways to be wrong: on the simulator
+/// it named a mining pool's one small payout (a coinbase and a second input paying seven
+/// miners, no change) and a settlement's payment below its smallest input (22 inputs, the
+/// true change larger than that input), where `change-round` alone named none falsely.
+pub fn confirm_only_bits(outputs: usize) -> u8 {
+    let optimal = 1 << (ChangeHeuristic::Optimal as u8 + 1);
+    if outputs > 2 {
+        CONFIRM_ONLY_BITS | optimal
+    } else {
+        CONFIRM_ONLY_BITS
+    }
+}
+
 impl ChangeHeuristic {
     /// All change heuristics.
     pub const ALL: [ChangeHeuristic; 7] = [
@@ -209,6 +224,17 @@ mod tests {
         assert!(!is_core(fp(2, 1_700_000_000, SequenceKind::LocktimeNoRbf)), "a time, not a height");
         assert!(!is_core(fp(2, 812_345, SequenceKind::Final)), "final sequences disable the locktime");
         assert!(!is_core(fp(2, 812_345, SequenceKind::Mixed)));
+    }
+
+    #[test]
+    fn optimal_names_change_alone_only_on_two_output_payments() {
+        let optimal = 1 << (ChangeHeuristic::Optimal as u8 + 1);
+        let round = 1 << (ChangeHeuristic::Round as u8 + 1);
+        let named = |bits: u8, outputs| bits & !confirm_only_bits(outputs) != 0;
+        assert!(named(optimal, 2));
+        assert!(!named(optimal, 3) && !named(optimal | CONFIRM_ONLY_BITS, 5));
+        assert!(named(round, 3) && named(round | optimal, 16));
+        assert!(!named(CONFIRM_ONLY_BITS, 2));
     }
 
     #[test]

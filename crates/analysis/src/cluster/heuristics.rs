@@ -25,8 +25,13 @@ pub struct HeuristicSet {
 /// Name of the change-outputs setting: `change-outputs=N`.
 const CHANGE_OUTPUTS: &str = "change-outputs";
 
-/// The default of [`HeuristicSet::change_outputs`]: payments of two outputs only.
-pub const DEFAULT_CHANGE_OUTPUTS: u32 = 2;
+/// The default of [`HeuristicSet::change_outputs`]: payments of up to 16 outputs (a
+/// `sendmany`, an exchange's batched withdrawals), where `change-optimal` only confirms
+/// ([`super::change::confirm_only_bits`]). On the real-wallet economy, extending the change
+/// heuristics from two-output payments to these raised recall by 2–3 points of the ceiling
+/// at precision 1.0000; on the simulator every added merge was correct. 4, 16 and 100 gave
+/// the same figures on both within 0.1 point.
+pub const DEFAULT_CHANGE_OUTPUTS: u32 = 16;
 
 /// Name of the guard's setting: `collapse-guard=N`.
 const COLLAPSE_GUARD: &str = "collapse-guard";

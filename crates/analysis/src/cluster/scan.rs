@@ -169,7 +169,7 @@ fn change_vote(rules: &Rules<'_>, view: &TxView, index: &View<'_>) -> Option<(us
         }
     }
     // Some heuristics only confirm or contradict the others: alone they name nothing.
-    let named = bits & !change::CONFIRM_ONLY_BITS != 0;
+    let named = bits & !change::confirm_only_bits(view.outputs.len()) != 0;
     pick.filter(|_| named).map(|k| (k, bits))
 }
 

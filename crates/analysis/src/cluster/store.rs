@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 8;
+pub const CLUSTER_FORMAT: u32 = 9;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).

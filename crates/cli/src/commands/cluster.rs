@@ -31,7 +31,7 @@ pub enum ClusterSub {
         /// change-type, change-optimal, change-round, change-fingerprint, change-peel,
         /// change-core; collapse-guard=N holds back a change merge joining two clusters of at
         /// least N addresses each (default 2; 0 turns it off); change-outputs=N lets the
-        /// change heuristics consider payments of up to N outputs (default 2).
+        /// change heuristics consider payments of up to N outputs (default 16).
         #[arg(long, default_value = "multi-input,change")]
         heuristics: HeuristicSet,
     },
