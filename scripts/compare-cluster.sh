@@ -17,7 +17,7 @@ n=${1:-10000000}
 work=${2:-/tmp/sleuth-bench-cluster}
 runs=${3:-3}
 
-cargo build --release -q -p sleuth -p sleuth-engine --example input_sets
+cargo build --release -q -p sleuth -p sleuth-analysis --example input_sets
 sleuth=target/release/sleuth
 if [ ! -f "$work/idx/meta.json" ]; then
   rm -rf "$work"
@@ -31,6 +31,7 @@ fi
 # The peer reads what Sleuth's multi-input rule unites: the distinct input addresses of every
 # transaction that is neither a coinbase nor a CoinJoin. Rates are per input of the chain,
 # for both.
+rm -rf "$work/idx/cluster" # a clustering of another rules version stops `status`
 target/release/examples/input_sets "$work/idx" "$work/sets" >"$work/sets.txt"
 echo "sets for the peer: $(cat "$work/sets.txt")"
 inputs=$("$sleuth" --data-dir "$work/idx" status --json | jq .inputs)

@@ -5,14 +5,13 @@
 //! `values[offsets[k]..offsets[k + 1]]`) and `values.u32`. `scripts/compare-cluster.sh`
 //! feeds them to GraphSense's union-find (`graphsense-clustering`).
 //!
-//!     cargo run --release -p sleuth-engine --example input_sets -- <data dir> <out dir>
+//!     cargo run --release -p sleuth-analysis --example input_sets -- <data dir> <out dir>
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use sleuth_analysis::cluster::{coinjoin, TxView};
-use sleuth_engine::Engine;
-use sleuth_index::TxNum;
+use sleuth_index::{Snapshot, TxNum};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -20,11 +19,12 @@ fn main() {
         eprintln!("usage: input_sets <data dir> <out dir>");
         std::process::exit(2)
     };
-    let snap = Engine::open(Path::new(dir)).snapshot().unwrap_or_else(|e| {
+    // The index alone: the clustering, whatever its format, is not read.
+    let snap = Snapshot::open(Path::new(dir)).unwrap_or_else(|e| {
         eprintln!("input_sets: {dir}: {e}");
         std::process::exit(1)
     });
-    let index = snap.index().view();
+    let index = snap.view();
     std::fs::create_dir_all(out).unwrap_or_else(|e| panic!("{out}: {e}"));
     let file = |name: &str| {
         let path = Path::new(out).join(name);
