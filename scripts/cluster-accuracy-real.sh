@@ -23,7 +23,9 @@ rm -rf "$work"
 "$sleuth" -q --data-dir "$work/idx" ingest --blocks-dir "$work/blocks" >/dev/null
 sets=${SETS:-"multi-input multi-input,change-fresh multi-input,change-type multi-input,change-optimal
   multi-input,change-round multi-input,change-fingerprint multi-input,change-peel
-  multi-input,change-optimal,change-round multi-input,change,change-outputs=2
+  multi-input,change-optimal,change-round
+  multi-input,change-optimal,change-round,change-core,change-outputs=2
+  multi-input,change-optimal,change-round,change-core multi-input,change,change-outputs=2
   multi-input,change,collapse-guard=0 multi-input,change"}
 printf '%-60s %9s %7s %9s %6s %5s\n' heuristics precision recall "% ceiling" mixed held
 for h in $sets; do

@@ -19,7 +19,9 @@ for h in multi-input \
   multi-input,change-fresh multi-input,change-type multi-input,change-optimal \
   multi-input,change-round multi-input,change-fingerprint multi-input,change-peel \
   multi-input,change-core multi-input,change-optimal,change-round \
-  multi-input,change,change-outputs=2 multi-input,change,collapse-guard=0 multi-input,change; do
+  multi-input,change-optimal,change-round,change-core,change-outputs=2 \
+  multi-input,change-optimal,change-round,change-core multi-input,change,change-outputs=2 \
+  multi-input,change,collapse-guard=0 multi-input,change; do
   rm -rf "$work/idx/cluster"
   held=$("$sleuth" -q --data-dir "$work/idx" cluster build --heuristics "$h" --json | jq .held_back)
   echo "$("$sleuth" --data-dir "$work/idx" cluster evaluate --truth "$work/sim/truth"); held back: $held"

@@ -55,11 +55,11 @@ pub const MULTI_INPUT_BIT: u8 = 1;
 
 /// The change heuristics `--heuristics change` stands for: the set with the highest recall
 /// on the real-wallet economy (`scripts/cluster-accuracy-real.sh`) at pairwise precision
-/// ≥ 0.999 and no cluster mixing two wallets on every run measured (see README): optimal
-/// change and round-number payments, each confirmed or contradicted by Bitcoin Core's change
-/// type (which names nothing alone, [`super::change::CONFIRM_ONLY_BITS`]).
-pub const DEFAULT_CHANGE: [ChangeHeuristic; 3] =
-    [ChangeHeuristic::Optimal, ChangeHeuristic::Round, ChangeHeuristic::Core];
+/// ≥ 0.999 and no cluster mixing two wallets on every run measured (see README): one-time
+/// change, optimal change and round-number payments, each confirmed or contradicted by
+/// Bitcoin Core's change type (which names nothing alone, [`super::change::CONFIRM_ONLY_BITS`]).
+pub const DEFAULT_CHANGE: [ChangeHeuristic; 4] =
+    [ChangeHeuristic::Fresh, ChangeHeuristic::Optimal, ChangeHeuristic::Round, ChangeHeuristic::Core];
 
 impl HeuristicSet {
     /// Multi-input only.

@@ -14,11 +14,11 @@ use crate::common::{cluster_export, ingest, sleuth, tx};
 const SEED: u64 = 7;
 
 /// The default set's recall on this economy as a share of the oracle ceiling: measured at
-/// 42 % on seed 7 (31–49 % on seeds 0–3, 42–48 % on five large economies), where
+/// 50 % on seed 7 (41–56 % on small seeds 0–3, 46–54 % on nine large economies), where
 /// multi-input alone reaches 7–16 %. What the node chooses itself (keys, change positions)
-/// moves it between runs, hence the margin; a rule change that loses the change links fails
-/// here.
-const MIN_SHARE_OF_CEILING: f64 = 0.33;
+/// moves it between runs of one seed (up to 6 points seen), hence the margin; a rule change
+/// that loses the change links fails here.
+const MIN_SHARE_OF_CEILING: f64 = 0.42;
 
 #[test]
 fn real_wallets_never_mix_and_the_default_reaches_its_measured_recall() {
@@ -66,9 +66,10 @@ fn real_wallets_never_mix_and_the_default_reaches_its_measured_recall() {
 
 /// The collapse guard on a real node. Wallets A and B each have a cluster of two addresses
 /// (each spent two of its coins together). A then spends its two coins in one transaction
-/// paying a round amount to a third wallet and the rest, smaller than either input and not
-/// round, to one of B's clustered addresses: optimal change and round-number payment both
-/// name B's address as A's change. That one inference would join two clusters of several
+/// paying a round amount to an address of a third wallet that was paid before and the rest,
+/// smaller than either input and not round, to one of B's clustered addresses: optimal change
+/// and round-number payment both name B's address as A's change (and `change-fresh`, with
+/// no output to a new address, abstains). That one inference would join two clusters of several
 /// addresses: the default build holds it back, says so, and `cluster why` shows it; with the
 /// guard off the two wallets become one cluster through that transaction.
 #[test]
@@ -85,14 +86,15 @@ fn the_collapse_guard_holds_back_a_change_inference_bridging_two_clusters() {
     node.wallet_rpc("miner", "sendmany", serde_json::json!(["", amounts]));
     node.mine(1, &m);
     // B spends both its coins together: b1 and b2 become one cluster.
-    node.wallet_rpc("b", "sendtoaddress", serde_json::json!([addr("c"), 1.05]));
+    let c1 = addr("c");
+    node.wallet_rpc("b", "sendtoaddress", serde_json::json!([&c1, 1.05]));
     node.mine(1, &m);
-    // A's bridge: both its coins in, 1.5 (round) to C, 0.59987654 to B's b1.
+    // A's bridge: both its coins in, 1.5 (round) to C's c1 again, 0.59987654 to B's b1.
     let coins = node.wallet_rpc("a", "listunspent", serde_json::json!([1]));
     let inputs: Vec<_> =
         coins.as_array().unwrap().iter().map(|c| serde_json::json!({"txid": c["txid"], "vout": c["vout"]})).collect();
     assert_eq!(inputs.len(), 2, "{coins}");
-    let outputs = serde_json::json!([{ addr("c"): 1.5 }, { &b1: 0.59987654 }]);
+    let outputs = serde_json::json!([{ &c1: 1.5 }, { &b1: 0.59987654 }]);
     let raw = node.rpc("createrawtransaction", serde_json::json!([inputs, outputs]));
     let signed = node.wallet_rpc("a", "signrawtransactionwithwallet", serde_json::json!([raw]));
     assert_eq!(signed["complete"], true, "{signed}");
@@ -115,7 +117,7 @@ fn the_collapse_guard_holds_back_a_change_inference_bridging_two_clusters() {
     let human = sleuth(&d, ["cluster", "why", &a1, &b2]).run();
     assert!(human.contains("not linked") && human.contains("held back") && human.contains(&bridge), "{human}");
 
-    let off = "multi-input,change-optimal,change-round,change-core,collapse-guard=0";
+    let off = "multi-input,change,collapse-guard=0";
     let r: BuildReport = sleuth(&d, ["cluster", "build", "--heuristics", off, "--json", "-q"]).run_json();
     assert_eq!(r.held_back, 0, "{r:?}");
     let why: WhyAnswer = sleuth(&d, ["cluster", "why", &a1, &b2, "--json"]).run_json();
