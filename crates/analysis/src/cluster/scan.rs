@@ -209,12 +209,25 @@ impl Linked {
             if d.change_bits != 0 {
                 let b = addrs[end - 1];
                 let bits = d.change_bits;
-                let (size_a, size_b) = (self.uf.set_size(first), self.uf.set_size(b));
-                if self.guard > 0 && size_a.min(size_b) >= self.guard && self.uf.find(first) != self.uf.find(b) {
-                    self.held.push(HeldRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3], size_a, size_b });
-                } else if self.uf.union(first, b) {
-                    self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3] });
-                    self.merge_counts[bits as usize] += 1;
+                let (ra, rb) = (self.uf.find(first), self.uf.find(b));
+                if ra != rb {
+                    // Roots: their sizes are a lookup each.
+                    let (size_a, size_b) = (self.uf.set_size(ra), self.uf.set_size(rb));
+                    if self.guard > 0 && size_a.min(size_b) >= self.guard {
+                        self.held.push(HeldRec {
+                            tx: d.tx,
+                            a: first,
+                            b,
+                            heuristic: bits,
+                            _pad: [0; 3],
+                            size_a,
+                            size_b,
+                        });
+                    } else {
+                        self.uf.union(ra, rb);
+                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3] });
+                        self.merge_counts[bits as usize] += 1;
+                    }
                 }
             }
         }
