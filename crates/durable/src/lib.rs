@@ -41,6 +41,19 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     f.sync_all()
 }
 
+/// Writes `bytes` to `path` (creating or truncating it) and returns the file still open and
+/// not yet synced: for a caller that writes several files and syncs them on another thread
+/// while it goes on, so that the disk writes one while the next is computed. The caller must
+/// `sync_all` each before anything names them.
+///
+/// # Errors
+/// The operating system's error.
+pub fn write_unsynced(path: &Path, bytes: &[u8]) -> io::Result<File> {
+    let mut f = File::create(path)?;
+    f.write_all(bytes)?;
+    Ok(f)
+}
+
 /// Fsyncs a folder, so that the files created or renamed in it are durable.
 ///
 /// # Errors

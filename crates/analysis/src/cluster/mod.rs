@@ -164,11 +164,8 @@ pub fn build(
     let scan::Scanned { uf, merges, held, merge_counts, coinjoins } =
         scan::scan(index, &rules, (start, n_tx), (uf, merges, held), progress);
     let scanned = started.elapsed();
+    let counts = uf.set_counts();
     let roots = uf.into_roots();
-    let mut sizes = vec![0u64; roots.len()];
-    for &r in &roots {
-        sizes[r as usize] += 1;
-    }
     let mut meta = ClusterMeta {
         version: store::CLUSTER_FORMAT,
         heuristics: set.names(),
@@ -176,6 +173,7 @@ pub fn build(
         last_txid: n_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string()),
         addresses: roots.len() as u64,
         generation: 0,
+        member_pairs: 0,
     };
     let summed = started.elapsed();
     store::save(&dir, &mut meta, &roots, &merges, &held, || big_clusters(index, &roots, n_tx))?;
@@ -194,9 +192,9 @@ pub fn build(
         incremental,
         transactions: n_tx - start,
         addresses: roots.len() as u64,
-        clusters: sizes.iter().filter(|&&s| s > 0).count() as u64,
-        multi_address_clusters: sizes.iter().filter(|&&s| s > 1).count() as u64,
-        largest_cluster: sizes.iter().copied().max().unwrap_or(0),
+        clusters: counts.sets,
+        multi_address_clusters: counts.multi,
+        largest_cluster: counts.largest,
         merges: merge_counts,
         held_back: (held.len() - held_before) as u64,
         coinjoins,
@@ -287,19 +285,34 @@ impl Clustering {
         Some(ClusterId(r))
     }
 
-    /// The addresses of cluster `c`, in id order.
+    /// The addresses of cluster `c`, in id order; none if `c` names no cluster.
     pub fn members(&self, c: ClusterId) -> Vec<AddrId> {
         let n = self.saved.meta.addresses;
-        let members: Vec<AddrId> = store::ids_of(self.saved.members.as_slice(), c.0)
-            .map(|a| {
-                if u64::from(a) >= n {
-                    self.damaged("members.bin", format!("cluster {} has member {a}, past the {n} addresses", c.0));
+        let pairs = self.saved.members.as_slice();
+        let start = pairs.partition_point(|p| p[0] < c.0);
+        // The pair the search stopped at names a cluster too: one past the addresses was read
+        // from a damaged file (or one of another index), whose pairs would be missed here.
+        if let Some(p) = pairs.get(start).filter(|p| u64::from(p[0]) >= n) {
+            self.damaged("members.bin", format!("a member pair names cluster {}, past the {n} addresses", p[0]));
+        }
+        let members: Vec<AddrId> = pairs[start..]
+            .iter()
+            .take_while(|p| p[0] == c.0)
+            .map(|p| {
+                if u64::from(p[1]) >= n {
+                    self.damaged("members.bin", format!("cluster {} has member {}, past the {n} addresses", c.0, p[1]));
                 }
-                AddrId::new(a)
+                AddrId::new(p[1])
             })
             .collect();
+        if members.is_empty() {
+            // A cluster of one address has no pairs; a number that is no cluster's has none
+            // either, and no members.
+            let roots = self.saved.roots.as_slice();
+            return if roots.get(c.0 as usize) == Some(&c.0) { vec![c.representative()] } else { Vec::new() };
+        }
         // A cluster's id is one of its addresses: a list without it was read from a damaged file.
-        if u64::from(c.0) < n && members.binary_search(&c.representative()).is_err() {
+        if members.binary_search(&c.representative()).is_err() {
             self.damaged("members.bin", format!("cluster {} is not among its own {} members", c.0, members.len()));
         }
         members

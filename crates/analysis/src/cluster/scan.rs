@@ -1,11 +1,13 @@
-//! The build's pass over the chain, in two stages on two threads. The *reader* (the calling
-//! thread) loads every transaction from the index, skips CoinJoins and decides each change
-//! vote; none of that depends on the clustering so far. The *linker* (a thread of its own)
-//! owns the union-find and applies what the reader decided, in chain order: multi-input
-//! unions, the collapse guard (which needs the sizes of the sets so far) and change unions,
-//! recording each as evidence. Both halves are dominated by cache misses in random order
-//! (spent outputs for the reader, union-find links for the linker), so overlapping them
-//! nearly halves the pass on a two-core machine.
+//! The build's pass over the chain, in two stages on three threads. The *readers* (the
+//! calling thread and one more, each taking every other chunk of [`BATCH`] transactions) load
+//! every transaction from the index, skip CoinJoins and decide each change vote; none of that
+//! depends on the clustering so far. The *linker* (a thread of its own) owns the union-find
+//! and applies what the readers decided, chunk by chunk in chain order: multi-input unions,
+//! the collapse guard (which needs the sizes of the sets so far) and change unions, recording
+//! each as evidence. Both stages are dominated by cache misses in random order (spent outputs
+//! for the readers, union-find links for the linker); a reader needs about three times the
+//! linker's time per transaction, so two readers keep one linker busy and the two cores full.
+//! The files are the same whatever the number of readers: the linker's order is the chain's.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
@@ -19,10 +21,13 @@ use super::store::{HeldRec, MergeRec};
 use super::txview::TxView;
 use super::union_find::UnionFind;
 
-/// Transactions per batch handed from the reader to the linker.
+/// Transactions per batch handed from a reader to the linker.
 const BATCH: usize = 4096;
-/// Batches in flight: the reader runs at most this far ahead.
+/// Batches in flight per reader: a reader runs at most this far ahead.
 const IN_FLIGHT: usize = 4;
+/// Readers: two keep the linker fed on a two-core machine (it needs a third of a reader's
+/// time), and more only compete for the cores.
+const READERS: usize = 2;
 
 /// What the reader decided for one transaction: `addrs[from..from + inputs]` are its distinct
 /// input addresses, and with `change_bits != 0` the next one is the change output's address.
@@ -67,33 +72,90 @@ pub(super) fn scan(
     (uf, merges, held): (UnionFind, Vec<MergeRec>, Vec<HeldRec>),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Scanned {
-    let (to_linker, batches) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-    let (to_reader, spent) = mpsc::channel::<Batch>();
+    let chunks = ChunkPlan { start, n_tx };
+    let mut senders = Vec::new();
+    let mut batches = Vec::new();
+    let mut returns = Vec::new();
+    let mut spent = Vec::new();
+    for _ in 0..READERS {
+        let (to_linker, batch) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+        let (to_reader, spent_batch) = mpsc::channel::<Batch>();
+        senders.push(to_linker);
+        batches.push(batch);
+        returns.push(to_reader);
+        spent.push(spent_batch);
+    }
     std::thread::scope(|s| {
         let (multi_input, guard) = (rules.multi_input, rules.collapse_guard);
         let linker = s.spawn(move || {
             let mut linked = Linked { uf, merges, held, merge_counts: [0; 256], multi_input, guard };
-            for mut batch in batches {
-                linked.apply(&batch);
-                batch.txs.clear();
-                batch.addrs.clear();
-                // The reader may be gone (it finished); the batch is then dropped.
-                let _ = to_reader.send(batch);
+            let mut busy = std::time::Duration::ZERO;
+            // Chunk k comes from reader k % READERS: taking one from each in turn applies
+            // them in chain order. The first reader with none left has sent the last chunk.
+            'chunks: loop {
+                for (batch, to_reader) in batches.iter().zip(&returns) {
+                    let Ok(mut batch) = batch.recv() else { break 'chunks };
+                    let applying = std::time::Instant::now();
+                    linked.apply(&batch);
+                    busy += applying.elapsed();
+                    batch.txs.clear();
+                    batch.addrs.clear();
+                    // The reader may be gone (it finished); the batch is then dropped.
+                    let _ = to_reader.send(batch);
+                }
             }
+            tracing::debug!(busy_s = busy.as_secs_f64(), "cluster build linker");
             linked
         });
-        let coinjoins = read(index, rules, (start, n_tx), &to_linker, &spent, progress);
+        let mut senders = senders.into_iter();
+        let mut spent = spent.into_iter();
+        let (first_sender, first_spent) = (senders.next(), spent.next());
+        let others: Vec<_> = senders
+            .zip(spent)
+            .enumerate()
+            .map(|(k, (to_linker, spent))| {
+                s.spawn(move || read(index, rules, (chunks, k + 1), &to_linker, &spent, &mut |_, _| {}))
+            })
+            .collect();
+        let (to_linker, spent) = (first_sender.expect("a reader"), first_spent.expect("a reader"));
+        let mut coinjoins = read(index, rules, (chunks, 0), &to_linker, &spent, progress);
         drop(to_linker);
+        for other in others {
+            for (kind, n) in other.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)) {
+                *coinjoins.entry(kind).or_default() += n;
+            }
+        }
         let l = linker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         Scanned { uf: l.uf, merges: l.merges, held: l.held, merge_counts: l.merge_counts, coinjoins }
     })
 }
 
-/// The reader: decides every transaction and sends the decisions in batches.
+/// How the transactions are dealt to the readers: chunks of [`BATCH`] transactions, chunk `k`
+/// to reader `k % READERS`.
+#[derive(Debug, Clone, Copy)]
+struct ChunkPlan {
+    start: u64,
+    n_tx: u64,
+}
+
+impl ChunkPlan {
+    /// The transaction ranges of reader `r`, in order.
+    fn of(self, r: usize) -> impl Iterator<Item = std::ops::Range<u64>> {
+        let ChunkPlan { start, n_tx } = self;
+        (r as u64..)
+            .step_by(READERS)
+            .map(move |k| start + k * BATCH as u64)
+            .take_while(move |&lo| lo < n_tx)
+            .map(move |lo| lo..(lo + BATCH as u64).min(n_tx))
+    }
+}
+
+/// Reader number `reader`: decides every transaction of its chunks and sends a batch per chunk (an empty
+/// one too: the linker counts on one batch per chunk, in turn).
 fn read(
     index: &View<'_>,
     rules: &Rules<'_>,
-    (start, n_tx): (u64, u64),
+    (plan, reader): (ChunkPlan, usize),
     to_linker: &mpsc::SyncSender<Batch>,
     spent: &mpsc::Receiver<Batch>,
     progress: &mut dyn FnMut(u64, u64),
@@ -101,47 +163,42 @@ fn read(
     let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
     let mut view = TxView::default();
     let mut counts = Vec::new();
-    let mut batch = Batch::default();
-    // Reads of spent outputs are cache misses in random order: start them some
-    // transactions ahead.
-    const AHEAD_OUTPUTS: u64 = 16;
-    for t in start..n_tx {
-        if t + AHEAD_OUTPUTS < n_tx {
-            for i in index.tx_input_range(TxNum::new((t + AHEAD_OUTPUTS) as u32)) {
-                index.prefetch_spent_output(InputNum::new(i));
+    for chunk in plan.of(reader) {
+        let mut batch = spent.try_recv().unwrap_or_default();
+        // Reads of spent outputs are cache misses in random order: start them some
+        // transactions ahead.
+        const AHEAD_OUTPUTS: u64 = 16;
+        let (lo, hi) = (chunk.start, chunk.end);
+        progress(lo - plan.start, plan.n_tx - plan.start);
+        for t in chunk {
+            if t + AHEAD_OUTPUTS < hi {
+                for i in index.tx_input_range(TxNum::new((t + AHEAD_OUTPUTS) as u32)) {
+                    index.prefetch_spent_output(InputNum::new(i));
+                }
             }
-        }
-        if t.is_multiple_of(65_536) {
-            progress(t - start, n_tx - start);
-        }
-        let t = TxNum::new(t as u32);
-        view.load(index, t);
-        if view.coinbase || view.input_addrs.is_empty() {
-            continue;
-        }
-        if let Some(kind) = coinjoin::detect(&view, &mut counts) {
-            *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
-            continue;
-        }
-        let from = batch.addrs.len() as u32;
-        batch.addrs.extend(view.input_addrs.iter().map(|a| a.get()));
-        let change_bits = match change_vote(rules, &view, index) {
-            Some((k, bits)) => {
-                batch.addrs.push(view.outputs[k].addr.expect("candidates pay addresses").get());
-                bits
+            let t = TxNum::new(t as u32);
+            view.load(index, t);
+            if view.coinbase || view.input_addrs.is_empty() {
+                continue;
             }
-            None => 0,
-        };
-        batch.txs.push(Decided { tx: t.get(), from, inputs: view.input_addrs.len() as u32, change_bits });
-        if batch.txs.len() == BATCH {
-            let next = spent.try_recv().unwrap_or_default();
-            if to_linker.send(std::mem::replace(&mut batch, next)).is_err() {
-                break; // the linker panicked; joining it says why
+            if let Some(kind) = coinjoin::detect(&view, &mut counts) {
+                *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
+                continue;
             }
+            let from = batch.addrs.len() as u32;
+            batch.addrs.extend(view.input_addrs.iter().map(|a| a.get()));
+            let change_bits = match change_vote(rules, &view, index) {
+                Some((k, bits)) => {
+                    batch.addrs.push(view.outputs[k].addr.expect("candidates pay addresses").get());
+                    bits
+                }
+                None => 0,
+            };
+            batch.txs.push(Decided { tx: t.get(), from, inputs: view.input_addrs.len() as u32, change_bits });
         }
-    }
-    if !batch.txs.is_empty() {
-        let _ = to_linker.send(batch);
+        if to_linker.send(batch).is_err() {
+            break; // the linker panicked; joining it says why
+        }
     }
     coinjoins
 }
@@ -224,7 +281,7 @@ impl Linked {
                             size_b,
                         });
                     } else {
-                        self.uf.union(ra, rb);
+                        self.uf.union_roots(ra, rb);
                         self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3] });
                         self.merge_counts[bits as usize] += 1;
                     }

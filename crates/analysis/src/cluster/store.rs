@@ -1,13 +1,15 @@
 //! The clustering on disk, under `<data dir>/cluster/`. Each build writes a new generation
 //! folder `g<N>/` — `roots.bin` (the cluster of every address, `u32` each), `merges.bin` (the
 //! evidence of every union), `members.bin` and `merges_by_cluster.bin` (`(cluster, id)` pairs
-//! sorted by cluster, so a cluster's addresses and unions are a binary search away),
+//! sorted by cluster, so a cluster's addresses and unions are a binary search away; a
+//! cluster of one address has no pairs),
 //! `big.bin` (the clusters with at least [`BIG_COINS`] coins and what they received in all),
 //! `held.bin` (the change inferences the collapse guard held back) —
 //! and then replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
 //! the previous generation in force. Queries map the files instead of reading them.
 
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use bytemuck::{Pod, Zeroable};
 use memmap2::Mmap;
@@ -16,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 9;
+pub const CLUSTER_FORMAT: u32 = 10;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -91,6 +93,10 @@ pub struct ClusterMeta {
     pub addresses: u64,
     /// The generation folder holding the files.
     pub generation: u64,
+    /// Records in `members.bin`: the addresses in clusters of two or more. (Defaulted so that
+    /// a meta of an older version reads far enough to say which version it is.)
+    #[serde(default)]
+    pub member_pairs: u64,
 }
 
 /// Errors reading or writing the clustering.
@@ -142,11 +148,6 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ClusterError + '_ {
     move |source| ClusterError::Io { path: path.to_owned(), source }
 }
 
-/// Writes `bytes` to `path` and syncs it.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), ClusterError> {
-    sleuth_durable::write_synced(path, bytes).map_err(io(path))
-}
-
 /// `(cluster, id)` pairs sorted by cluster, then id: the index behind "the members of a
 /// cluster". `pairs` yields ids in ascending order with clusters below `clusters`, so a
 /// stable least-significant-digit radix sort on the cluster alone puts them in order: two
@@ -185,10 +186,44 @@ fn generation_dir(dir: &Path, generation: u64) -> PathBuf {
     dir.join(format!("g{generation}"))
 }
 
+/// The addresses in clusters of two or more, as a bitset over ids: an address whose root is
+/// another address is, and so is a root that some other address points to. Two sequential
+/// passes; the bitset (a bit per address) stays in cache.
+fn in_multi_address_clusters(roots: &[u32]) -> Vec<u64> {
+    let mut pointed_to = vec![0u64; roots.len().div_ceil(64)];
+    for (a, &r) in roots.iter().enumerate() {
+        if r as usize != a {
+            pointed_to[r as usize / 64] |= 1 << (r % 64);
+        }
+    }
+    for (a, &r) in roots.iter().enumerate() {
+        if r as usize != a {
+            pointed_to[a / 64] |= 1 << (a % 64);
+        }
+    }
+    pointed_to
+}
+
+/// Writes `bytes` to `gen/name` and hands the file to the syncer.
+fn write_for_sync(
+    gen: &Path,
+    name: &str,
+    bytes: &[u8],
+    to_sync: &mpsc::Sender<(PathBuf, std::fs::File)>,
+) -> Result<(), ClusterError> {
+    let path = gen.join(name);
+    let file = sleuth_durable::write_unsynced(&path, bytes).map_err(io(&path))?;
+    // The syncer is gone only after an error of its own, which its join reports.
+    let _ = to_sync.send((path, file));
+    Ok(())
+}
+
 /// Saves a clustering as a new generation, then points `meta.json` at it and removes the
 /// older generations. `big` makes `big.bin`'s records; it runs on this thread while another
 /// sorts and writes the per-cluster indexes (both are passes of a second or more over 10M
-/// addresses, and the machine has a core for each).
+/// addresses, and the machine has a core for each). Each file is synced on a third thread as
+/// soon as it is written, so that the disk writes it while the next one is computed; all are
+/// synced before `meta.json` names them.
 pub fn save(
     dir: &Path,
     meta: &mut ClusterMeta,
@@ -202,20 +237,40 @@ pub fn save(
     let gen = generation_dir(dir, meta.generation);
     let _ = std::fs::remove_dir_all(&gen);
     std::fs::create_dir_all(&gen).map_err(io(&gen))?;
-    std::thread::scope(|s| {
-        let indexes = s.spawn(|| {
-            let members = by_cluster(roots.len(), roots.iter().enumerate().map(|(a, &r)| (r, a as u32)));
-            write_synced(&gen.join("members.bin"), bytemuck::cast_slice(&members))?;
+    let gen = gen.as_path();
+    meta.member_pairs = std::thread::scope(|s| {
+        let (to_sync, written) = mpsc::channel::<(PathBuf, std::fs::File)>();
+        let syncer = s.spawn(move || {
+            written.into_iter().try_for_each(|(path, file)| file.sync_all().map_err(io(&path)))
+        });
+        let to_sync_too = to_sync.clone();
+        let indexes = s.spawn(move || {
+            // Singletons are left out: a cluster without pairs is its root alone.
+            let multi = in_multi_address_clusters(roots);
+            let members = by_cluster(
+                roots.len(),
+                roots
+                    .iter()
+                    .enumerate()
+                    .filter(|&(a, _)| multi[a / 64] >> (a % 64) & 1 == 1)
+                    .map(|(a, &r)| (r, a as u32)),
+            );
+            write_for_sync(gen, "members.bin", bytemuck::cast_slice(&members), &to_sync_too)?;
+            let member_pairs = members.len() as u64;
             drop(members);
             let unions =
                 by_cluster(roots.len(), merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
-            write_synced(&gen.join("merges_by_cluster.bin"), bytemuck::cast_slice(&unions))
+            write_for_sync(gen, "merges_by_cluster.bin", bytemuck::cast_slice(&unions), &to_sync_too)?;
+            Ok::<u64, ClusterError>(member_pairs)
         });
-        write_synced(&gen.join("roots.bin"), bytemuck::cast_slice(roots))?;
-        write_synced(&gen.join("merges.bin"), bytemuck::cast_slice(merges))?;
-        write_synced(&gen.join("big.bin"), bytemuck::cast_slice(&big()))?;
-        write_synced(&gen.join("held.bin"), bytemuck::cast_slice(held))?;
-        indexes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        let written = write_for_sync(gen, "roots.bin", bytemuck::cast_slice(roots), &to_sync)
+            .and_then(|()| write_for_sync(gen, "merges.bin", bytemuck::cast_slice(merges), &to_sync))
+            .and_then(|()| write_for_sync(gen, "held.bin", bytemuck::cast_slice(held), &to_sync))
+            .and_then(|()| write_for_sync(gen, "big.bin", bytemuck::cast_slice(&big()), &to_sync));
+        drop(to_sync);
+        let member_pairs = indexes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written.and(member_pairs).and_then(|n| synced.map(|()| n))
     })?;
     sleuth_durable::sync_dir(&gen).map_err(io(&gen))?;
     let meta_path = dir.join("meta.json");
@@ -284,7 +339,7 @@ pub struct Saved {
     pub roots: Mapped<u32>,
     /// Every union.
     pub merges: Mapped<MergeRec>,
-    /// `(cluster, address)` sorted.
+    /// `(cluster, address)` sorted, for the clusters of two or more addresses.
     pub members: Mapped<[u32; 2]>,
     /// `(cluster, union index)` sorted.
     pub merges_by_cluster: Mapped<[u32; 2]>,
@@ -301,7 +356,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
     let saved = Saved {
         roots: Mapped::open(&gen.join("roots.bin"), Some(meta.addresses))?,
         merges: Mapped::open(&gen.join("merges.bin"), None)?,
-        members: Mapped::open(&gen.join("members.bin"), Some(meta.addresses))?,
+        members: Mapped::open(&gen.join("members.bin"), Some(meta.member_pairs))?,
         merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
         big: Mapped::open(&gen.join("big.bin"), None)?,
         held: Mapped::open(&gen.join("held.bin"), None)?,

@@ -1,52 +1,74 @@
-//! Union-find over address ids: path halving and union by size, in flat `u32` arrays.
+//! Union-find over address ids: path halving and union by size, in one flat array.
 
-/// Disjoint sets of `0..n`.
+/// What [`UnionFind::set_counts`] counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SetCounts {
+    /// Sets.
+    pub sets: u64,
+    /// Sets of two or more elements.
+    pub multi: u64,
+    /// Elements in the largest set.
+    pub largest: u64,
+}
+
+/// Disjoint sets of `0..n`. Each element's parent link and (meaningful at roots) its set's
+/// size sit side by side, so that the union by size reads the sizes from the cache lines the
+/// finds just loaded: separate arrays cost two more cache misses per union.
 #[derive(Debug, Clone, Default)]
 pub struct UnionFind {
-    parent: Vec<u32>,
-    size: Vec<u32>,
+    /// `[parent, size]` per element.
+    nodes: Vec<[u32; 2]>,
 }
 
 impl UnionFind {
     /// `n` singletons.
     pub fn new(n: usize) -> UnionFind {
-        UnionFind { parent: (0..n as u32).collect(), size: vec![1; n] }
+        UnionFind { nodes: (0..n as u32).map(|i| [i, 1]).collect() }
     }
 
-    /// Sets from a parent array (as saved by [`UnionFind::into_roots`]).
+    /// Sets from a fully compressed parent array (every element's entry is its root, as
+    /// saved by [`UnionFind::into_roots`]).
     pub fn from_parents(parent: Vec<u32>) -> UnionFind {
-        let mut size = vec![0u32; parent.len()];
-        let mut uf = UnionFind { parent, size: Vec::new() };
-        for i in 0..uf.parent.len() as u32 {
-            size[uf.find(i) as usize] += 1;
+        let mut nodes: Vec<[u32; 2]> = parent.iter().map(|&p| [p, 0]).collect();
+        for &root in &parent {
+            nodes[root as usize][1] += 1;
         }
-        uf.size = size;
+        let mut uf = UnionFind { nodes };
+        // Any other parent array: a root's count above was split over its path; recount.
+        if parent.iter().any(|&p| parent[p as usize] != p) {
+            let mut size = vec![0u32; parent.len()];
+            for i in 0..parent.len() as u32 {
+                size[uf.find(i) as usize] += 1;
+            }
+            for (node, s) in uf.nodes.iter_mut().zip(size) {
+                node[1] = s;
+            }
+        }
         uf
     }
 
     /// Number of elements.
     pub fn len(&self) -> usize {
-        self.parent.len()
+        self.nodes.len()
     }
 
     /// Whether there are no elements.
     pub fn is_empty(&self) -> bool {
-        self.parent.is_empty()
+        self.nodes.is_empty()
     }
 
     /// Adds singletons up to `n` elements.
     pub fn grow(&mut self, n: usize) {
-        let old = self.parent.len();
+        let old = self.nodes.len();
         if n > old {
-            self.parent.extend(old as u32..n as u32);
-            self.size.resize(n, 1);
+            self.nodes.extend((old as u32..n as u32).map(|i| [i, 1]));
         }
     }
 
     /// Hints the CPU to load `x`'s parent link.
     #[inline]
     pub fn prefetch(&self, x: u32) {
-        if let Some(p) = self.parent.get(x as usize) {
+        if let Some(p) = self.nodes.get(x as usize) {
             sleuth_index::prefetch(p);
         }
     }
@@ -54,12 +76,15 @@ impl UnionFind {
     /// The representative of `x`'s set.
     #[inline]
     pub fn find(&mut self, mut x: u32) -> u32 {
-        while self.parent[x as usize] != x {
-            let p = self.parent[x as usize];
-            self.parent[x as usize] = self.parent[p as usize];
-            x = self.parent[x as usize];
+        loop {
+            let p = self.nodes[x as usize][0];
+            if p == x {
+                return x;
+            }
+            let grandparent = self.nodes[p as usize][0];
+            self.nodes[x as usize][0] = grandparent;
+            x = grandparent;
         }
-        x
     }
 
     /// Joins the sets of `a` and `b`; `false` if they were one already.
@@ -69,25 +94,46 @@ impl UnionFind {
         if ra == rb {
             return false;
         }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
+        self.union_roots(ra, rb);
         true
+    }
+
+    /// Joins the sets of roots `ra != rb` (as [`UnionFind::find`] returns them).
+    #[inline]
+    pub fn union_roots(&mut self, ra: u32, rb: u32) {
+        let (size_a, size_b) = (self.nodes[ra as usize][1], self.nodes[rb as usize][1]);
+        let (big, small) = if size_a >= size_b { (ra, rb) } else { (rb, ra) };
+        self.nodes[small as usize][0] = big;
+        self.nodes[big as usize][1] = size_a + size_b;
     }
 
     /// Size of `x`'s set.
     pub fn set_size(&mut self, x: u32) -> u32 {
         let r = self.find(x);
-        self.size[r as usize]
+        self.nodes[r as usize][1]
+    }
+
+    /// How many sets there are, how many of them have two or more elements, and the size of
+    /// the largest: one sequential pass (a set's size is kept at its root).
+    pub fn set_counts(&self) -> SetCounts {
+        let mut counts = SetCounts::default();
+        for (i, &[p, size]) in self.nodes.iter().enumerate() {
+            if p == i as u32 {
+                counts.sets += 1;
+                counts.multi += u64::from(size > 1);
+                counts.largest = counts.largest.max(u64::from(size));
+            }
+        }
+        counts
     }
 
     /// Every element's representative, flattened.
     pub fn into_roots(mut self) -> Vec<u32> {
-        for i in 0..self.parent.len() as u32 {
+        for i in 0..self.nodes.len() as u32 {
             let r = self.find(i);
-            self.parent[i as usize] = r;
+            self.nodes[i as usize][0] = r;
         }
-        self.parent
+        self.nodes.into_iter().map(|[p, _]| p).collect()
     }
 }
 
@@ -103,11 +149,16 @@ mod tests {
         assert!(!uf.union(1, 0));
         assert!(uf.union(1, 3));
         assert_eq!(uf.set_size(2), 4);
+        assert_eq!(uf.set_counts(), SetCounts { sets: 3, multi: 1, largest: 4 });
         let roots = uf.clone().into_roots();
         assert!(roots[..4].iter().all(|&r| r == roots[0]));
         assert_ne!(roots[4], roots[0]);
         let mut again = UnionFind::from_parents(roots);
         assert_eq!(again.set_size(0), 4);
+        assert_eq!(again.set_counts(), SetCounts { sets: 3, multi: 1, largest: 4 });
+        // A parent array that is not fully compressed: 0 <- 1 <- 2, and 3 alone.
+        let mut chained = UnionFind::from_parents(vec![0, 0, 1, 3]);
+        assert_eq!((chained.set_size(2), chained.set_size(3)), (3, 1));
         again.grow(8);
         assert_eq!(again.set_size(7), 1);
     }
