@@ -22,6 +22,18 @@ pub struct OutputView {
     pub first_use: bool,
 }
 
+/// The output an input spends, as the input sees it: read from the input's own record, in
+/// input order (no read of the output's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpentView {
+    /// Value in base units.
+    pub value: u64,
+    /// Address paid, if any.
+    pub addr: Option<AddrId>,
+    /// Script kind.
+    pub kind: ScriptKind,
+}
+
 /// Wallet-fingerprint fields of a transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TxFingerprint {
@@ -81,6 +93,25 @@ impl View<'_> {
         if o != NONE64 && o < self.split.outputs {
             prefetch(&self.files.outputs[o as usize]);
         }
+    }
+
+    /// What input `i` spends: value, address and kind of the spent output, from the input's
+    /// own record (`None` for a coinbase input). A pass over the inputs in order reads them
+    /// in order; [`View::spent_output`] and [`View::output`] give the same at a random read.
+    #[inline]
+    pub fn spent(&self, i: InputNum) -> Option<SpentView> {
+        let r = self.input_spent_rec(i.get());
+        if r.kind == crate::schema::SPENT_COINBASE {
+            return None;
+        }
+        if r.addr != NONE32 && u64::from(r.addr) >= self.top.addrs {
+            crate::damaged::past_count(self.dir, "address", u64::from(r.addr), self.top.addrs);
+        }
+        Some(SpentView {
+            value: r.value,
+            addr: (r.addr != NONE32).then(|| AddrId::new(r.addr)),
+            kind: ScriptKind::from_u8(r.kind).unwrap_or(ScriptKind::NonStandard),
+        })
     }
 
     /// Output `o`.

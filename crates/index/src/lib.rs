@@ -38,7 +38,7 @@ mod writer;
 pub use checked_append::{append_checked, AppendError};
 pub use damaged::Damaged;
 pub use error::{IndexError, Lookup};
-pub use graph::{prefetch, OutputView, TxFingerprint};
+pub use graph::{prefetch, OutputView, SpentView, TxFingerprint};
 pub use meta::Meta;
 pub use query::{AddressInfo, BlockInfo, BlockRef, SpentBy, Status, TxInfo, TxInput, TxOutput};
 pub use schema::{AddrId, Counts, Height, InputNum, OutputNum, TxNum, FORMAT_VERSION};

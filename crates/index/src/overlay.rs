@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
+use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, SpentRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::view::View;
 
 /// The frozen state between a reorg's `keep` and the commit before it; see the module docs.
@@ -29,6 +29,7 @@ pub(crate) struct Overlay {
     pub output_tx: Vec<u32>,
     pub input_tx: Vec<u32>,
     pub inputs: Vec<u64>,
+    pub input_spent: Vec<SpentRec>,
     pub outputs: Vec<OutputRec>,
     /// Spender of each of `outputs` as of `top` ([`NONE64`] if unspent there).
     pub spent_by: Vec<u64>,
@@ -73,6 +74,7 @@ impl Overlay {
             tx_meta: (keep.txs..top.txs).map(|t| src.tx_meta_rec(t)).collect(),
             output_tx: (keep.outputs..top.outputs).map(|o| src.output_tx_rec(o)).collect(),
             input_tx: (keep.inputs..top.inputs).map(|i| src.input_tx_rec(i)).collect(),
+            input_spent: (keep.inputs..top.inputs).map(|i| src.input_spent_rec(i)).collect(),
             addr_heads: (keep.addrs..top.addrs).map(|a| src.head_of(a)).collect(),
             spent_below,
             heads_below: Mutex::new(heads_below),
@@ -108,7 +110,7 @@ impl Overlay {
         use std::mem::size_of;
         self.blocks.len() * size_of::<BlockRec>()
             + self.txs.len() * (size_of::<TxRec>() + size_of::<TxMetaRec>() + 48)
-            + self.inputs.len() * 12
+            + self.inputs.len() * (12 + size_of::<SpentRec>())
             + self.outputs.len() * (size_of::<OutputRec>() + 12)
             + self.addr_keys.len() * (size_of::<AddrKeyRec>() * 2 + 16)
             + self.spent_below.len() * 16

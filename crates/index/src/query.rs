@@ -299,6 +299,20 @@ impl View<'_> {
                 continue;
             }
             let rec = self.output_rec(o);
+            // The input's copy of what it spends must be the output's own record: both are
+            // read here, so every transaction shown checks the copy.
+            let spent = self.input_spent_rec(i);
+            if spent != crate::schema::SpentRec::of(&rec) {
+                crate::Damaged::raise(
+                    self.dir,
+                    format!(
+                        "input_spent.col: input {i} holds value {} address {} kind {}, and the output it spends, \
+                         {o}, holds value {} address {} kind {}",
+                        spent.value, spent.addr, spent.kind, rec.value, rec.addr, rec.kind
+                    ),
+                    "delete the data dir and ingest again",
+                );
+            }
             let pt = self.tx_of_output(OutputNum::new(o));
             inputs.push(TxInput {
                 prev_txid: Some(self.txid(pt).to_string()),

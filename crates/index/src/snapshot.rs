@@ -22,7 +22,7 @@ use crate::hashtable::MappedTable;
 use crate::mapped::MappedFile;
 use crate::meta::{Meta, Tables};
 use crate::overlay::Overlay;
-use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec};
+use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, SpentRec, TxMetaRec, TxRec};
 use crate::view::{Files, Gate, Tail, View};
 
 /// File whose shared `flock` readers in other processes hold, and which a reorg takes
@@ -93,6 +93,7 @@ struct Maps {
     output_tx: MappedFile<u32>,
     input_tx: MappedFile<u32>,
     inputs: MappedFile<u64>,
+    input_spent: MappedFile<SpentRec>,
     outputs: MappedFile<OutputRec>,
     spent_by: MappedFile<u64>,
     addr_keys: MappedFile<AddrKeyRec>,
@@ -112,6 +113,7 @@ impl Maps {
             output_tx: MappedFile::open(&p("output_tx.col"), c.outputs)?,
             input_tx: MappedFile::open(&p("input_tx.col"), c.inputs)?,
             inputs: MappedFile::open(&p("inputs.col"), c.inputs)?,
+            input_spent: MappedFile::open(&p("input_spent.col"), c.inputs)?,
             outputs: MappedFile::open(&p("outputs.col"), c.outputs)?,
             spent_by: MappedFile::open(&p("spent_by.col"), c.outputs)?,
             addr_keys: MappedFile::open(&p("addr_keys.col"), c.addrs)?,
@@ -130,6 +132,7 @@ impl Maps {
             output_tx: self.output_tx.slots(),
             input_tx: self.input_tx.slots(),
             inputs: self.inputs.slots(),
+            input_spent: self.input_spent.slots(),
             outputs: self.outputs.slots(),
             spent_by: self.spent_by.slots(),
             addr_keys: self.addr_keys.slots(),

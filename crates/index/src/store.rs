@@ -14,7 +14,7 @@ use crate::error::IndexError;
 use crate::hashtable::SegmentedTable;
 use crate::meta::Meta;
 use crate::overlay::Overlay;
-use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE64};
+use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, SpentRec, TxMetaRec, TxRec, NONE64};
 use crate::snapshot::{Shared, Snapshot, SnapshotSource, READERS_FILE};
 use crate::view::{Files, View};
 
@@ -38,6 +38,8 @@ pub struct IndexWriter {
     /// The transaction of each input (`input_tx.col`).
     pub(crate) input_tx: Column<u32>,
     pub(crate) inputs: Column<u64>,
+    /// What each input spends, copied (`input_spent.col`).
+    pub(crate) input_spent: Column<SpentRec>,
     pub(crate) outputs: Column<OutputRec>,
     /// The input spending each output (`spent_by.col`), or [`NONE64`].
     pub(crate) spent_by: Column<u64>,
@@ -117,6 +119,7 @@ impl IndexWriter {
             output_tx: Column::open(&p("output_tx.col"), meta.outputs)?,
             input_tx: Column::open(&p("input_tx.col"), meta.inputs)?,
             inputs: Column::open(&p("inputs.col"), meta.inputs)?,
+            input_spent: Column::open(&p("input_spent.col"), meta.inputs)?,
             outputs: Column::open(&p("outputs.col"), meta.outputs)?,
             spent_by: Column::open(&p("spent_by.col"), meta.outputs)?,
             addr_keys: Column::open(&p("addr_keys.col"), meta.addresses)?,
@@ -191,6 +194,7 @@ impl IndexWriter {
             output_tx: self.output_tx.all_slots(),
             input_tx: self.input_tx.all_slots(),
             inputs: self.inputs.all_slots(),
+            input_spent: self.input_spent.all_slots(),
             outputs: self.outputs.all_slots(),
             spent_by: self.spent_by.all_slots(),
             addr_keys: self.addr_keys.all_slots(),
@@ -280,6 +284,7 @@ impl IndexWriter {
         self.output_tx.flush()?;
         self.input_tx.flush()?;
         self.inputs.flush()?;
+        self.input_spent.flush()?;
         self.outputs.flush()?;
         self.addr_keys.flush()?;
         self.addr_heads.flush()

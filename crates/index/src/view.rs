@@ -19,7 +19,7 @@ use crate::column::load_u64;
 use crate::hashtable::TableSlots;
 use crate::mapped::MappedFile;
 use crate::overlay::Overlay;
-use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, TxMetaRec, TxRec, NONE64};
+use crate::schema::{AddrKeyRec, BlockRec, Counts, OutputRec, SpentRec, TxMetaRec, TxRec, NONE64};
 
 /// The files of the index as slices: a snapshot's read-only mappings, or the writer's own.
 #[derive(Clone, Copy)]
@@ -30,6 +30,7 @@ pub(crate) struct Files<'a> {
     pub output_tx: &'a [u32],
     pub input_tx: &'a [u32],
     pub inputs: &'a [u64],
+    pub input_spent: &'a [SpentRec],
     pub outputs: &'a [OutputRec],
     pub spent_by: &'a [u64],
     pub addr_keys: &'a [AddrKeyRec],
@@ -166,6 +167,12 @@ impl<'a> View<'a> {
     #[inline]
     pub(crate) fn input_rec(&self, i: u64) -> u64 {
         self.layered("input", i, self.split.inputs, self.top.inputs, |o| &o.inputs, self.files.inputs)
+    }
+
+    /// What input `i` spends, as copied at ingest.
+    #[inline]
+    pub(crate) fn input_spent_rec(&self, i: u64) -> SpentRec {
+        self.layered("input", i, self.split.inputs, self.top.inputs, |o| &o.input_spent, self.files.input_spent)
     }
 
     /// Output `o` without its spender (read that with [`View::spender_of`]).

@@ -10,7 +10,7 @@ use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::hashtable::SegmentedTable;
 use crate::hashtable::{hash_bytes, hash_random_key};
-use crate::schema::{BlockRec, Height, OutputRec, TxMetaRec, TxRec, NONE32, NONE64};
+use crate::schema::{BlockRec, Height, OutputRec, SpentRec, TxMetaRec, TxRec, NONE32, NONE64};
 use crate::store::IndexWriter;
 use crate::utxo_rules::unspent_twin;
 
@@ -147,6 +147,7 @@ impl IndexWriter {
         self.output_tx.truncate(c.outputs);
         self.input_tx.truncate(c.inputs);
         self.inputs.truncate(c.inputs);
+        self.input_spent.truncate(c.inputs);
         self.outputs.truncate(c.outputs);
         self.spent_by.truncate(c.outputs);
         self.addr_keys.truncate(c.addrs);
@@ -210,6 +211,7 @@ impl IndexWriter {
             output_tx,
             input_tx,
             inputs,
+            input_spent,
             outputs,
             spent_by,
             addr_keys,
@@ -236,6 +238,7 @@ impl IndexWriter {
         block_idx.reserve(height + 1, |i| hash_random_key(&blocks.get(i).hash))?;
         inputs.reserve(inputs.len() + b.inputs.len() as u64)?;
         input_tx.reserve(inputs.len() + b.inputs.len() as u64)?;
+        input_spent.reserve(inputs.len() + b.inputs.len() as u64)?;
         outputs.reserve(outputs.len() + b.outputs.len() as u64)?;
         output_tx.reserve(outputs.len() + b.outputs.len() as u64)?;
         spent_by.reserve(outputs.len() + b.outputs.len() as u64)?;
@@ -353,6 +356,7 @@ impl IndexWriter {
                 input_tx.push(t as u32)?;
                 if pin.is_null() {
                     inputs.push(NONE64)?;
+                    input_spent.push(SpentRec::COINBASE)?;
                     continue;
                 }
                 let prev = pin.prev_txid.to_byte_array();
@@ -408,6 +412,7 @@ impl IndexWriter {
                 value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
+                input_spent.push(SpentRec::of(&spent))?;
                 if direct {
                     store_u64(spent_by.get_mut(o), i, Ordering::Release);
                 } else {

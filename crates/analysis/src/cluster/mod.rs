@@ -164,8 +164,9 @@ pub fn build(
     let scan::Scanned { uf, merges, held, merge_counts, coinjoins } =
         scan::scan(index, &rules, (start, n_tx), (uf, merges, held), progress);
     let scanned = started.elapsed();
-    let counts = uf.set_counts();
-    let roots = uf.into_roots();
+    // Two threads: the machine's two cores, idle between the scan and the save.
+    let (roots, counts) = uf.roots_and_counts(2);
+    drop(uf);
     let mut meta = ClusterMeta {
         version: store::CLUSTER_FORMAT,
         heuristics: set.names(),

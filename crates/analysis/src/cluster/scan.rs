@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 
-use sleuth_index::{InputNum, TxNum, View};
+use sleuth_index::{TxNum, View};
 
 use super::change::{self, ChangeHeuristic};
 use super::coinjoin;
@@ -165,17 +165,8 @@ fn read(
     let mut counts = Vec::new();
     for chunk in plan.of(reader) {
         let mut batch = spent.try_recv().unwrap_or_default();
-        // Reads of spent outputs are cache misses in random order: start them some
-        // transactions ahead.
-        const AHEAD_OUTPUTS: u64 = 16;
-        let (lo, hi) = (chunk.start, chunk.end);
-        progress(lo - plan.start, plan.n_tx - plan.start);
+        progress(chunk.start - plan.start, plan.n_tx - plan.start);
         for t in chunk {
-            if t + AHEAD_OUTPUTS < hi {
-                for i in index.tx_input_range(TxNum::new((t + AHEAD_OUTPUTS) as u32)) {
-                    index.prefetch_spent_output(InputNum::new(i));
-                }
-            }
             let t = TxNum::new(t as u32);
             view.load(index, t);
             if view.coinbase || view.input_addrs.is_empty() {

@@ -240,9 +240,8 @@ pub fn save(
     let gen = gen.as_path();
     meta.member_pairs = std::thread::scope(|s| {
         let (to_sync, written) = mpsc::channel::<(PathBuf, std::fs::File)>();
-        let syncer = s.spawn(move || {
-            written.into_iter().try_for_each(|(path, file)| file.sync_all().map_err(io(&path)))
-        });
+        let syncer =
+            s.spawn(move || written.into_iter().try_for_each(|(path, file)| file.sync_all().map_err(io(&path))));
         let to_sync_too = to_sync.clone();
         let indexes = s.spawn(move || {
             // Singletons are left out: a cluster without pairs is its root alone.
@@ -256,12 +255,15 @@ pub fn save(
                     .map(|(a, &r)| (r, a as u32)),
             );
             write_for_sync(gen, "members.bin", bytemuck::cast_slice(&members), &to_sync_too)?;
-            let member_pairs = members.len() as u64;
-            drop(members);
+            Ok::<u64, ClusterError>(members.len() as u64)
+        });
+        // A third thread: the sorts wait on memory more than they compute, so they share
+        // two cores with little loss and the longest no longer sets the pace alone.
+        let to_sync_also = to_sync.clone();
+        let unions = s.spawn(move || {
             let unions =
                 by_cluster(roots.len(), merges.iter().enumerate().map(|(i, m)| (roots[m.a as usize], i as u32)));
-            write_for_sync(gen, "merges_by_cluster.bin", bytemuck::cast_slice(&unions), &to_sync_too)?;
-            Ok::<u64, ClusterError>(member_pairs)
+            write_for_sync(gen, "merges_by_cluster.bin", bytemuck::cast_slice(&unions), &to_sync_also)
         });
         let written = write_for_sync(gen, "roots.bin", bytemuck::cast_slice(roots), &to_sync)
             .and_then(|()| write_for_sync(gen, "merges.bin", bytemuck::cast_slice(merges), &to_sync))
@@ -269,10 +271,11 @@ pub fn save(
             .and_then(|()| write_for_sync(gen, "big.bin", bytemuck::cast_slice(&big()), &to_sync));
         drop(to_sync);
         let member_pairs = indexes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let unions = unions.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        written.and(member_pairs).and_then(|n| synced.map(|()| n))
+        written.and(unions).and(member_pairs).and_then(|n| synced.map(|()| n))
     })?;
-    sleuth_durable::sync_dir(&gen).map_err(io(&gen))?;
+    sleuth_durable::sync_dir(gen).map_err(io(gen))?;
     let meta_path = dir.join("meta.json");
     sleuth_durable::write_atomic(&meta_path, &serde_json::to_vec_pretty(meta).expect("meta serializes"))
         .map_err(io(&meta_path))?;

@@ -43,6 +43,8 @@ pub struct TxView {
     pub outputs: Vec<OutputInfo>,
     /// Distinct input addresses, in input order.
     pub input_addrs: Vec<AddrId>,
+    /// (address, position) pairs, reused.
+    scratch: Vec<(u32, u32)>,
 }
 
 impl TxView {
@@ -54,18 +56,13 @@ impl TxView {
         self.outputs.clear();
         self.input_addrs.clear();
         for i in index.tx_input_range(t) {
-            let Some(o) = index.spent_output(InputNum::new(i)) else {
+            let Some(v) = index.spent(InputNum::new(i)) else {
                 self.coinbase = true;
                 continue;
             };
-            let v = index.output(o);
             self.inputs.push(InputInfo { addr: v.addr, value: v.value, kind: v.kind });
-            if let Some(a) = v.addr {
-                if !self.input_addrs.contains(&a) {
-                    self.input_addrs.push(a);
-                }
-            }
         }
+        self.distinct_input_addrs();
         for o in index.tx_output_range(t) {
             let o = OutputNum::new(o);
             let v = index.output(o);
@@ -77,6 +74,30 @@ impl TxView {
                 first_use: v.first_use,
             });
         }
+    }
+
+    /// Fills `input_addrs`: each address of the inputs once, in the order of its first input.
+    /// A scan of the list so far for each input is quadratic, and sweeps of thousands of
+    /// inputs are common; past a few inputs, a sort of (address, position) pairs is used.
+    fn distinct_input_addrs(&mut self) {
+        const SCAN_UP_TO: usize = 16;
+        let addrs = self.inputs.iter().filter_map(|i| i.addr);
+        if self.inputs.len() <= SCAN_UP_TO {
+            for a in addrs {
+                if !self.input_addrs.contains(&a) {
+                    self.input_addrs.push(a);
+                }
+            }
+            return;
+        }
+        let firsts = &mut self.scratch;
+        firsts.clear();
+        firsts.extend(addrs.enumerate().map(|(k, a)| (a.get(), k as u32)));
+        // By address, then position: the first of each run is the address's first input.
+        firsts.sort_unstable();
+        firsts.dedup_by_key(|p| p.0);
+        firsts.sort_unstable_by_key(|p| p.1);
+        self.input_addrs.extend(firsts.iter().map(|p| AddrId::new(p.0)));
     }
 
     /// The transaction's number.

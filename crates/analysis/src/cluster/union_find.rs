@@ -128,12 +128,49 @@ impl UnionFind {
     }
 
     /// Every element's representative, flattened.
-    pub fn into_roots(mut self) -> Vec<u32> {
-        for i in 0..self.nodes.len() as u32 {
-            let r = self.find(i);
-            self.nodes[i as usize][0] = r;
-        }
-        self.nodes.into_iter().map(|[p, _]| p).collect()
+    pub fn into_roots(self) -> Vec<u32> {
+        self.roots_and_counts(1).0
+    }
+
+    /// Every element's representative, and [`UnionFind::set_counts`], found by `threads`
+    /// threads over consecutive ranges of elements (the walks up only read the links, so
+    /// they share them; each thread writes its own range of the answer).
+    pub fn roots_and_counts(&self, threads: usize) -> (Vec<u32>, SetCounts) {
+        let n = self.nodes.len();
+        let mut roots = vec![0u32; n];
+        let per = n.div_ceil(threads.max(1)).max(1);
+        let nodes = &self.nodes;
+        let counts = std::thread::scope(|s| {
+            let parts: Vec<_> = roots
+                .chunks_mut(per)
+                .enumerate()
+                .map(|(k, out)| {
+                    s.spawn(move || {
+                        let mut counts = SetCounts::default();
+                        for (j, root) in out.iter_mut().enumerate() {
+                            let i = (k * per + j) as u32;
+                            let mut x = i;
+                            while nodes[x as usize][0] != x {
+                                x = nodes[x as usize][0];
+                            }
+                            *root = x;
+                            if x == i {
+                                let size = nodes[x as usize][1];
+                                counts.sets += 1;
+                                counts.multi += u64::from(size > 1);
+                                counts.largest = counts.largest.max(u64::from(size));
+                            }
+                        }
+                        counts
+                    })
+                })
+                .collect();
+            parts.into_iter().fold(SetCounts::default(), |a, p| {
+                let b = p.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                SetCounts { sets: a.sets + b.sets, multi: a.multi + b.multi, largest: a.largest.max(b.largest) }
+            })
+        });
+        (roots, counts)
     }
 }
 
@@ -151,6 +188,9 @@ mod tests {
         assert_eq!(uf.set_size(2), 4);
         assert_eq!(uf.set_counts(), SetCounts { sets: 3, multi: 1, largest: 4 });
         let roots = uf.clone().into_roots();
+        for threads in [1, 2, 5, 9] {
+            assert_eq!(uf.roots_and_counts(threads), (roots.clone(), uf.set_counts()), "{threads} threads");
+        }
         assert!(roots[..4].iter().all(|&r| r == roots[0]));
         assert_ne!(roots[4], roots[0]);
         let mut again = UnionFind::from_parents(roots);

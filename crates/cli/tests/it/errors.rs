@@ -88,9 +88,10 @@ fn unknown_values_get_one_line_errors() {
 #[test]
 fn an_index_of_an_earlier_format_gets_the_rebuild_error() {
     // Format 4 had one file per hash table (`txid.idx`), format 5 split them into segments,
-    // format 6 moved the spenders out of `outputs.col` into `spent_by.col`.
+    // format 6 moved the spenders out of `outputs.col` into `spent_by.col`, format 7 added
+    // `input_spent.col`.
     let tmp = tempfile::tempdir().unwrap();
-    for version in [4, 5] {
+    for version in [4, 5, 6] {
         let d = tmp.path().join(format!("v{version}"));
         std::fs::create_dir_all(&d).unwrap();
         let meta = format!(
