@@ -174,6 +174,10 @@ fn simulated_chain_clusters_precisely_and_explains_every_merge() {
         let info: ClusterInfo = sleuth(&d, ["cluster", a, "--json"]).run_json();
         assert_eq!(info.size as usize, members.len());
     }
+    // A cluster of one address (`members.bin` lists none: its root alone) is that address.
+    let alone = by_cluster.values().filter(|m| m.len() == 1).map(|m| m[0]).min().expect("a cluster of one");
+    let info: ClusterInfo = sleuth(&d, ["cluster", alone, "--json"]).run_json();
+    assert_eq!((info.size, &info.addresses), (1, &vec![alone.clone()]));
 
     // Unrelated addresses are "not linked".
     let (x, y) = (big[0].1[0], big[1].1[0]);
