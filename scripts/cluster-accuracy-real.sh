@@ -26,6 +26,7 @@ sets=${SETS:-"multi-input multi-input,change-fresh multi-input,change-type multi
   multi-input,change-optimal,change-round
   multi-input,change-optimal,change-round,change-core,change-outputs=2
   multi-input,change-optimal,change-round,change-core multi-input,change,change-outputs=2
+  multi-input,coinjoin-change multi-input,change-fresh,change-optimal,change-round,change-core
   multi-input,change,collapse-guard=0 multi-input,change"}
 printf '%-60s %9s %7s %9s %6s %5s\n' heuristics precision recall "% ceiling" mixed held
 for h in $sets; do

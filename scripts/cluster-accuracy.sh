@@ -21,6 +21,7 @@ for h in multi-input \
   multi-input,change-core multi-input,change-optimal,change-round \
   multi-input,change-optimal,change-round,change-core,change-outputs=2 \
   multi-input,change-optimal,change-round,change-core multi-input,change,change-outputs=2 \
+  multi-input,coinjoin-change multi-input,change-fresh,change-optimal,change-round,change-core \
   multi-input,change,collapse-guard=0 multi-input,change; do
   rm -rf "$work/idx/cluster"
   held=$("$sleuth" -q --data-dir "$work/idx" cluster build --heuristics "$h" --json | jq .held_back)

@@ -160,6 +160,7 @@ pub fn build(
         change: &change,
         collapse_guard: set.collapse_guard,
         change_outputs: set.change_outputs as usize,
+        coinjoin_change: set.coinjoin_change,
     };
     let scan::Scanned { uf, merges, held, merge_counts, coinjoins } =
         scan::scan(index, &rules, (start, n_tx), (uf, merges, held), progress);
@@ -184,7 +185,7 @@ pub fn build(
         save_s = (started.elapsed() - summed).as_secs_f64(),
         "cluster build phases"
     );
-    let merge_counts: BTreeMap<String, u64> = (0..=u8::MAX)
+    let merge_counts: BTreeMap<String, u64> = (0..scan::MERGE_KINDS as u16)
         .filter(|&bits| merge_counts[bits as usize] > 0)
         .map(|bits| (bit_names(bits).join("+"), merge_counts[bits as usize]))
         .collect();

@@ -16,7 +16,7 @@ use sleuth_index::{TxNum, View};
 
 use super::change::{self, ChangeHeuristic};
 use super::coinjoin;
-use super::heuristics::MULTI_INPUT_BIT;
+use super::heuristics::{COINJOIN_CHANGE_BIT, MULTI_INPUT_BIT};
 use super::store::{HeldRec, MergeRec};
 use super::txview::TxView;
 use super::union_find::UnionFind;
@@ -36,8 +36,12 @@ struct Decided {
     tx: u32,
     from: u32,
     inputs: u32,
-    change_bits: u8,
+    change_bits: u16,
 }
+
+/// Distinct values of a merge record's heuristic bits: multi-input, the change heuristics
+/// and the CoinJoin change link.
+pub(super) const MERGE_KINDS: usize = (COINJOIN_CHANGE_BIT as usize) << 1;
 
 #[derive(Debug, Default)]
 struct Batch {
@@ -51,7 +55,7 @@ pub(super) struct Scanned {
     pub merges: Vec<MergeRec>,
     pub held: Vec<HeldRec>,
     /// Unions by heuristic bits.
-    pub merge_counts: [u64; 256],
+    pub merge_counts: [u64; MERGE_KINDS],
     /// CoinJoins recognised, by kind name.
     pub coinjoins: BTreeMap<String, u64>,
 }
@@ -62,6 +66,7 @@ pub(super) struct Rules<'a> {
     pub change: &'a [ChangeHeuristic],
     pub collapse_guard: u32,
     pub change_outputs: usize,
+    pub coinjoin_change: bool,
 }
 
 /// Clusters transactions `start..n_tx` onto `uf`, `merges` and `held`.
@@ -88,7 +93,7 @@ pub(super) fn scan(
     std::thread::scope(|s| {
         let (multi_input, guard) = (rules.multi_input, rules.collapse_guard);
         let linker = s.spawn(move || {
-            let mut linked = Linked { uf, merges, held, merge_counts: [0; 256], multi_input, guard };
+            let mut linked = Linked { uf, merges, held, merge_counts: [0; MERGE_KINDS], multi_input, guard };
             let mut busy = std::time::Duration::ZERO;
             // Chunk k comes from reader k % READERS: taking one from each in turn applies
             // them in chain order. The first reader with none left has sent the last chunk.
@@ -163,6 +168,7 @@ fn read(
     let mut coinjoins: BTreeMap<String, u64> = BTreeMap::new();
     let mut view = TxView::default();
     let mut counts = Vec::new();
+    let mut links = Vec::new();
     for chunk in plan.of(reader) {
         let mut batch = spent.try_recv().unwrap_or_default();
         progress(chunk.start - plan.start, plan.n_tx - plan.start);
@@ -174,6 +180,15 @@ fn read(
             }
             if let Some(kind) = coinjoin::detect(&view, &mut counts) {
                 *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
+                if rules.coinjoin_change {
+                    // Each link is a change union of one input address.
+                    coinjoin::change_links(&view, &mut counts, &mut links);
+                    for &(input, change) in &links {
+                        let from = batch.addrs.len() as u32;
+                        batch.addrs.extend([input.get(), change.get()]);
+                        batch.txs.push(Decided { tx: t.get(), from, inputs: 1, change_bits: COINJOIN_CHANGE_BIT });
+                    }
+                }
                 continue;
             }
             let from = batch.addrs.len() as u32;
@@ -181,7 +196,7 @@ fn read(
             let change_bits = match change_vote(rules, &view, index) {
                 Some((k, bits)) => {
                     batch.addrs.push(view.outputs[k].addr.expect("candidates pay addresses").get());
-                    bits
+                    u16::from(bits)
                 }
                 None => 0,
             };
@@ -226,7 +241,7 @@ struct Linked {
     uf: UnionFind,
     merges: Vec<MergeRec>,
     held: Vec<HeldRec>,
-    merge_counts: [u64; 256],
+    merge_counts: [u64; MERGE_KINDS],
     multi_input: bool,
     guard: u32,
 }
@@ -249,7 +264,7 @@ impl Linked {
             if self.multi_input {
                 for &b in &addrs[from + 1..from + d.inputs as usize] {
                     if self.uf.union(first, b) {
-                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: MULTI_INPUT_BIT, _pad: [0; 3] });
+                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: MULTI_INPUT_BIT, _pad: [0; 2] });
                         self.merge_counts[MULTI_INPUT_BIT as usize] += 1;
                     }
                 }
@@ -267,13 +282,13 @@ impl Linked {
                             a: first,
                             b,
                             heuristic: bits,
-                            _pad: [0; 3],
+                            _pad: [0; 2],
                             size_a,
                             size_b,
                         });
                     } else {
                         self.uf.union_roots(ra, rb);
-                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 3] });
+                        self.merges.push(MergeRec { tx: d.tx, a: first, b, heuristic: bits, _pad: [0; 2] });
                         self.merge_counts[bits as usize] += 1;
                     }
                 }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 10;
+pub const CLUSTER_FORMAT: u32 = 11;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -32,9 +32,9 @@ pub struct MergeRec {
     /// The other side (`AddrId`): another input address, or the change output's address.
     pub b: u32,
     /// Heuristic bits.
-    pub heuristic: u8,
+    pub heuristic: u16,
     /// Padding.
-    pub _pad: [u8; 3],
+    pub _pad: [u8; 2],
 }
 
 /// A change inference the collapse guard held back: transaction `tx` would have joined the
@@ -50,9 +50,9 @@ pub struct HeldRec {
     /// The change candidate's address (`AddrId`).
     pub b: u32,
     /// Heuristic bits of the votes.
-    pub heuristic: u8,
+    pub heuristic: u16,
     /// Padding.
-    pub _pad: [u8; 3],
+    pub _pad: [u8; 2],
     /// Addresses in `a`'s cluster then.
     pub size_a: u32,
     /// Addresses in `b`'s cluster then.

@@ -62,6 +62,27 @@ fn real_wallets_never_mix_and_the_default_reaches_its_measured_recall() {
         let ids: HashSet<u64> = info.inputs.iter().map(|i| clusters[i.address.as_ref().unwrap()]).collect();
         assert_eq!(ids.len(), info.inputs.len(), "coinjoin {t}: inputs of different wallets share a cluster");
     }
+    // But each participant's change is tied to its own input (`coinjoin-change`): of the
+    // CoinJoins' change outputs the node's wallets report, every one the default links sits
+    // with an input of its own wallet (the no-mixing check above), and most are linked.
+    let (mut linked, mut changes) = (0, 0);
+    for t in &economy.coinjoins {
+        let info = tx(&d, t);
+        for o in info.outputs.iter().filter(|o| truth.change.contains(&(t.clone(), o.n))) {
+            let change = o.address.as_ref().unwrap();
+            changes += 1;
+            let own_inputs = info
+                .inputs
+                .iter()
+                .filter_map(|i| i.address.as_ref())
+                .filter(|a| truth.owner.get(*a) == truth.owner.get(change));
+            linked += usize::from(own_inputs.into_iter().any(|a| clusters[a] == clusters[change]));
+        }
+    }
+    assert!(
+        changes >= 2 && linked * 2 > changes,
+        "{linked} of {changes} CoinJoin change outputs linked to their owner's input"
+    );
 }
 
 /// The collapse guard on a real node. Wallets A and B each have a cluster of two addresses

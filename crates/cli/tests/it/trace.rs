@@ -145,7 +145,8 @@ fn a_drain_through_a_change_chain_and_a_coinjoin_is_traced_to_the_deposits_the_n
         &[(cj.clone(), 1)],
         &[(db2.clone(), 300_000_000), (node.new_address("thief", "bech32"), 399_980_000)],
     );
-    node.wallet_rpc("clean", "sendtoaddress", json!([db3, btc(200_000_000)]));
+    let clean_dep = node.wallet_rpc("clean", "sendtoaddress", json!([db3, btc(200_000_000)]));
+    let clean_dep = clean_dep.as_str().unwrap().to_owned();
     node.mine(1, &miner);
     // Exchange B sweeps its deposits together: one cluster.
     let hot = node.new_address("exb", "bech32");
@@ -216,19 +217,41 @@ fn a_drain_through_a_change_chain_and_a_coinjoin_is_traced_to_the_deposits_the_n
     assert_eq!(at_c["path_txids"], json!([drain, c1, to_c]));
     assert!(at_c["hops"].as_u64().unwrap() >= 1);
 
-    // Screening: the thief's deposit at B is exposed to the theft, and says so; the clean
-    // user's deposit is not.
-    let s: Value = sleuth(&d, ["screen", &format!("{to_b2}:{}", vout_to(&node, &to_b2, &db2)), "--json"]).run_json();
+    // Screening: the thief's deposits at B are exposed to the theft, and say so; the clean
+    // user's deposit is not. The 1 LTC deposit came from the thief's CoinJoin output of the
+    // denomination: haircut through the CoinJoin, the stolen input's share of its inputs, to
+    // the satoshi (largest remainder), of the deposit.
+    let s: Value = sleuth(&d, ["screen", &format!("{to_b1}:{}", vout_to(&node, &to_b1, &db1)), "--json"]).run_json();
     let reason = s["reasons"].as_array().unwrap().iter().find(|r| r["category"] == "theft").expect("a theft reason");
     assert_eq!(reason["entity"], "Exchange A drain");
     assert!(reason["path_txids"].as_array().unwrap().contains(&json!(cj)), "{reason}");
-    // Haircut through the CoinJoin: the stolen input's share of its inputs, to the satoshi
-    // (largest remainder), of the 3 LTC deposit.
-    let share = 800_000_000u128 * 300_000_000 / (800_000_000 + u1c.2 + u2c.2) as u128;
+    let share = 800_000_000u128 * 99_990_000 / (800_000_000 + u1c.2 + u2c.2) as u128;
     let got = reason["amount_sat"].as_u64().unwrap() as u128;
     assert!(got == share || got == share + 1, "theft exposure {got}, expected {share}");
-    assert!(matches!(s["level"].as_str(), Some("medium" | "high" | "severe")), "{s}");
-    let clean: Value = sleuth(&d, ["screen", &db3, "--json"]).run_json();
+    // The 3 LTC deposit came from the thief's CoinJoin change, which `coinjoin-change` ties to
+    // the stolen coin it is the remainder of (800,000,000 − 100,000,000 − the fee): it is the
+    // thief's own money, so the deposit is stolen in full, received from the thief's cluster.
+    let s: Value = sleuth(&d, ["screen", &format!("{to_b2}:{}", vout_to(&node, &to_b2, &db2)), "--json"]).run_json();
+    let reason = s["reasons"].as_array().unwrap().iter().find(|r| r["category"] == "theft").expect("a theft reason");
+    assert_eq!(
+        (&reason["entity"], reason["amount_sat"].as_u64()),
+        (&json!("Exchange A drain"), Some(300_000_000)),
+        "{reason}"
+    );
+    let why: Value = sleuth(&d, ["cluster", "why", &thief_in[1], &tc, "--json"]).run_json();
+    assert!(
+        why["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["txid"] == json!(cj) && st["heuristics"] == json!(["coinjoin-change"])),
+        "{why}"
+    );
+    assert!(matches!(s["level"].as_str(), Some("high" | "severe")), "{s}");
+    // The clean user's deposit: screened as the output it is. (Its address sits in Exchange B's
+    // cluster, which did receive stolen coins; the output itself came from the clean wallet.)
+    let clean_out = format!("{clean_dep}:{}", vout_to(&node, &clean_dep, &db3));
+    let clean: Value = sleuth(&d, ["screen", &clean_out, "--json"]).run_json();
     assert!(matches!(clean["level"].as_str(), Some("none" | "low")), "{clean}");
     assert!(clean["reasons"].as_array().unwrap().iter().all(|r| r["category"] != "theft"), "{clean}");
 }
