@@ -17,7 +17,9 @@ n=${1:-10000000}
 work=${2:-/tmp/sleuth-bench-cluster}
 runs=${3:-3}
 
-cargo build --release -q -p sleuth -p sleuth-analysis --example input_sets
+# Two builds: `--example` alone would build only the example, not the binary.
+cargo build --release -q -p sleuth
+cargo build --release -q -p sleuth-analysis --example input_sets
 sleuth=target/release/sleuth
 if [ ! -f "$work/idx/meta.json" ]; then
   rm -rf "$work"

@@ -118,9 +118,10 @@ fn hint(err: &anyhow::Error, data_dir: &std::path::Path) -> Option<String> {
         _ => None,
     };
     let cluster = |e: &ClusterError| match e {
-        ClusterError::NotBuilt { .. } | ClusterError::NotCovered { .. } | ClusterError::Corrupt { .. } => {
-            Some(format!("run `sleuth --data-dir {d} cluster build`"))
-        }
+        ClusterError::NotBuilt { .. }
+        | ClusterError::NotCovered { .. }
+        | ClusterError::Corrupt { .. }
+        | ClusterError::OtherFormat { .. } => Some(format!("run `sleuth --data-dir {d} cluster build`")),
         ClusterError::Index(e) => index(e),
         _ => None,
     };

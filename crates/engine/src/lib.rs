@@ -37,7 +37,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
-use sleuth_analysis::cluster::{build, BuildReport, HeuristicSet};
+use sleuth_analysis::cluster::{build, BuildReport, ClusterError, HeuristicSet};
 use sleuth_durable::FileLock;
 use sleuth_index::ingest::{IngestOptions, IngestReport, Progress};
 use sleuth_index::{Snapshot, SnapshotSource};
@@ -83,7 +83,12 @@ impl Engine {
     pub fn snapshot(&self) -> Result<EngineSnapshot, EngineError> {
         // The clustering first: the index only moves forward from here (or reorgs, which
         // `EngineSnapshot` notices), so a clustering is never newer than the index it joins.
-        let clustering = sleuth_analysis::cluster::Clustering::load_if_built(self.dir.root())?;
+        // One saved by another format (an upgrade) leaves the index usable; the commands
+        // that need the clustering say to build it again.
+        let clustering = match sleuth_analysis::cluster::Clustering::load_if_built(self.dir.root()) {
+            Err(ClusterError::OtherFormat { found, .. }) => Err(found),
+            loaded => Ok(loaded?),
+        };
         let tags = self.tag_store()?;
         let incidents = Arc::new(incidents::Ledger::load(&self.dir.incidents())?);
         let index = self.index_snapshot()?;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use sleuth_analysis::trace::Attribution;
 
 use serde::{Deserialize, Serialize};
-use sleuth_analysis::cluster::{ClusterId, Clustering};
+use sleuth_analysis::cluster::{ClusterId, Clustering, CLUSTER_FORMAT};
 use sleuth_index::Snapshot;
 use sleuth_tags::TagStore;
 
@@ -25,6 +25,14 @@ pub enum ClusteringState {
         heuristics: Vec<String>,
         /// Transactions it covers (the index may hold more, newer ones).
         upto_tx: u64,
+    },
+    /// Saved by a Sleuth of another clustering format (before an upgrade): not read until
+    /// it is built again. The index is used as usual.
+    OtherFormat {
+        /// The format it was saved in.
+        found: u32,
+        /// The format this Sleuth reads.
+        expected: u32,
     },
     /// Built on a branch a reorg removed (or past this snapshot's commit): not used.
     Stale {
@@ -51,15 +59,18 @@ pub struct EngineSnapshot {
 }
 
 impl EngineSnapshot {
+    /// `clustering` is what loading the saved clustering gave: `Err(format)` for one saved in
+    /// another format.
     pub(crate) fn new(
         index: Snapshot,
-        clustering: Option<Clustering>,
+        clustering: Result<Option<Clustering>, u32>,
         tags: Arc<TagStore>,
         incidents: Arc<crate::incidents::Ledger>,
     ) -> EngineSnapshot {
         let (clustering, clustering_state) = match clustering {
-            None => (None, ClusteringState::NotBuilt),
-            Some(c) => {
+            Err(found) => (None, ClusteringState::OtherFormat { found, expected: CLUSTER_FORMAT }),
+            Ok(None) => (None, ClusteringState::NotBuilt),
+            Ok(Some(c)) => {
                 let m = c.meta();
                 if c.matches(&index.view()) {
                     let state = ClusteringState::Current { heuristics: m.heuristics.clone(), upto_tx: m.upto_tx };

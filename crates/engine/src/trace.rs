@@ -153,11 +153,17 @@ impl EngineSnapshot {
                 let clustering = self.require_clustering()?;
                 let members = clustering.members(*c);
                 if members.is_empty() {
-                    return Err(sleuth_analysis::cluster::ClusterError::NotCovered {
-                        address: format!("cluster:{c}"),
-                        upto_tx: clustering.meta().upto_tx,
-                    }
-                    .into());
+                    // A cluster's id is its root address's: say which cluster the address
+                    // is in, or that the clustering does not reach it.
+                    let why = match clustering.cluster_of(c.representative()) {
+                        Some(root) => format!("address {} is a member of cluster:{root}; a cluster's id is its root address's", c.get()),
+                        None => format!(
+                            "the clustering holds {} addresses (built up to transaction {}); build it again if the index has grown",
+                            clustering.address_count(),
+                            clustering.meta().upto_tx
+                        ),
+                    };
+                    return Err(sleuth_analysis::cluster::ClusterError::NotACluster { cluster: c.get(), why }.into());
                 }
                 let mut coins: Vec<OutputNum> = members.iter().flat_map(|&m| view.address_outputs(m)).collect();
                 coins.sort_unstable();

@@ -110,6 +110,9 @@ impl EngineSnapshot {
                 upto_tx: *upto_tx,
                 height: self.index.counts().blocks as i64 - 1,
             }),
+            (None, ClusteringState::OtherFormat { found, .. }) => {
+                Err(ClusterError::OtherFormat { path: path.join("meta.json"), found: *found }.into())
+            }
             (None, _) => Err(ClusterError::NotBuilt { path }.into()),
         }
     }

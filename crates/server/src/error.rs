@@ -63,7 +63,11 @@ impl From<EngineError> for ApiError {
             EngineError::Address(_) => (StatusCode::BAD_REQUEST, "bad_request"),
             EngineError::Cluster(sleuth_analysis::cluster::ClusterError::NotBuilt { .. })
             | EngineError::Cluster(sleuth_analysis::cluster::ClusterError::NotCovered { .. })
+            | EngineError::Cluster(sleuth_analysis::cluster::ClusterError::OtherFormat { .. })
             | EngineError::ClusteringStale { .. } => (StatusCode::CONFLICT, "clustering_stale"),
+            EngineError::Cluster(sleuth_analysis::cluster::ClusterError::NotACluster { .. }) => {
+                (StatusCode::NOT_FOUND, "not_found")
+            }
             EngineError::Busy { .. } => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             EngineError::Evm(sleuth_engine::evm::EvmError::BadInput(_)) => (StatusCode::BAD_REQUEST, "bad_request"),
             EngineError::Evm(sleuth_engine::evm::EvmError::NotFound(_)) => (StatusCode::NOT_FOUND, "not_found"),

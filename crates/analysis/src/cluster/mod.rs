@@ -30,7 +30,7 @@ pub use heuristics::{
     bit_names, HeuristicSet, UnknownHeuristic, DEFAULT_CHANGE, DEFAULT_CHANGE_OUTPUTS, DEFAULT_COLLAPSE_GUARD,
     MULTI_INPUT_BIT,
 };
-pub use store::{BigCluster, ClusterError, ClusterMeta, HeldRec, MergeRec, BIG_COINS};
+pub use store::{BigCluster, ClusterError, ClusterMeta, HeldRec, MergeRec, BIG_COINS, CLUSTER_FORMAT};
 pub use txview::TxView;
 pub use union_find::UnionFind;
 pub use why::{HeldStep, MergeStep, WhyAnswer};
@@ -130,6 +130,13 @@ pub fn build(
         None => Ok(None),
     }) {
         Ok(s) => s,
+        Err(ClusterError::OtherFormat { found, .. }) => {
+            tracing::info!(
+                "the saved clustering is of format {found}, this sleuth's is {}: built again from the start",
+                store::CLUSTER_FORMAT
+            );
+            None
+        }
         Err(e) => {
             // A build replaces what it cannot read: say so, do not hide it.
             tracing::warn!("the saved clustering cannot be read and is rebuilt from the start: {e}");

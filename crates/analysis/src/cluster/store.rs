@@ -111,13 +111,22 @@ pub enum ClusterError {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// The files are damaged or of another version.
+    /// The files are damaged.
     #[error("{}: {what}; build the clustering again", path.display())]
     Corrupt {
         /// The file.
         path: PathBuf,
         /// What is wrong.
         what: String,
+    },
+    /// The clustering was saved by a Sleuth of another clustering format (an older one,
+    /// after an upgrade): it is not read, and the next build starts over.
+    #[error("{}: made by clustering format {found}, this sleuth reads format {}; build the clustering again", path.display(), CLUSTER_FORMAT)]
+    OtherFormat {
+        /// Its `meta.json`.
+        path: PathBuf,
+        /// The format it was saved in.
+        found: u32,
     },
     /// No clustering has been built.
     #[error("no clustering in {}", path.display())]
@@ -135,6 +144,14 @@ pub enum ClusterError {
         address: String,
         /// Transactions the clustering covers.
         upto_tx: u64,
+    },
+    /// A cluster id that names no cluster of the clustering.
+    #[error("cluster:{cluster} names no cluster: {why}")]
+    NotACluster {
+        /// The id asked for.
+        cluster: u32,
+        /// What it is instead (another cluster's member, or past the clustering's addresses).
+        why: String,
     },
     /// Values that do not add up in 64 bits.
     #[error("the values of cluster {cluster} add up to more than 2^64 base units; the indexed blocks are damaged")]
@@ -270,9 +287,16 @@ pub fn save(
             .and_then(|()| write_for_sync(gen, "held.bin", bytemuck::cast_slice(held), &to_sync))
             .and_then(|()| write_for_sync(gen, "big.bin", bytemuck::cast_slice(&big()), &to_sync));
         drop(to_sync);
+        let started = std::time::Instant::now();
         let member_pairs = indexes.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         let unions = unions.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let sorted = started.elapsed();
         let synced = syncer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        tracing::debug!(
+            sorts_wait_s = sorted.as_secs_f64(),
+            sync_wait_s = (started.elapsed() - sorted).as_secs_f64(),
+            "cluster save: waited for the sorts, then for the disk"
+        );
         written.and(unions).and(member_pairs).and_then(|n| synced.map(|()| n))
     })?;
     sleuth_durable::sync_dir(gen).map_err(io(gen))?;
@@ -300,10 +324,7 @@ fn read_meta(dir: &Path) -> Result<Option<ClusterMeta>, ClusterError> {
         Err(e) => return Err(io(&meta_path)(e)),
     };
     if meta.version != CLUSTER_FORMAT {
-        return Err(ClusterError::Corrupt {
-            path: meta_path,
-            what: format!("made by rules version {}, this sleuth has {CLUSTER_FORMAT}", meta.version),
-        });
+        return Err(ClusterError::OtherFormat { path: meta_path, found: meta.version });
     }
     Ok(Some(meta))
 }

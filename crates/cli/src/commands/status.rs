@@ -27,6 +27,9 @@ impl Human for StatusView {
             ClusteringState::Current { heuristics, upto_tx } => {
                 format!("{} (first {} transactions)", heuristics.join(","), thousands(*upto_tx))
             }
+            ClusteringState::OtherFormat { found, expected } => {
+                format!("saved in format {found}, this sleuth reads format {expected}: run `sleuth cluster build`")
+            }
             ClusteringState::Stale { .. } => "stale: built on another branch; run `sleuth cluster build`".into(),
         };
         let s = &self.index;

@@ -111,6 +111,64 @@ fn an_index_of_an_earlier_format_gets_the_rebuild_error() {
     }
 }
 
+/// A clustering saved by an older Sleuth (its format is behind this one's) after an upgrade:
+/// the index still answers, `status` says the clustering must be built again, the commands
+/// that need it fail with that advice, and a build replaces it.
+#[test]
+fn a_clustering_of_an_earlier_format_leaves_the_index_usable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    crate::common::simulate(&sim, &["--transactions", "2000", "--seed", "5"]);
+    let d = tmp.path().join("idx");
+    ingest(&d, &sim.join("blocks"), &[]);
+    sleuth(&d, ["-q", "cluster", "build"]).run();
+    let address = crate::common::cluster_export(&d).into_keys().min().unwrap();
+    let meta_path = d.join("cluster").join("meta.json");
+    let mut meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path).unwrap()).unwrap();
+    let format = meta["version"].as_u64().unwrap();
+    meta["version"] = serde_json::json!(format - 1);
+    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+
+    let status: serde_json::Value = sleuth(&d, ["status", "--json"]).run_json();
+    assert_eq!(
+        status["clustering"],
+        serde_json::json!({"state": "other_format", "found": format - 1, "expected": format})
+    );
+    assert!(status["transactions"].as_u64().unwrap() >= 2000, "{status}");
+    let human = sleuth(&d, ["status"]).run();
+    assert!(human.contains(&format!("saved in format {}", format - 1)) && human.contains("cluster build"), "{human}");
+    let a = crate::common::address(&d, &address);
+    assert!(a.output_count > 0, "the index answers");
+    let (_, err) = sleuth(&d, ["cluster", &address]).run_fail();
+    assert!(
+        err.contains(&format!("made by clustering format {}", format - 1)) && err.contains("cluster build"),
+        "{err}"
+    );
+
+    let rebuilt: serde_json::Value = sleuth(&d, ["-q", "cluster", "build", "--json"]).run_json();
+    assert_eq!(rebuilt["incremental"], false, "{rebuilt}");
+    let status: serde_json::Value = sleuth(&d, ["status", "--json"]).run_json();
+    assert_eq!(status["clustering"]["state"], "current", "{status}");
+
+    // A cluster id is its root address's id: the id of an address that is another cluster's
+    // member names no cluster, and the error says which cluster it is in.
+    let export = crate::common::cluster_export(&d);
+    let roots: std::collections::HashSet<u64> = export.values().copied().collect();
+    let addresses = status["addresses"].as_u64().unwrap();
+    assert_eq!(export.len() as u64, addresses, "the export lists every address");
+    let member = (0..addresses).find(|id| !roots.contains(id)).expect("a cluster of two or more");
+    let (_, err) = sleuth(&d, ["trace", "--from", &format!("cluster:{member}")]).run_fail();
+    let root: u64 = err
+        .split("is a member of cluster:")
+        .nth(1)
+        .and_then(|rest| rest.split(';').next())
+        .and_then(|r| r.parse().ok())
+        .unwrap_or_else(|| panic!("names the cluster: {err}"));
+    assert!(roots.contains(&root) && root != member, "{err}");
+    let (_, err) = sleuth(&d, ["trace", "--from", &format!("cluster:{}", addresses + 5)]).run_fail();
+    assert!(err.contains(&format!("the clustering holds {addresses} addresses")), "{err}");
+}
+
 #[test]
 fn a_forged_header_is_one_line_naming_file_offset_hash_and_rule() {
     // Issue 14: the nonce of height 3000 (byte 696,017) zeroed.
