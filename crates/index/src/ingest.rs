@@ -61,6 +61,9 @@ pub struct IngestOptions {
     /// ([`crate::IndexWriter::set_segment_ids`]); `None` for the default. Tests freeze small
     /// segments.
     pub segment_ids: Option<u64>,
+    /// When the writer keeps a cache of the unspent outputs it appends, in a quarter of
+    /// [`Self::memory`] ([`crate::CoinCacheUse`]; by default once its lookups read the disk).
+    pub coin_cache: crate::CoinCacheUse,
 }
 
 /// Memory an ingest holds apart from its open batch: the decoding queue (64 blocks, their
@@ -101,6 +104,7 @@ impl IngestOptions {
             memory: default_memory(),
             direct_limit: None,
             segment_ids: None,
+            coin_cache: Default::default(),
         }
     }
 }
@@ -433,6 +437,7 @@ fn apply(
     // Too low, a table is rebuilt once it is half full (in file order, like a commit); too
     // high, every commit writes more of it.
     let todo_bytes: u64 = todo.iter().map(|l| l.size as u64).sum();
+    index.set_coin_cache(opts.coin_cache, opts.memory.saturating_sub(FIXED_MEMORY) / 4);
     index.reserve_for(todo_bytes / 400, opts.memory.saturating_sub(FIXED_MEMORY))?;
 
     let litecoin = chain.is_litecoin();
@@ -547,5 +552,9 @@ fn apply(
     report.height = tip.map(|h| h as u32);
     report.tip_hash = tip.map(|h| index.block_hash(Height::new(h as u32)).to_string());
     report.seconds = started.elapsed().as_secs_f64();
+    let (hits, misses) = index.coin_cache_hits();
+    if hits + misses > 0 {
+        tracing::info!(hits, misses, "inputs resolved from the coin cache, and from the index once it was on");
+    }
     Ok(report)
 }

@@ -13,6 +13,7 @@
 //! crash-safety argument and the snapshot rule.
 
 mod checked_append;
+mod coin_cache;
 mod column;
 mod commit;
 mod damaged;
@@ -36,6 +37,7 @@ mod view;
 mod writer;
 
 pub use checked_append::{append_checked, AppendError};
+pub use coin_cache::CoinCacheUse;
 pub use damaged::Damaged;
 pub use error::{IndexError, Lookup};
 pub use graph::{prefetch, OutputView, SpentView, TxFingerprint};

@@ -62,6 +62,14 @@ pub struct IndexWriter {
     /// The current block's inputs resolved ahead: the output each spends (reused from block
     /// to block).
     pub(crate) spends: Vec<u64>,
+    /// For each of the current block's inputs resolved from [`crate::coin_cache::CoinCache`],
+    /// the output it spends and what it copies (reused from block to block; `None` where
+    /// the index resolves it).
+    pub(crate) cached_spends: Vec<Option<(u64, SpentRec)>>,
+    /// The unspent outputs this writer appended, for inputs resolved without the index.
+    pub(crate) coins: crate::coin_cache::CoinCache,
+    /// When [`Self::coins`] is kept.
+    pub(crate) coin_use: crate::coin_cache::CoinCacheUse,
     /// The outputs of the coinbases too young to spend.
     pub(crate) young_coinbases: crate::utxo_rules::YoungCoinbases,
     /// Blocks still to ask for their lookups' pages ahead, since the last whose lookups read
@@ -133,6 +141,9 @@ impl IndexWriter {
             batch_growth: 0,
             addr_hashes: Vec::new(),
             spends: Vec::new(),
+            cached_spends: Vec::new(),
+            coins: Default::default(),
+            coin_use: crate::coin_cache::CoinCacheUse::Off,
             young_coinbases: Default::default(),
             cold_reads: 0,
             cold_blocks: 0,

@@ -6,6 +6,7 @@ use bitcoin::hashes::Hash;
 use bitcoin::BlockHash;
 use sleuth_chain::decode::ParsedBlock;
 
+use crate::coin_cache::CoinCacheUse;
 use crate::column::store_u64;
 use crate::error::IndexError;
 use crate::hashtable::SegmentedTable;
@@ -98,8 +99,10 @@ impl IndexWriter {
         if self.direct {
             return Ok(());
         }
-        // The batch's in-memory tables too, for as much of it as memory allows, so that they
-        // are not rehashed as they fill.
+        // The batch's in-memory tables too, for as much of it as memory allows (beside the
+        // coin cache, which a deferring batch may turn on), so that they are not rehashed as
+        // they fill.
+        let memory = memory.saturating_sub(self.coins.budget());
         let IndexWriter { txid_idx, addr_idx, .. } = self;
         let batch = more_txs.min(memory / PENDING_BYTES_PER_TX);
         let room = |t: &SegmentedTable, len: u64| t.segment_end().saturating_sub(len);
@@ -116,6 +119,7 @@ impl IndexWriter {
             + self.addr_idx.pending_bytes()
             + self.block_idx.pending_bytes()
             + self.deferred.bytes()
+            + self.coins.bytes()
     }
 
     /// Forgets everything appended since the last commit: the columns go back to the
@@ -152,6 +156,23 @@ impl IndexWriter {
         self.spent_by.truncate(c.outputs);
         self.addr_keys.truncate(c.addrs);
         self.addr_heads.truncate(c.addrs);
+        // Some of its coins may be spent or gone in the state now in force.
+        self.coins.clear();
+    }
+
+    /// Sets when the writer keeps a cache of the unspent outputs it appends, and the bytes
+    /// the cache may take ([`CoinCacheUse`]; the module `coin_cache` says why). Those bytes
+    /// count toward the open batch's memory once the cache holds them
+    /// ([`Self::pending_bytes`]). A writer starts with the cache off.
+    pub fn set_coin_cache(&mut self, use_: CoinCacheUse, budget: u64) {
+        self.coin_use = use_;
+        self.coins.set_budget(if use_ == CoinCacheUse::Off { 0 } else { budget });
+    }
+
+    /// Inputs resolved from the coin cache, and from the index while the cache was on, since
+    /// the writer opened.
+    pub fn coin_cache_hits(&self) -> (u64, u64) {
+        self.coins.hits_misses()
     }
 
     /// Sets the largest span of randomly written files (the txid and address tables, the
@@ -221,6 +242,9 @@ impl IndexWriter {
             addr_idx,
             addr_hashes,
             spends,
+            cached_spends,
+            coins,
+            coin_use,
             young_coinbases,
             deferred,
             cold_reads,
@@ -246,13 +270,33 @@ impl IndexWriter {
         // Start every hash-table probe of the block at once so the misses overlap: in the CPU's
         // cache, and, while lookups keep reading pages from disk, in the page cache too.
         let cold = *cold_reads > 0;
+        // Kept from the first block, or once the lookups read the disk.
+        let keep_coins = match coin_use {
+            CoinCacheUse::Always => true,
+            CoinCacheUse::WhenCold => txs.is_read_at_random(),
+            CoinCacheUse::Off => false,
+        };
+        // Coins this writer appended and nothing spent yet come from memory; the others'
+        // probes start now. An input resolved here takes its coin out of the cache: if the
+        // block fails, the batch is discarded and the cache with it.
         for pin in &b.inputs {
-            let h = hash_random_key(pin.prev_txid.as_byte_array());
-            txid_idx.prefetch(h);
-            if cold {
-                txid_idx.will_need(h);
-            }
+            coins.prefetch(pin.prev_txid.as_byte_array(), pin.prev_vout);
         }
+        cached_spends.clear();
+        cached_spends.extend(b.inputs.iter().map(|pin| {
+            if pin.is_null() {
+                return None;
+            }
+            let cached = coins.take(pin.prev_txid.as_byte_array(), pin.prev_vout);
+            if cached.is_none() {
+                let h = hash_random_key(pin.prev_txid.as_byte_array());
+                txid_idx.prefetch(h);
+                if cold {
+                    txid_idx.will_need(h);
+                }
+            }
+            cached
+        }));
         // The outputs' addresses are looked up last, after the inputs' misses: prefetched
         // all at once here, their lines were evicted again before use at 10M transactions
         // (a third of the block loop stalled on them), so the CPU is asked for them
@@ -279,7 +323,10 @@ impl IndexWriter {
         // transaction it spends from.
         let live0 = txs.len();
         spends.clear();
-        spends.extend(b.inputs.iter().map(|pin| {
+        spends.extend(b.inputs.iter().zip(cached_spends.iter()).map(|(pin, cached)| {
+            if let Some((o, _)) = cached {
+                return *o;
+            }
             if pin.is_null() {
                 return NONE64;
             }
@@ -293,8 +340,8 @@ impl IndexWriter {
             }
             pt.unwrap_or(NONE64)
         }));
-        for (spend, pin) in spends.iter_mut().zip(&b.inputs) {
-            if *spend == NONE64 {
+        for ((spend, pin), cached) in spends.iter_mut().zip(&b.inputs).zip(cached_spends.iter()) {
+            if *spend == NONE64 || cached.is_some() {
                 continue;
             }
             let pt = *spend;
@@ -311,7 +358,7 @@ impl IndexWriter {
                 }
             }
         }
-        let mut spends = spends.iter();
+        let mut spends = spends.iter().zip(cached_spends.iter());
         let mut hashes = addr_hashes.iter();
         let first_tx = txs.len();
         let first_output = outputs.len();
@@ -352,7 +399,7 @@ impl IndexWriter {
             for vin in 0..ptx.n_inputs {
                 let pin = in_iter.next().expect("block has as many inputs as its txs count");
                 let i = inputs.len();
-                let resolved = *spends.next().expect("one resolution per input");
+                let (&resolved, &cached) = spends.next().expect("one resolution per input");
                 input_tx.push(t as u32)?;
                 if pin.is_null() {
                     inputs.push(NONE64)?;
@@ -360,7 +407,12 @@ impl IndexWriter {
                     continue;
                 }
                 let prev = pin.prev_txid.to_byte_array();
-                // Outputs of this block were not resolved above.
+                // Outputs of this block were not resolved above: the cache has them if on.
+                let cached = match (resolved, cached) {
+                    (NONE64, None) => coins.take(&prev, pin.prev_vout),
+                    _ => cached,
+                };
+                let resolved = cached.map_or(resolved, |(o, _)| o);
                 let live = txs.len();
                 let found = match resolved {
                     NONE64 => txid_idx.get(hash_random_key(&prev), live, |id| txs.get(id).txid == prev),
@@ -397,9 +449,10 @@ impl IndexWriter {
                 // Spent already if its spender is an earlier input that points back (a stale
                 // value left by an unwound block or an interrupted batch does not). The file
                 // holds spenders of earlier commits only (the batch's wait in `deferred`).
-                let spent = outputs.get(o);
+                // A coin from the cache is unspent: it leaves the cache when spent.
+                let spent = cached.map_or_else(|| SpentRec::of(&outputs.get(o)), |(_, rec)| rec);
                 let earlier = |s: u64| s != NONE64 && s < i && inputs.get(s) == o;
-                if earlier(spent_by.get(o)) || deferred.is_spent(o) {
+                if cached.is_none() && (earlier(spent_by.get(o)) || deferred.is_spent(o)) {
                     return Err(IndexError::DoubleSpend {
                         height: height as u32,
                         hash: b.hash.to_string(),
@@ -412,7 +465,7 @@ impl IndexWriter {
                 value_in += u128::from(spent.value);
                 // The input first: a reader trusts a spender only if the input points back.
                 inputs.push(o)?;
-                input_spent.push(SpentRec::of(&spent))?;
+                input_spent.push(spent)?;
                 if direct {
                     store_u64(spent_by.get_mut(o), i, Ordering::Release);
                 } else {
@@ -420,7 +473,7 @@ impl IndexWriter {
                 }
             }
             let mut value_out = 0u128;
-            for _ in 0..ptx.n_outputs {
+            for vout in 0..ptx.n_outputs {
                 let pout = out_iter.next().expect("block has as many outputs as its txs count");
                 value_out += u128::from(pout.value);
                 let h = *hashes.next().expect("one hash per output");
@@ -452,13 +505,13 @@ impl IndexWriter {
                         }
                     }
                 };
-                outputs.push(OutputRec {
-                    value: pout.value,
-                    prev_same_addr,
-                    addr,
-                    kind: pout.kind as u8,
-                    _pad: [0; 3],
-                })?;
+                let rec = OutputRec { value: pout.value, prev_same_addr, addr, kind: pout.kind as u8, _pad: [0; 3] };
+                outputs.push(rec)?;
+                // Not a coinbase's: BIP30's duplicate txids are coinbases, and which copy an
+                // input spends is the index's to say.
+                if keep_coins && t_in_block != 0 {
+                    coins.insert(&txid, vout, o, &rec);
+                }
                 spent_by.push(NONE64)?;
                 if paid_again && direct {
                     // The record before the head that points at it (Release): a snapshot that

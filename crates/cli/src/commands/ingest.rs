@@ -56,10 +56,26 @@ pub struct Ingest {
     /// Ids a hash-table segment takes before it is frozen (default 31,457,280). For tests.
     #[arg(long, value_name = "IDS", hide = true)]
     pub segment_ids: Option<u64>,
+    /// When the writer keeps a cache of the unspent outputs it appends (in a quarter of
+    /// --memory): once its lookups read the disk (default), always, or never. For tests and
+    /// benchmarks.
+    #[arg(long, value_name = "WHEN", value_enum, default_value_t = CoinCacheArg::WhenCold, hide = true)]
+    pub coin_cache: CoinCacheArg,
     /// Index from a node's JSON-RPC instead of its block files (a node on another machine;
     /// block files are the faster way to a first sync).
     #[command(flatten)]
     pub rpc: RpcArgs,
+}
+
+/// `--coin-cache` ([`sleuth_index::CoinCacheUse`]).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CoinCacheArg {
+    /// Once the writer's lookups read the disk.
+    WhenCold,
+    /// From the first block.
+    Always,
+    /// Never.
+    Off,
 }
 
 /// A UTXO chain read from block files (or Core's RPC), or an EVM chain read from an
@@ -155,6 +171,11 @@ impl Ingest {
             memory: self.memory.unwrap_or_else(sleuth_index::ingest::default_memory),
             direct_limit: self.direct_limit,
             segment_ids: self.segment_ids,
+            coin_cache: match self.coin_cache {
+                CoinCacheArg::WhenCold => sleuth_index::CoinCacheUse::WhenCold,
+                CoinCacheArg::Always => sleuth_index::CoinCacheUse::Always,
+                CoinCacheArg::Off => sleuth_index::CoinCacheUse::Off,
+            },
             ..IngestOptions::new(blocks_dir)
         };
         let mut bar = Bar::new(!ctx.quiet);

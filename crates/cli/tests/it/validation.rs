@@ -266,6 +266,73 @@ impl Regtest {
     }
 }
 
+/// Ingests `blocks` into `data` in this process, with the writer's coin cache on from the
+/// first block or off.
+fn ingest_with_cache(
+    data: &Path,
+    blocks: &Path,
+    cache: sleuth_index::CoinCacheUse,
+) -> Result<IngestReport, IngestError> {
+    let opts = IngestOptions { coin_cache: cache, ..IngestOptions::new(blocks.to_owned()) };
+    run_ingest(data, &opts, &mut NoProgress, &AtomicBool::new(false))
+}
+
+#[test]
+fn with_the_coin_cache_on_the_same_spends_resolve_and_the_same_double_spends_are_refused() {
+    use sleuth_index::CoinCacheUse::{Always, Off};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut chain = Regtest::new();
+    let cbs: Vec<_> = (0..3).map(|_| chain.push(50 * COIN, vec![])).collect();
+    while chain.blocks.len() < 104 {
+        chain.push(50 * COIN, vec![]);
+    }
+    // Coins the cache holds: outputs of ordinary transactions (coinbases' are left to the
+    // index). Height 104 makes three; one of them is spent in its own block.
+    let made: Vec<Transaction> =
+        cbs.iter().map(|&cb| Regtest::spend(&[OutPoint { txid: cb, vout: 0 }], 49 * COIN)).collect();
+    let coins: Vec<OutPoint> = made.iter().map(|t| OutPoint { txid: t.compute_txid(), vout: 0 }).collect();
+    let mut txs = made;
+    let in_block = Regtest::spend(&[coins[2]], 48 * COIN);
+    let chained = OutPoint { txid: in_block.compute_txid(), vout: 0 };
+    txs.push(in_block);
+    chain.push(50 * COIN + 4 * COIN, txs);
+    // A later block spends one cached coin and the in-block spend's output.
+    chain.push(50 * COIN + COIN, vec![Regtest::spend(&[coins[0], chained], 96 * COIN)]);
+
+    let run = |name: &str, c: &Regtest, cache| {
+        ingest_with_cache(&tmp.path().join(name), &folder(tmp.path(), name, &[&c.file()]), cache)
+    };
+    let on = run("on", &chain, Always).unwrap();
+    let off = run("off", &chain, Off).unwrap();
+    assert_eq!((on.height, on.added_transactions), (Some(105), off.added_transactions));
+    assert_eq!(
+        crate::common::digest(&tmp.path().join("on")),
+        crate::common::digest(&tmp.path().join("off")),
+        "every transaction, its inputs' values and addresses and every spender alike"
+    );
+
+    let refused = |name: &str, c: &Regtest| {
+        for cache in [Always, Off] {
+            let e = err(run(&format!("{name}-{cache:?}"), c, cache));
+            assert!(e.contains("rule double-spend"), "{name}, cache {cache:?}: {e}");
+        }
+    };
+    // A cached coin spent again by a later block; the in-block spend's coin again.
+    let mut again = Regtest { blocks: chain.blocks.clone() };
+    again.push(50 * COIN, vec![Regtest::spend(&[coins[0]], 10 * COIN)]);
+    refused("again", &again);
+    let mut again2 = Regtest { blocks: chain.blocks.clone() };
+    again2.push(50 * COIN, vec![Regtest::spend(&[coins[2]], 10 * COIN)]);
+    refused("in-block-again", &again2);
+    // Twice in one block, by two transactions and by one.
+    let mut two = Regtest { blocks: chain.blocks.clone() };
+    two.push(50 * COIN, vec![Regtest::spend(&[coins[1]], 10 * COIN), Regtest::spend(&[coins[1]], 20 * COIN)]);
+    refused("two", &two);
+    let mut one = Regtest { blocks: chain.blocks.clone() };
+    one.push(50 * COIN, vec![Regtest::spend(&[coins[1], coins[1]], 10 * COIN)]);
+    refused("one", &one);
+}
+
 #[test]
 fn double_spends_inflation_and_wrong_targets_of_a_regtest_chain_are_refused() {
     let tmp = tempfile::tempdir().unwrap();

@@ -31,10 +31,13 @@ fn many_batches_a_tiny_memory_budget_and_unwinds_inside_a_batch_give_the_single_
     // And deferred with tables split into segments of 500 ids (`docs/schema.md`,
     // "Segments"): dozens are frozen, lookups cross them, and the unwinds below reach into
     // frozen ones.
-    let modes: [(&str, &[&'static str]); 3] = [
+    // And deferred with the coin cache on from the first block (by default it waits for
+    // lookups that read the disk): inputs of every batch resolved from memory.
+    let modes: [(&str, &[&'static str]); 4] = [
         ("in place", &[]),
         ("deferred", &["--direct-limit", "0"]),
         ("segmented", &["--direct-limit", "0", "--segment-ids", "500"]),
+        ("coin cache", &["--direct-limit", "0", "--coin-cache", "always"]),
     ];
     for (mode, flag) in modes {
         let with = |extra: &[&'static str]| -> Vec<&'static str> {
