@@ -124,7 +124,7 @@ impl CoinCache {
         (self.slots.capacity() * std::mem::size_of::<Slot>()) as u64
     }
 
-    /// Inputs resolved from the cache and not, since the writer opened.
+    /// Inputs resolved from the cache, and not while it held coins, since the writer opened.
     pub fn hits_misses(&self) -> (u64, u64) {
         (self.hits, self.misses)
     }
@@ -169,10 +169,8 @@ impl CoinCache {
     /// spender copies, or `None` if the cache does not hold it (ask the index).
     #[inline]
     pub fn take(&mut self, txid: &[u8; 32], vout: u32) -> Option<(u64, SpentRec)> {
+        // Empty (off, or not yet filled): not a miss of the cache, which holds nothing yet.
         if self.len == 0 {
-            if self.is_on() {
-                self.misses += 1;
-            }
             return None;
         }
         let h = self.hash_of(txid, vout);

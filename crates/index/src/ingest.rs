@@ -554,7 +554,7 @@ fn apply(
     report.seconds = started.elapsed().as_secs_f64();
     let (hits, misses) = index.coin_cache_hits();
     if hits + misses > 0 {
-        tracing::info!(hits, misses, "inputs resolved from the coin cache, and from the index once it was on");
+        tracing::info!(hits, misses, "inputs resolved from the coin cache, and from the index while it held coins");
     }
     Ok(report)
 }

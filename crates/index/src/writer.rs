@@ -169,8 +169,8 @@ impl IndexWriter {
         self.coins.set_budget(if use_ == CoinCacheUse::Off { 0 } else { budget });
     }
 
-    /// Inputs resolved from the coin cache, and from the index while the cache was on, since
-    /// the writer opened.
+    /// Inputs resolved from the coin cache, and from the index while the cache held coins,
+    /// since the writer opened.
     pub fn coin_cache_hits(&self) -> (u64, u64) {
         self.coins.hits_misses()
     }
