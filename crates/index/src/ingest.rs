@@ -222,6 +222,13 @@ pub struct IngestReport {
     pub tip_hash: Option<String>,
     /// Seconds spent.
     pub seconds: f64,
+    /// Inputs resolved from the writer's coin cache ([`IngestOptions::coin_cache`]), and
+    /// from the index while the cache held coins: 0 and 0 while it never did.
+    #[serde(default)]
+    pub coin_cache_hits: u64,
+    /// See [`Self::coin_cache_hits`].
+    #[serde(default)]
+    pub coin_cache_misses: u64,
 }
 
 type Decoded = Result<(ParsedBlock, BlockLocation), IngestError>;
@@ -431,6 +438,8 @@ fn apply(
         height: None,
         tip_hash: None,
         seconds: 0.0,
+        coin_cache_hits: 0,
+        coin_cache_misses: 0,
     };
     progress.start(todo.len() as u64);
     // Bitcoin averages ~590 bytes a transaction, the simulator ~420: 400 errs towards room.
@@ -552,9 +561,6 @@ fn apply(
     report.height = tip.map(|h| h as u32);
     report.tip_hash = tip.map(|h| index.block_hash(Height::new(h as u32)).to_string());
     report.seconds = started.elapsed().as_secs_f64();
-    let (hits, misses) = index.coin_cache_hits();
-    if hits + misses > 0 {
-        tracing::info!(hits, misses, "inputs resolved from the coin cache, and from the index while it held coins");
-    }
+    (report.coin_cache_hits, report.coin_cache_misses) = index.coin_cache_hits();
     Ok(report)
 }

@@ -305,6 +305,9 @@ fn with_the_coin_cache_on_the_same_spends_resolve_and_the_same_double_spends_are
     let on = run("on", &chain, Always).unwrap();
     let off = run("off", &chain, Off).unwrap();
     assert_eq!((on.height, on.added_transactions), (Some(105), off.added_transactions));
+    // Three inputs spend coins the cache holds (two in block 105, one inside block 104);
+    // with the cache off none is resolved there.
+    assert_eq!((on.coin_cache_hits, off.coin_cache_hits, off.coin_cache_misses), (3, 0, 0), "{on:?}");
     assert_eq!(
         crate::common::digest(&tmp.path().join("on")),
         crate::common::digest(&tmp.path().join("off")),

@@ -51,6 +51,9 @@ fn many_batches_a_tiny_memory_budget_and_unwinds_inside_a_batch_give_the_single_
         let batched = dir("batched");
         let r = ingest_cli(&batched, &blocks(&sim), &with(&["--batch-txs", "700"]));
         assert!(r["commits"].as_u64().unwrap() >= 12, "{r}");
+        // The cache resolves inputs only where it is on from the first block.
+        let hits = r["coin_cache_hits"].as_u64().unwrap();
+        assert_eq!(hits > 0, mode == "coin cache", "{mode}: {hits} inputs from the coin cache");
         if mode == "segmented" {
             let meta: serde_json::Value =
                 serde_json::from_str(&std::fs::read_to_string(batched.join("meta.json")).unwrap()).unwrap();
