@@ -278,20 +278,36 @@ impl Ledger {
     }
 }
 
-/// Parses an incident CSV (`name,txid,vout,victim,actor,date,source`, one row per stolen
-/// output; rows with one name are one incident). Nothing is added unless every row is good.
-///
-/// # Errors
-/// [`EngineError::Incident`] naming the file and line.
-pub fn parse_csv(path: &Path) -> Result<Vec<NewIncident>, EngineError> {
+/// The incidents of a CSV before their transactions are read for a chain: the rows that
+/// share a name, each with its line, `txid` and `vout` as written.
+pub(crate) struct CsvIncident {
+    pub name: String,
+    pub victim: String,
+    pub actor: Option<String>,
+    pub date: Day,
+    pub source: Option<String>,
+    pub rows: Vec<(usize, String, String)>,
+}
+
+/// The header every incident CSV starts with.
+const CSV_HEADER: &str = "name,txid,vout,victim,actor,date,source";
+
+/// An error at `line` of the incident CSV `path`.
+pub(crate) fn csv_error(path: &Path, line: usize, what: impl std::fmt::Display) -> EngineError {
+    EngineError::Incident(format!("{}:{line}: {what}", path.display()))
+}
+
+/// Reads an incident CSV ([`CSV_HEADER`], one row per stolen output or drain; rows with one
+/// name are one incident, and must agree on its victim and date).
+pub(crate) fn read_csv(path: &Path) -> Result<Vec<CsvIncident>, EngineError> {
     let text = std::fs::read_to_string(path).map_err(|e| EngineError::io(path, e))?;
-    let bad = |line: usize, what: String| EngineError::Incident(format!("{}:{line}: {what}", path.display()));
+    let bad = |line: usize, what: String| csv_error(path, line, what);
     let mut lines = text.lines().enumerate();
     let header = lines.next().map(|(_, l)| l.trim()).unwrap_or("");
-    if header != "name,txid,vout,victim,actor,date,source" {
-        return Err(bad(1, "the header must be name,txid,vout,victim,actor,date,source".into()));
+    if header != CSV_HEADER {
+        return Err(bad(1, format!("the header must be {CSV_HEADER}")));
     }
-    let mut out: Vec<NewIncident> = Vec::new();
+    let mut out: Vec<CsvIncident> = Vec::new();
     for (n, line) in lines {
         let line_no = n + 1;
         if line.trim().is_empty() {
@@ -301,14 +317,9 @@ pub fn parse_csv(path: &Path) -> Result<Vec<NewIncident>, EngineError> {
         if f.len() != 7 {
             return Err(bad(line_no, format!("{} fields, expected 7", f.len())));
         }
-        let txid =
-            Txid::from_str(f[1]).map_err(|_| bad(line_no, format!("{} is not a txid", sleuth_chain::shown(f[1]))))?;
-        let vout = (!f[2].is_empty())
-            .then(|| f[2].parse::<u32>().map_err(|_| bad(line_no, format!("{:?} is not an output index", f[2]))))
-            .transpose()?;
         let date: Day = f[5].parse().map_err(|e| bad(line_no, e))?;
         let opt = |s: &str| (!s.is_empty()).then(|| s.to_owned());
-        let stolen = Stolen { txid, vout };
+        let row = (line_no, f[1].to_owned(), f[2].to_owned());
         match out.iter_mut().find(|i| i.name == f[0]) {
             Some(i) => {
                 if i.victim != f[3] || i.date != date {
@@ -317,17 +328,48 @@ pub fn parse_csv(path: &Path) -> Result<Vec<NewIncident>, EngineError> {
                         format!("incident {:?} has another victim or date on an earlier line", f[0]),
                     ));
                 }
-                i.outputs.push(stolen);
+                i.rows.push(row);
             }
-            None => out.push(NewIncident {
+            None => out.push(CsvIncident {
                 name: f[0].to_owned(),
                 victim: f[3].to_owned(),
                 actor: opt(f[4]),
                 date,
                 source: opt(f[6]),
-                outputs: vec![stolen],
+                rows: vec![row],
             }),
         }
+    }
+    Ok(out)
+}
+
+/// Parses an incident CSV (`name,txid,vout,victim,actor,date,source`, one row per stolen
+/// output; rows with one name are one incident). Nothing is added unless every row is good.
+///
+/// # Errors
+/// [`EngineError::Incident`] naming the file and line.
+pub fn parse_csv(path: &Path) -> Result<Vec<NewIncident>, EngineError> {
+    let mut out = Vec::new();
+    for i in read_csv(path)? {
+        let mut outputs = Vec::with_capacity(i.rows.len());
+        for (line, txid, vout) in &i.rows {
+            let txid = Txid::from_str(txid)
+                .map_err(|_| csv_error(path, *line, format!("{} is not a txid", sleuth_chain::shown(txid))))?;
+            let vout = (!vout.is_empty())
+                .then(|| {
+                    vout.parse::<u32>().map_err(|_| csv_error(path, *line, format!("{vout:?} is not an output index")))
+                })
+                .transpose()?;
+            outputs.push(Stolen { txid, vout });
+        }
+        out.push(NewIncident {
+            name: i.name,
+            victim: i.victim,
+            actor: i.actor,
+            date: i.date,
+            source: i.source,
+            outputs,
+        });
     }
     Ok(out)
 }

@@ -9,13 +9,22 @@ use sleuth_chain::Sat;
 use crate::report::{PolicyResult, Report, ServiceFlow};
 
 /// `s` with HTML's special characters escaped.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
 /// `1234567` as `1,234,567`.
 fn thousands(n: u64) -> String {
-    let s = n.to_string();
+    group_digits(&n.to_string())
+}
+
+/// A decimal string with its integer digits in groups of three (`1234567.5` as
+/// `1,234,567.5`): amounts of any width, 256-bit ones too.
+pub(crate) fn group_digits(digits: &str) -> String {
+    let (s, frac) = match digits.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (digits, None),
+    };
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
         if i > 0 && (s.len() - i).is_multiple_of(3) {
@@ -23,7 +32,40 @@ fn thousands(n: u64) -> String {
         }
         out.push(c);
     }
+    if let Some(f) = frac {
+        out.push('.');
+        out.push_str(f);
+    }
     out
+}
+
+/// A CSV field, quoted when it holds a comma, a quote or a line break.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The page's head and style, shared by the Bitcoin and the EVM reports: a
+/// Content-Security-Policy that forbids every fetch, inline styles only.
+pub(crate) fn page_head(title: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<title>Sleuth evidence report: {title}</title>
+<style>
+body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}}
+h1{{font-size:22px}} h2{{font-size:17px;margin-top:2em;border-bottom:1px solid #ccc}}
+table{{border-collapse:collapse;margin:.5em 0}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}}
+td.n{{text-align:right;font-variant-numeric:tabular-nums}} code{{font-size:11px}} td.path{{max-width:420px;word-break:break-all}}
+.note{{color:#555}}
+</style></head><body>
+"#,
+        title = esc(title)
+    )
 }
 
 fn usd(v: Option<f64>) -> String {
@@ -162,6 +204,7 @@ fn service_rows(r: &Report) -> String {
 
 /// The report as one HTML page.
 pub fn html(r: &Report) -> String {
+    let title = r.incidents.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
     let heads: String = r.policies.iter().map(|p| format!("<th>{p}</th>")).collect();
     let incidents: String = r
         .incidents
@@ -195,18 +238,7 @@ pub fn html(r: &Report) -> String {
     let tags: String =
         i.tags.iter().map(|t| format!("<li>{} <code>{}</code></li>", esc(&t.source), t.sha256)).collect();
     format!(
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<title>Sleuth evidence report: {title}</title>
-<style>
-body{{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}}
-h1{{font-size:22px}} h2{{font-size:17px;margin-top:2em;border-bottom:1px solid #ccc}}
-table{{border-collapse:collapse;margin:.5em 0}} td,th{{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}}
-td.n{{text-align:right;font-variant-numeric:tabular-nums}} code{{font-size:11px}} td.path{{max-width:420px;word-break:break-all}}
-.note{{color:#555}}
-</style></head><body>
-<h1>Evidence report: {title}</h1>
+        r#"{head}<h1>Evidence report: {title}</h1>
 <p>Stolen: <b>{stolen} sat</b> ({stolen_usd}). Proceeds reaching services, USD on arrival: <b>{proceeds}</b>.
 CoinJoins crossed: {cj}.</p>
 <h2>Incidents</h2>
@@ -226,7 +258,8 @@ CoinJoins crossed: {cj}.</p>
 <p class="note">Re-verify with <code>sleuth report verify</code> on the JSON form of this report.</p>
 </body></html>
 "#,
-        title = esc(&r.incidents.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ")),
+        head = page_head(&title),
+        title = esc(&title),
         stolen = thousands(r.stolen_sat.get()),
         stolen_usd = usd(r.stolen_usd),
         cj = r.coinjoins_crossed,
@@ -252,7 +285,7 @@ CoinJoins crossed: {cj}.</p>
 /// The report as CSV: one row per policy and destination (ledger buckets and services).
 pub fn csv(r: &Report) -> String {
     let mut out = String::from("policy,kind,entity,category,amount_sat,usd,first_height,hops,path_txids\n");
-    let field = |s: &str| if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() };
+    let field = csv_field;
     for (p, res) in &r.by_policy {
         let l = &res.ledger;
         for (kind, v) in [

@@ -298,6 +298,7 @@ impl EngineSnapshot {
                 Subject::Tx(t, None) => t.to_string(),
                 Subject::Address(a) => a.clone(),
                 Subject::Cluster(c) => format!("cluster:{c}"),
+                Subject::Incident(n) => format!("incident:{n}"),
             },
             cluster_id,
             entity: own.map(|l| l.entity),
@@ -375,7 +376,7 @@ fn direct_flows(
         _ => false,
     };
     match (subject, cluster_id, snap.clustering()) {
-        (Subject::Tx(..), _, _) | (_, None, _) | (_, _, None) => {
+        (Subject::Tx(..) | Subject::Incident(_), _, _) | (_, None, _) | (_, _, None) => {
             crate::exposure::from_owner(view, attribution, coins, same, view.tx_count())
         }
         (_, Some(c), Some(cl)) => {

@@ -21,13 +21,21 @@ pub enum Subject {
     Address(String),
     /// Every output paying a member of a cluster.
     Cluster(ClusterId),
+    /// The stolen outputs of an incident of the ledger (`incident:NAME_OR_ID`).
+    Incident(String),
 }
 
 impl FromStr for Subject {
     type Err = String;
-    /// `TXID`, `TXID:VOUT`, `cluster:N` (or `c:N`), or an address.
+    /// `TXID`, `TXID:VOUT`, `cluster:N` (or `c:N`), `incident:NAME_OR_ID`, or an address.
     fn from_str(s: &str) -> Result<Subject, String> {
         let s = s.trim();
+        if let Some(name) = s.strip_prefix("incident:") {
+            if name.trim().is_empty() {
+                return Err(format!("{s:?}: an incident is incident:<name or number>"));
+            }
+            return Ok(Subject::Incident(name.trim().to_owned()));
+        }
         if let Some(n) = s.strip_prefix("cluster:").or_else(|| s.strip_prefix("c:")) {
             return n.parse().map(Subject::Cluster).map_err(|_| format!("{s:?}: a cluster is cluster:<number>"));
         }
@@ -167,6 +175,18 @@ impl EngineSnapshot {
                 }
                 let mut coins: Vec<OutputNum> = members.iter().flat_map(|&m| view.address_outputs(m)).collect();
                 coins.sort_unstable();
+                coins
+            }
+            Subject::Incident(name) => {
+                let i = self.incidents.find(name).ok_or_else(|| {
+                    EngineError::Incident(format!("no incident named or numbered {name:?} in the ledger"))
+                })?;
+                let mut coins = Vec::new();
+                for s in &i.outputs {
+                    coins.extend(self.coins_of(view, &Subject::Tx(s.txid, s.vout))?);
+                }
+                coins.sort_unstable();
+                coins.dedup();
                 coins
             }
         })

@@ -61,11 +61,12 @@ pub struct Watch {
     pub added_at_height: Option<u32>,
 }
 
+/// A data dir's watch list, of the Bitcoin side's watches or the EVM side's.
 #[derive(Serialize, Deserialize)]
-struct WatchesFile {
-    version: u32,
-    next_id: u32,
-    watches: Vec<Watch>,
+pub(crate) struct WatchesFile<W> {
+    pub(crate) version: u32,
+    pub(crate) next_id: u32,
+    pub(crate) watches: Vec<W>,
 }
 
 sleuth_chain::named_enum! {
@@ -81,6 +82,8 @@ sleuth_chain::named_enum! {
         Coinjoin => "coinjoin",
         /// Taint moved to a cluster that is not the sources' own.
         NewCluster => "new-cluster",
+        /// On an EVM chain: taint came to rest in an account that is not the sources' own.
+        NewAccount => "new-account",
         /// A reorg removed the transaction of an earlier alert.
         Retracted => "retracted",
     }
@@ -123,30 +126,178 @@ pub struct Alert {
     pub retracts: Option<u64>,
 }
 
-impl Alert {
-    /// What makes two alerts the same movement.
-    fn movement(&self) -> (u32, AlertKind, &str, Option<&str>) {
-        (self.watch_id, self.kind, &self.txid, self.address.as_deref())
+/// What makes two alerts the same movement: the watch, the kind, the transaction, the
+/// address reached.
+pub(crate) type MovementKey = (u32, AlertKind, String, Option<String>);
+
+/// What the alert log needs of an alert, the Bitcoin side's and the EVM side's alike.
+pub(crate) trait LoggedAlert: Serialize + serde::de::DeserializeOwned + Clone {
+    fn seq(&self) -> u64;
+    fn watch_id(&self) -> u32;
+    fn retracts(&self) -> Option<u64>;
+    /// The transaction that moved the taint.
+    fn txid(&self) -> &str;
+    fn movement(&self) -> MovementKey;
+    /// This movement as alert `seq`, raised at tip `tip`.
+    fn numbered(self, seq: u64, tip: u64) -> Self;
+    /// Alert `seq` at tip `tip`, retracting this one.
+    fn retraction(&self, seq: u64, tip: u64) -> Self;
+}
+
+impl LoggedAlert for Alert {
+    fn seq(&self) -> u64 {
+        self.seq
+    }
+    fn watch_id(&self) -> u32 {
+        self.watch_id
+    }
+    fn retracts(&self) -> Option<u64> {
+        self.retracts
+    }
+    fn txid(&self) -> &str {
+        &self.txid
+    }
+    fn movement(&self) -> MovementKey {
+        (self.watch_id, self.kind, self.txid.clone(), self.address.clone())
+    }
+    fn numbered(self, seq: u64, tip: u64) -> Alert {
+        Alert { seq, tip_height: tip as u32, ..self }
+    }
+    fn retraction(&self, seq: u64, tip: u64) -> Alert {
+        let tip = tip as u32;
+        Alert {
+            seq,
+            kind: AlertKind::Retracted,
+            height: tip,
+            tip_height: tip,
+            retracts: Some(self.seq),
+            ..self.clone()
+        }
     }
 }
 
 /// Where a data dir keeps its watches and alerts.
-struct Files {
-    watches: PathBuf,
-    alerts: PathBuf,
-    delivered: PathBuf,
-    lock: PathBuf,
+pub(crate) struct Files {
+    pub(crate) watches: PathBuf,
+    pub(crate) alerts: PathBuf,
+    pub(crate) delivered: PathBuf,
+    pub(crate) lock: PathBuf,
+}
+
+impl Files {
+    /// The files of the data dir `dir`; an EVM data dir's are named `evm…` (its watches and
+    /// alerts have their own shape), and both share the checkers' lock.
+    pub(crate) fn of(dir: &crate::DataDir, evm: bool) -> Files {
+        let (w, a) = (dir.watches(), dir.alerts());
+        let (watches, alerts, delivered) = if evm {
+            ("evm.json", "evm.jsonl", "evm-delivered.json")
+        } else {
+            ("watches.json", "alerts.jsonl", "delivered.json")
+        };
+        Files { watches: w.join(watches), alerts: a.join(alerts), delivered: a.join(delivered), lock: a.join("LOCK") }
+    }
+
+    /// Records the movements each watch's `found` gives that the log does not hold as
+    /// active, and first the retractions of active ones whose transaction `gone` says a reorg
+    /// removed; returns the new alerts, appended and synced. One checker at a time.
+    pub(crate) fn record<A: LoggedAlert>(
+        &self,
+        watch_ids: &[u32],
+        tip: u64,
+        gone: impl Fn(&str) -> bool,
+        mut found: impl FnMut(u32) -> Result<Vec<A>, EngineError>,
+    ) -> Result<Vec<A>, EngineError> {
+        if watch_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = self.lock.parent().expect("in a folder");
+        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
+        let _lock = FileLock::try_exclusive(&self.lock)
+            .map_err(|e| EngineError::io(&self.lock, e))?
+            .ok_or(EngineError::Busy { path: self.lock.clone() })?;
+        let (log, valid_len) = read_alerts::<A>(&self.alerts)?;
+        let mut active: BTreeMap<MovementKey, u64> = BTreeMap::new();
+        for a in &log {
+            match a.retracts() {
+                Some(seq) => active.retain(|_, s| *s != seq),
+                None => {
+                    active.insert(a.movement(), a.seq());
+                }
+            }
+        }
+        let by_seq: BTreeMap<u64, &A> = log.iter().map(|a| (a.seq(), a)).collect();
+        let mut seq = log.last().map_or(0, |a| a.seq());
+        let mut new: Vec<A> = Vec::new();
+        for &id in watch_ids {
+            // Retractions first: a movement whose transaction is gone from the best chain.
+            for (key, &s) in &active {
+                if key.0 == id && gone(by_seq[&s].txid()) {
+                    seq += 1;
+                    new.push(by_seq[&s].retraction(seq, tip));
+                }
+            }
+            for m in found(id)? {
+                let key = m.movement();
+                let retracted = new.iter().any(|a| a.retracts() == active.get(&key).copied());
+                if active.contains_key(&key) && !retracted {
+                    continue;
+                }
+                seq += 1;
+                new.push(m.numbered(seq, tip));
+            }
+        }
+        append_alerts(&self.alerts, valid_len, &new)?;
+        Ok(new)
+    }
+
+    /// Every alert of the log, in order.
+    pub(crate) fn alerts<A: LoggedAlert>(&self) -> Result<Vec<A>, EngineError> {
+        Ok(read_alerts(&self.alerts)?.0)
+    }
+
+    /// For each watch with a webhook (`(id, webhook)`), its alerts beyond what was
+    /// delivered, oldest first, as the webhook sender POSTs them.
+    pub(crate) fn outgoing<A: LoggedAlert>(&self, hooks: &[(u32, String)]) -> Result<Vec<Outgoing>, EngineError> {
+        let delivered = read_delivered(&self.delivered)?;
+        let log: Vec<A> = self.alerts()?;
+        Ok(hooks
+            .iter()
+            .filter_map(|(id, url)| {
+                let done = delivered.get(id).copied().unwrap_or(0);
+                let alerts: Vec<(u64, Vec<u8>)> = log
+                    .iter()
+                    .filter(|a| a.watch_id() == *id && a.seq() > done)
+                    .map(|a| (a.seq(), serde_json::to_vec(a).expect("alerts serialize")))
+                    .collect();
+                (!alerts.is_empty()).then(|| Outgoing { watch_id: *id, webhook: url.clone(), alerts })
+            })
+            .collect())
+    }
+
+    /// Records that watch `watch_id`'s webhook received every alert up to `seq`.
+    pub(crate) fn mark_delivered(&self, watch_id: u32, seq: u64) -> Result<(), EngineError> {
+        let mut delivered = read_delivered(&self.delivered)?;
+        let entry = delivered.entry(watch_id).or_insert(0);
+        *entry = (*entry).max(seq);
+        write_json(&self.delivered, &delivered)
+    }
+}
+
+/// A watch's alerts its webhook has not taken yet: each alert's number and its JSON, the
+/// body POSTed.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    /// The watch.
+    pub watch_id: u32,
+    /// Its webhook.
+    pub webhook: String,
+    /// `(seq, JSON)`, oldest first.
+    pub alerts: Vec<(u64, Vec<u8>)>,
 }
 
 impl Engine {
     fn watch_files(&self) -> Files {
-        let (w, a) = (self.dir().watches(), self.dir().alerts());
-        Files {
-            watches: w.join("watches.json"),
-            alerts: a.join("alerts.jsonl"),
-            delivered: a.join("delivered.json"),
-            lock: a.join("LOCK"),
-        }
+        Files::of(self.dir(), false)
     }
 
     /// The watches, in the order they were added.
@@ -154,7 +305,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Watch`] if `watches.json` is damaged.
     pub fn watches(&self) -> Result<Vec<Watch>, EngineError> {
-        Ok(read_watches(&self.watch_files().watches)?.watches)
+        Ok(read_watches::<Watch>(&self.watch_files().watches)?.watches)
     }
 
     /// Adds a watch after checking that what it follows is in the newest commit.
@@ -175,7 +326,7 @@ impl Engine {
             return Err(EngineError::Watch(format!("{} names no coins", sleuth_chain::shown(&new.from))));
         }
         let files = self.watch_files();
-        let mut file = read_watches(&files.watches)?;
+        let mut file = read_watches::<Watch>(&files.watches)?;
         let watch = Watch {
             id: file.next_id,
             label: new.label.trim().to_owned(),
@@ -195,15 +346,7 @@ impl Engine {
     /// # Errors
     /// As [`Engine::watches`], and I/O errors.
     pub fn remove_watch(&self, id: u32) -> Result<bool, EngineError> {
-        let files = self.watch_files();
-        let mut file = read_watches(&files.watches)?;
-        let before = file.watches.len();
-        file.watches.retain(|w| w.id != id);
-        if file.watches.len() == before {
-            return Ok(false);
-        }
-        write_json(&files.watches, &file)?;
-        Ok(true)
+        remove_watch::<Watch>(&self.watch_files(), id, |w| w.id)
     }
 
     /// Every alert raised, in order; with `since`, those at or above that height.
@@ -211,7 +354,7 @@ impl Engine {
     /// # Errors
     /// [`EngineError::Watch`] if the log is damaged.
     pub fn alerts(&self, since: Option<u32>) -> Result<Vec<Alert>, EngineError> {
-        let (alerts, _) = read_alerts(&self.watch_files().alerts)?;
+        let alerts: Vec<Alert> = self.watch_files().alerts()?;
         Ok(alerts.into_iter().filter(|a| since.is_none_or(|h| a.height >= h)).collect())
     }
 
@@ -222,84 +365,29 @@ impl Engine {
     /// [`EngineError::Busy`] while another process checks; trace, index and I/O errors.
     pub fn check_watches(&self, snap: &EngineSnapshot) -> Result<Vec<Alert>, EngineError> {
         let files = self.watch_files();
-        let watches = read_watches(&files.watches)?.watches;
-        if watches.is_empty() {
-            return Ok(Vec::new());
-        }
-        let dir = files.lock.parent().expect("in a folder");
-        std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
-        let _lock = FileLock::try_exclusive(&files.lock)
-            .map_err(|e| EngineError::io(&files.lock, e))?
-            .ok_or(EngineError::Busy { path: files.lock.clone() })?;
-        let (log, valid_len) = read_alerts(&files.alerts)?;
-        let mut active: BTreeMap<(u32, AlertKind, String, Option<String>), u64> = BTreeMap::new();
-        for a in &log {
-            match a.retracts {
-                Some(seq) => active.retain(|_, s| *s != seq),
-                None => {
-                    let (w, k, t, addr) = a.movement();
-                    active.insert((w, k, t.to_owned(), addr.map(str::to_owned)), a.seq);
-                }
-            }
-        }
-        let by_seq: BTreeMap<u64, &Alert> = log.iter().map(|a| (a.seq, a)).collect();
+        let watches = read_watches::<Watch>(&files.watches)?.watches;
+        let ids: Vec<u32> = watches.iter().map(|w| w.id).collect();
         let view = snap.index().view();
         let tip = snap.status().index.height.unwrap_or(0);
-        let mut seq = log.last().map_or(0, |a| a.seq);
-        let mut new = Vec::new();
-        for watch in &watches {
-            // Retractions first: a movement whose transaction is gone from the best chain.
-            for (&(w, _, ref txid, _), &s) in &active {
-                if w != watch.id {
-                    continue;
-                }
-                let gone = bitcoin::Txid::from_str(txid).map_or(true, |t| view.tx_num(&t).is_none());
-                if gone {
-                    seq += 1;
-                    let old = by_seq[&s];
-                    new.push(Alert {
-                        seq,
-                        kind: AlertKind::Retracted,
-                        height: tip,
-                        tip_height: tip,
-                        retracts: Some(s),
-                        ..old.clone()
-                    });
-                }
-            }
-            for m in snap.movements(watch)? {
-                let key = (watch.id, m.kind, m.txid.clone(), m.address.clone());
-                let retracted = new.iter().any(|a| a.retracts == active.get(&key).copied());
-                if active.contains_key(&key) && !retracted {
-                    continue;
-                }
-                seq += 1;
-                new.push(Alert { seq, tip_height: tip, ..m });
-            }
-        }
-        append_alerts(&files.alerts, valid_len, &new)?;
-        Ok(new)
+        let gone = |txid: &str| bitcoin::Txid::from_str(txid).map_or(true, |t| view.tx_num(&t).is_none());
+        files.record(&ids, u64::from(tip), gone, |id| {
+            let watch = watches.iter().find(|w| w.id == id).expect("a watch of the list");
+            snap.movements(watch)
+        })
     }
 
     /// For each watch with a webhook, the alerts it has not yet sent, oldest first.
     ///
     /// # Errors
     /// As [`Engine::alerts`].
-    pub fn undelivered(&self) -> Result<Vec<(Watch, Vec<Alert>)>, EngineError> {
+    pub fn outgoing(&self) -> Result<Vec<Outgoing>, EngineError> {
         let files = self.watch_files();
-        let watches = read_watches(&files.watches)?.watches;
-        let delivered = read_delivered(&files.delivered)?;
-        let (log, _) = read_alerts(&files.alerts)?;
-        Ok(watches
+        let hooks: Vec<(u32, String)> = read_watches::<Watch>(&files.watches)?
+            .watches
             .into_iter()
-            .filter(|w| w.webhook.is_some())
-            .map(|w| {
-                let done = delivered.get(&w.id).copied().unwrap_or(0);
-                let pending = log.iter().filter(|a| a.watch_id == w.id && a.seq > done).cloned().collect();
-                (w, pending)
-            })
-            .filter(|(_, pending): &(Watch, Vec<Alert>)| !pending.is_empty())
-            .collect())
+            .filter_map(|w| Some((w.id, w.webhook?)))
+            .collect();
+        files.outgoing::<Alert>(&hooks)
     }
 
     /// Records that watch `watch_id`'s webhook received every alert up to `seq`.
@@ -307,11 +395,7 @@ impl Engine {
     /// # Errors
     /// I/O errors.
     pub fn mark_delivered(&self, watch_id: u32, seq: u64) -> Result<(), EngineError> {
-        let files = self.watch_files();
-        let mut delivered = read_delivered(&files.delivered)?;
-        let entry = delivered.entry(watch_id).or_insert(0);
-        *entry = (*entry).max(seq);
-        write_json(&files.delivered, &delivered)
+        self.watch_files().mark_delivered(watch_id, seq)
     }
 }
 
@@ -433,7 +517,7 @@ impl WebhookUrl {
     }
 }
 
-fn read_watches(path: &Path) -> Result<WatchesFile, EngineError> {
+pub(crate) fn read_watches<W: serde::de::DeserializeOwned>(path: &Path) -> Result<WatchesFile<W>, EngineError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -441,7 +525,7 @@ fn read_watches(path: &Path) -> Result<WatchesFile, EngineError> {
         }
         Err(e) => return Err(EngineError::io(path, e)),
     };
-    let file: WatchesFile = serde_json::from_slice(&bytes)
+    let file: WatchesFile<W> = serde_json::from_slice(&bytes)
         .map_err(|e| EngineError::Watch(format!("{}: {e}; the watch list is damaged", path.display())))?;
     if file.version != WATCHES_VERSION {
         return Err(EngineError::Watch(format!(
@@ -462,7 +546,23 @@ fn read_delivered(path: &Path) -> Result<BTreeMap<u32, u64>, EngineError> {
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), EngineError> {
+/// Removes watch `id` from the list in `files`; whether there was one.
+pub(crate) fn remove_watch<W: Serialize + serde::de::DeserializeOwned>(
+    files: &Files,
+    id: u32,
+    id_of: impl Fn(&W) -> u32,
+) -> Result<bool, EngineError> {
+    let mut file = read_watches::<W>(&files.watches)?;
+    let before = file.watches.len();
+    file.watches.retain(|w| id_of(w) != id);
+    if file.watches.len() == before {
+        return Ok(false);
+    }
+    write_json(&files.watches, &file)?;
+    Ok(true)
+}
+
+pub(crate) fn write_json(path: &Path, value: &impl Serialize) -> Result<(), EngineError> {
     let dir = path.parent().expect("in a folder");
     std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
     let bytes = serde_json::to_vec_pretty(value).expect("serializes");
@@ -471,7 +571,7 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), EngineError> {
 
 /// The log's alerts and the length of its whole lines (a last line without its newline was
 /// cut by a crash mid-append and is not an alert).
-fn read_alerts(path: &Path) -> Result<(Vec<Alert>, u64), EngineError> {
+fn read_alerts<A: LoggedAlert>(path: &Path) -> Result<(Vec<A>, u64), EngineError> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
@@ -480,7 +580,7 @@ fn read_alerts(path: &Path) -> Result<(Vec<Alert>, u64), EngineError> {
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     let mut alerts = Vec::new();
     for (n, line) in bytes[..whole].split(|&b| b == b'\n').enumerate().filter(|(_, l)| !l.is_empty()) {
-        let a: Alert = serde_json::from_slice(line)
+        let a: A = serde_json::from_slice(line)
             .map_err(|e| EngineError::Watch(format!("{}:{}: {e}; the alert log is damaged", path.display(), n + 1)))?;
         alerts.push(a);
     }
@@ -488,7 +588,7 @@ fn read_alerts(path: &Path) -> Result<(Vec<Alert>, u64), EngineError> {
 }
 
 /// Appends `new` after the first `valid_len` bytes (dropping a cut line) and syncs.
-fn append_alerts(path: &Path, valid_len: u64, new: &[Alert]) -> Result<(), EngineError> {
+fn append_alerts<A: LoggedAlert>(path: &Path, valid_len: u64, new: &[A]) -> Result<(), EngineError> {
     if new.is_empty() {
         return Ok(());
     }
@@ -551,9 +651,9 @@ mod tests {
         let one = bytes.len();
         bytes.extend_from_slice(b"{\"seq\":2,\"wat");
         std::fs::write(&path, &bytes).unwrap();
-        let (alerts, valid) = read_alerts(&path).unwrap();
+        let (alerts, valid) = read_alerts::<Alert>(&path).unwrap();
         assert_eq!((alerts, valid), (vec![alert(1)], one as u64));
         append_alerts(&path, valid, &[alert(2)]).unwrap();
-        assert_eq!(read_alerts(&path).unwrap().0, vec![alert(1), alert(2)]);
+        assert_eq!(read_alerts::<Alert>(&path).unwrap().0, vec![alert(1), alert(2)]);
     }
 }

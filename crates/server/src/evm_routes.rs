@@ -32,12 +32,21 @@ pub struct EvmState {
     pub data_dir: PathBuf,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
+    /// Woken when watches raise alerts, so that webhooks are sent at once.
+    pub alerts_raised: tokio::sync::Notify,
 }
 
-type Shared = Arc<EvmState>;
+impl EvmState {
+    /// The state of a server over the EVM data dir `data_dir`.
+    pub fn new(data_dir: PathBuf) -> EvmState {
+        EvmState { data_dir, metrics: Metrics::default(), alerts_raised: tokio::sync::Notify::new() }
+    }
+}
+
+pub(crate) type Shared = Arc<EvmState>;
 
 /// Runs `f` on a blocking thread (the store's reads are file reads).
-async fn answer<T: Serialize + Send + 'static>(
+pub(crate) async fn answer<T: Serialize + Send + 'static>(
     s: &Shared,
     f: impl FnOnce(&Path) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<Json<T>, ApiError> {
@@ -49,7 +58,7 @@ async fn answer<T: Serialize + Send + 'static>(
 }
 
 /// An engine or index error as the API's: malformed input 400, not found 404.
-fn engine_err(e: impl Into<sleuth_engine::EngineError>) -> ApiError {
+pub(crate) fn engine_err(e: impl Into<sleuth_engine::EngineError>) -> ApiError {
     ApiError::from(e.into())
 }
 
@@ -237,8 +246,30 @@ async fn metrics(State(s): State<Shared>) -> Response {
         title = "Sleuth (EVM)",
         description = "Follow stolen money on EVM chains: the engine's account views over HTTP."
     ),
-    paths(status, block, tx, address, trace, screen, screen_batch, incidents, openapi, metrics),
-    components(schemas(Answer, ErrorBody, EvmTraceRequest, EvmScreenRequest, EvmBatchScreenRequest))
+    paths(
+        status,
+        block,
+        tx,
+        address,
+        trace,
+        screen,
+        screen_batch,
+        incidents,
+        crate::evm_watch::watches,
+        crate::evm_watch::add_watch,
+        crate::evm_watch::alerts,
+        openapi,
+        metrics
+    ),
+    components(schemas(
+        Answer,
+        ErrorBody,
+        EvmTraceRequest,
+        EvmScreenRequest,
+        EvmBatchScreenRequest,
+        crate::evm_watch::EvmWatchRequest,
+        crate::watch_routes::AlertsQuery
+    ))
 )]
 pub struct EvmApiDoc;
 
@@ -254,6 +285,8 @@ pub fn evm_router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) ->
         .route("/api/v1/screen", post(screen))
         .route("/api/v1/screen/batch", post(screen_batch))
         .route("/api/v1/incidents", get(incidents))
+        .route("/api/v1/watches", get(crate::evm_watch::watches).post(crate::evm_watch::add_watch))
+        .route("/api/v1/alerts", get(crate::evm_watch::alerts))
         .route("/api/v1/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .with_state(state);

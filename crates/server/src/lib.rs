@@ -13,6 +13,7 @@
 pub mod auth;
 mod error;
 pub mod evm_routes;
+mod evm_watch;
 pub mod follow;
 pub mod metrics;
 mod routes;
@@ -27,6 +28,7 @@ use std::time::Duration;
 pub use auth::{Tokens, TokensError};
 pub use error::ApiError;
 pub use evm_routes::{evm_router, EvmApiDoc, EvmState};
+pub use evm_watch::spawn_checker;
 pub use routes::{router, ApiDoc};
 pub use state::AppState;
 
@@ -97,6 +99,8 @@ pub async fn serve_evm(
     if let Some(url) = follow_url {
         evm_routes::spawn_evm_follower(state.clone(), url, cfg.refresh, stop.clone());
     }
+    evm_watch::spawn_checker(state.clone(), cfg.refresh, stop.clone());
+    webhooks::spawn(state.clone(), cfg.refresh.min(Duration::from_secs(1)));
     let app = evm_router(state, cfg.tokens.clone(), cfg.rate_per_token);
     on_listening(addr);
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;

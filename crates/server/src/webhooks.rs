@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use sleuth_engine::watch::{Alert, WebhookUrl};
+use sleuth_engine::watch::{Outgoing, WebhookUrl};
+use sleuth_engine::EngineError;
 
-use crate::AppState;
+use crate::metrics::Metrics;
 
 /// First wait after a failed POST; it doubles up to [`MAX_BACKOFF`].
 pub const FIRST_BACKOFF: Duration = Duration::from_secs(1);
@@ -23,12 +24,39 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// Time a receiver has to answer.
 pub const POST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// POSTs `alert` to `url`; `Ok` on a 2xx answer.
+/// Where the sender finds the alerts to send and records what was taken: the data dir of a
+/// Bitcoin server or of an EVM one.
+pub trait Outbox: Send + Sync + 'static {
+    /// Per watch with a webhook, the alerts it has not taken yet.
+    fn outgoing(&self) -> Result<Vec<Outgoing>, EngineError>;
+    /// Records that watch `watch_id`'s webhook took every alert up to `seq`.
+    fn mark_delivered(&self, watch_id: u32, seq: u64) -> Result<(), EngineError>;
+    /// Woken when watches raise alerts.
+    fn raised(&self) -> &tokio::sync::Notify;
+    /// Where failures are counted.
+    fn metrics(&self) -> &Metrics;
+}
+
+impl Outbox for crate::AppState {
+    fn outgoing(&self) -> Result<Vec<Outgoing>, EngineError> {
+        self.engine.outgoing()
+    }
+    fn mark_delivered(&self, watch_id: u32, seq: u64) -> Result<(), EngineError> {
+        self.engine.mark_delivered(watch_id, seq)
+    }
+    fn raised(&self) -> &tokio::sync::Notify {
+        &self.alerts_raised
+    }
+    fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+}
+
+/// POSTs alert `seq` (its JSON, `body`) to `url`; `Ok` on a 2xx answer.
 ///
 /// # Errors
 /// What went wrong, for the log: no connection, a timeout, another status.
-pub async fn post(url: &WebhookUrl, alert: &Alert) -> Result<(), String> {
-    let body = serde_json::to_vec(alert).expect("serializes");
+pub async fn post(url: &WebhookUrl, seq: u64, body: Vec<u8>) -> Result<(), String> {
     let send = async {
         let stream = tokio::net::TcpStream::connect(&url.authority).await.map_err(|e| format!("connect: {e}"))?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -38,7 +66,7 @@ pub async fn post(url: &WebhookUrl, alert: &Alert) -> Result<(), String> {
         let req = hyper::Request::post(&url.path)
             .header(hyper::header::HOST, &url.host)
             .header(hyper::header::CONTENT_TYPE, "application/json")
-            .header("Idempotency-Key", alert.seq.to_string())
+            .header("Idempotency-Key", seq.to_string())
             .body(Full::new(Bytes::from(body)))
             .map_err(|e| format!("request: {e}"))?;
         let resp = sender.send_request(req).await.map_err(|e| format!("send: {e}"))?;
@@ -55,13 +83,13 @@ pub async fn post(url: &WebhookUrl, alert: &Alert) -> Result<(), String> {
 
 /// Sends what is pending as soon as watches raise alerts, and every `every` (retries), until
 /// the process ends.
-pub fn spawn(state: Arc<AppState>, every: Duration) {
+pub fn spawn<O: Outbox>(state: Arc<O>, every: Duration) {
     tokio::spawn(async move {
         // Per watch: when to try again, and the wait after the next failure.
         let mut backoff: HashMap<u32, (Instant, Duration)> = HashMap::new();
         loop {
             let s = state.clone();
-            let pending = match tokio::task::spawn_blocking(move || s.engine.undelivered()).await {
+            let pending = match tokio::task::spawn_blocking(move || s.outgoing()).await {
                 Ok(Ok(p)) => p,
                 Ok(Err(e)) => {
                     tracing::warn!("reading the alerts to send: {e}");
@@ -72,32 +100,32 @@ pub fn spawn(state: Arc<AppState>, every: Duration) {
                     Vec::new()
                 }
             };
-            for (watch, alerts) in pending {
-                if backoff.get(&watch.id).is_some_and(|(at, _)| Instant::now() < *at) {
+            for Outgoing { watch_id, webhook, alerts } in pending {
+                if backoff.get(&watch_id).is_some_and(|(at, _)| Instant::now() < *at) {
                     continue;
                 }
-                let Some(url) = watch.webhook.as_deref().and_then(|u| WebhookUrl::parse(u).ok()) else { continue };
-                for alert in alerts {
-                    match post(&url, &alert).await {
+                let Ok(url) = WebhookUrl::parse(&webhook) else { continue };
+                for (seq, body) in alerts {
+                    match post(&url, seq, body).await {
                         Ok(()) => {
-                            backoff.remove(&watch.id);
-                            let (s, id, seq) = (state.clone(), watch.id, alert.seq);
-                            match tokio::task::spawn_blocking(move || s.engine.mark_delivered(id, seq)).await {
+                            backoff.remove(&watch_id);
+                            let (s, id) = (state.clone(), watch_id);
+                            match tokio::task::spawn_blocking(move || s.mark_delivered(id, seq)).await {
                                 Ok(Ok(())) => {}
                                 Ok(Err(e)) => tracing::warn!("recording a delivered alert: {e}"),
                                 Err(e) => tracing::warn!("recording a delivered alert panicked: {e}"),
                             }
                         }
                         Err(e) => {
-                            state.metrics.webhook_failures.fetch_add(1, Ordering::Relaxed);
-                            let wait = backoff.get(&watch.id).map_or(FIRST_BACKOFF, |(_, w)| (*w * 2).min(MAX_BACKOFF));
+                            state.metrics().webhook_failures.fetch_add(1, Ordering::Relaxed);
+                            let wait = backoff.get(&watch_id).map_or(FIRST_BACKOFF, |(_, w)| (*w * 2).min(MAX_BACKOFF));
                             tracing::warn!(
-                                watch = watch.id,
-                                seq = alert.seq,
+                                watch = watch_id,
+                                seq,
                                 "webhook {}: {e}; trying again in {wait:?}",
                                 url.host
                             );
-                            backoff.insert(watch.id, (Instant::now() + wait, wait));
+                            backoff.insert(watch_id, (Instant::now() + wait, wait));
                             break;
                         }
                     }
@@ -105,7 +133,7 @@ pub fn spawn(state: Arc<AppState>, every: Duration) {
             }
             tokio::select! {
                 () = tokio::time::sleep(every) => {}
-                () = state.alerts_raised.notified() => {}
+                () = state.raised().notified() => {}
             }
         }
     });

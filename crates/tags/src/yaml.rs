@@ -101,18 +101,24 @@ pub(crate) fn key_text(node: &Node) -> Option<&str> {
     }
 }
 
-/// Loads every document of `text` (a small file: a taxonomy, an actor pack).
+/// Loads every document of `text` (a file read whole: a taxonomy, an actor pack).
+///
+/// A document is one entry here, and GraphSense's actor pack holds thousands of actors
+/// (over 100,000 nodes), so the node budget is the text's length when that is larger: a
+/// node takes at least a byte of text unless an alias repeats it, so a file without
+/// aliases always fits, and an alias bomb is still refused at a cost linear in the file.
 ///
 /// # Errors
 /// As [`Events::node`].
 pub(crate) fn load(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut events = Events::from_str(text);
     let mut docs = Vec::new();
+    let budget = MAX_ENTRY_NODES.max(text.len() as u64);
     while let Some((event, line)) = events.next_event()? {
         match event {
             Event::StreamStart | Event::DocumentStart(_) | Event::DocumentEnd => {}
             Event::StreamEnd => break,
-            event => docs.push(events.node(event, line, 0)?),
+            event => docs.push(events.node_within(event, line, 0, budget)?),
         }
     }
     Ok(docs)
@@ -204,12 +210,19 @@ pub(crate) struct Events<'i, T: Input> {
     anchors: HashMap<usize, (Node, u64)>,
     /// What stopped the reader under the parser, if anything did.
     failure: Rc<RefCell<Option<YamlError>>>,
+    /// The node budget of the entry being built, for its error.
+    limit: u64,
 }
 
 impl<'i> Events<'i, StrInput<'i>> {
     /// Events of a text in memory.
     pub(crate) fn from_str(text: &'i str) -> Self {
-        Events { parser: Parser::new_from_str(text), anchors: HashMap::new(), failure: Rc::default() }
+        Events {
+            parser: Parser::new_from_str(text),
+            anchors: HashMap::new(),
+            failure: Rc::default(),
+            limit: MAX_ENTRY_NODES,
+        }
     }
 }
 
@@ -230,7 +243,7 @@ impl Events<'static, ReaderInput> {
             done: false,
         };
         let chars: Box<dyn Iterator<Item = char>> = Box::new(chars);
-        Events { parser: Parser::new_from_iter(chars), anchors: HashMap::new(), failure }
+        Events { parser: Parser::new_from_iter(chars), anchors: HashMap::new(), failure, limit: MAX_ENTRY_NODES }
     }
 }
 
@@ -264,17 +277,27 @@ impl<'i, T: Input> Events<'i, T> {
     /// nodes; a key given twice in one mapping.
     /// `depth` is how deep in the document the node stands.
     pub(crate) fn node(&mut self, event: Event<'i>, line: u64, depth: usize) -> Result<Node, YamlError> {
-        let mut budget = MAX_ENTRY_NODES;
+        self.node_within(event, line, depth, MAX_ENTRY_NODES)
+    }
+
+    /// As [`Events::node`], with a budget of `budget` nodes instead of [`MAX_ENTRY_NODES`].
+    pub(crate) fn node_within(
+        &mut self,
+        event: Event<'i>,
+        line: u64,
+        depth: usize,
+        mut budget: u64,
+    ) -> Result<Node, YamlError> {
+        self.limit = budget;
         self.build(event, line, depth, &mut budget)
     }
 
     fn build(&mut self, event: Event<'i>, line: u64, depth: usize, budget: &mut u64) -> Result<Node, YamlError> {
+        let limit = self.limit;
         let spend = |budget: &mut u64, n: u64| {
             *budget = budget.checked_sub(n).ok_or_else(|| YamlError {
                 line,
-                message: format!(
-                    "an entry of more than {MAX_ENTRY_NODES} nodes (aliases expanded); a tag has a few dozen"
-                ),
+                message: format!("an entry of more than {limit} nodes (aliases expanded); a tag has a few dozen"),
             })?;
             Ok::<(), YamlError>(())
         };

@@ -95,7 +95,8 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
     let typed = match from {
         Subject::Address(s) => s.clone(),
         Subject::Tx(txid, None) => txid.to_string(),
-        other => anyhow::bail!("{other:?}: on EVM chains --from is a transaction hash or an 0x address"),
+        Subject::Incident(name) => format!("incident:{name}"),
+        other => anyhow::bail!("{other:?}: on EVM chains --from is a transaction hash, an 0x address or incident:NAME"),
     };
     if cmd.direction == sleuth_analysis::trace::Direction::Backward {
         // Where an account's value came from: haircut shares, as screening reads them.
@@ -104,7 +105,7 @@ pub(crate) fn trace(ctx: &Context, cmd: &super::trace::TraceCmd) -> anyhow::Resu
         print(&Context { json, ..ctx.clone() }, &report);
         return Ok(());
     }
-    let start = evm::parse_start(&typed)?;
+    let start = evm::start_in(&ctx.data_dir, &typed)?;
     let policies = evm::parse_policies(&cmd.policy).map_err(|e| anyhow::anyhow!("--policy {:?}: {e}", cmd.policy))?;
     let opts = AccountTraceOptions {
         policies,

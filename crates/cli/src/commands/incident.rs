@@ -45,6 +45,7 @@ pub enum IncidentSub {
         actors: Option<PathBuf>,
     },
     /// Add the thefts of a CSV (header name,txid,vout,victim,actor,date,source): all or none.
+    /// On an EVM chain each row names a drain transaction's 0x hash, with vout empty.
     Import {
         /// The file.
         file: PathBuf,
@@ -83,11 +84,12 @@ impl Human for EvmIncidentList {
         let mut s = String::new();
         for i in &self.incidents {
             s += &format!(
-                "#{} {} — victim {}, actor {}, {}\n",
+                "#{} {} — victim {}, actor {}{}, {}\n",
                 i.id,
                 i.name,
                 i.victim,
                 i.actor.as_deref().unwrap_or("unknown"),
+                i.actor_id.as_ref().map(|a| format!(" [{a}]")).unwrap_or_default(),
                 i.date
             );
             for t in &i.txs {
@@ -107,35 +109,34 @@ impl IncidentCmd {
                     return Ok(());
                 }
                 IncidentSub::Show { incident } => {
-                    let i = sleuth_engine::evm::evm_incidents(&ctx.data_dir)?
-                        .into_iter()
-                        .find(|i| i.name == *incident || i.id.to_string() == *incident)
-                        .ok_or_else(|| anyhow::anyhow!("no incident named or numbered {incident:?}"))?;
+                    let i = sleuth_engine::evm::find_evm_incident(&ctx.data_dir, incident)?;
                     print(ctx, &EvmIncidentList { incidents: vec![i] });
                     return Ok(());
                 }
-                IncidentSub::Import { .. } => {
-                    anyhow::bail!("on an EVM data dir incidents are added one by one (incident add); import is the Bitcoin side's for now")
+                IncidentSub::Import { file, actors } => {
+                    let new = sleuth_engine::evm::parse_evm_csv(file)?;
+                    let added = sleuth_engine::evm::add_evm_incidents(&ctx.data_dir, new, actors.as_deref())?;
+                    print(ctx, &EvmIncidentList { incidents: added });
+                    return Ok(());
                 }
-                IncidentSub::Add { .. } => {}
+                IncidentSub::Add { name, txids, victim, actor, date, source, actors } => {
+                    let new = sleuth_engine::evm::NewEvmIncident {
+                        name: name.clone(),
+                        victim: victim.clone(),
+                        actor: actor.clone(),
+                        date: date.clone(),
+                        source: source.clone(),
+                        txs: txids.clone(),
+                    };
+                    let added = sleuth_engine::evm::add_evm_incidents(&ctx.data_dir, vec![new], actors.as_deref())?;
+                    print(ctx, &EvmIncidentList { incidents: added });
+                    return Ok(());
+                }
             }
         }
         let engine = Engine::open(&ctx.data_dir);
         let incidents = match self.cmd {
             IncidentSub::Add { name, txids, victim, actor, date, source, actors } => {
-                if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
-                    let i = sleuth_engine::evm::add_evm_incident(
-                        &ctx.data_dir,
-                        &name,
-                        &victim,
-                        actor,
-                        date,
-                        source,
-                        &txids,
-                    )?;
-                    print(ctx, &EvmIncidentList { incidents: vec![i] });
-                    return Ok(());
-                }
                 let outputs =
                     txids.iter().map(|t| t.parse::<Stolen>().map_err(anyhow::Error::msg)).collect::<Result<_, _>>()?;
                 let new = NewIncident { name, victim, actor, date, source, outputs };

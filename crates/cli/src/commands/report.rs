@@ -79,13 +79,8 @@ impl ReportCmd {
             }
             return Ok(());
         }
-        let scope = match (self.incident, self.actor, self.all) {
-            (Some(i), None, false) => Scope::Incident(i),
-            (None, Some(a), false) => Scope::Actor(a),
-            (None, None, true) => Scope::All,
-            _ => anyhow::bail!("name one incident, or --actor NAME, or --all"),
-        };
-        let params = ReportParams { scope, prices: self.prices, max_hops: self.max_hops, min_sat: self.min_sat };
+        let params =
+            ReportParams { scope: self.scope()?, prices: self.prices, max_hops: self.max_hops, min_sat: self.min_sat };
         let r = engine.snapshot()?.report(&params)?;
         let text = match self.format {
             Format::Json => serde_json::to_string_pretty(&r)? + "\n",
@@ -95,7 +90,8 @@ impl ReportCmd {
         write_out(ctx, self.output.as_deref(), &text)
     }
 
-    /// `report` on an EVM data dir: one incident, JSON, and `report verify`.
+    /// `report` on an EVM data dir: an incident, an actor's or all, as JSON, HTML or CSV; and
+    /// `report verify`.
     fn run_evm(self, ctx: &Context) -> anyhow::Result<()> {
         if let Some(ReportSub::Verify { report }) = self.cmd {
             let text = std::fs::read_to_string(&report).with_context(|| format!("reading {}", report.display()))?;
@@ -109,16 +105,26 @@ impl ReportCmd {
             }
             return Ok(());
         }
-        let (Some(incident), None, false) = (&self.incident, &self.actor, self.all) else {
-            anyhow::bail!(
-                "on an EVM data dir a report names one incident (--actor and --all are the Bitcoin side's for now)"
-            );
-        };
-        if self.format != Format::Json {
-            anyhow::bail!("on an EVM data dir reports are JSON for now (--format json)");
+        if self.prices.is_some() {
+            anyhow::bail!("--prices is a Bitcoin price table; EVM reports give amounts in the asset's units");
         }
-        let r = sleuth_engine::evm::evm_report(&ctx.data_dir, incident, self.max_hops)?;
-        write_out(ctx, self.output.as_deref(), &(serde_json::to_string_pretty(&r)? + "\n"))
+        let r = sleuth_engine::evm::evm_report(&ctx.data_dir, &self.scope()?, self.max_hops)?;
+        let text = match self.format {
+            Format::Json => serde_json::to_string_pretty(&r)? + "\n",
+            Format::Html => sleuth_engine::evm::evm_report_html(&r),
+            Format::Csv => sleuth_engine::evm::evm_report_csv(&r),
+        };
+        write_out(ctx, self.output.as_deref(), &text)
+    }
+
+    /// The incidents named: one, an actor's, or all.
+    fn scope(&self) -> anyhow::Result<Scope> {
+        Ok(match (&self.incident, &self.actor, self.all) {
+            (Some(i), None, false) => Scope::Incident(i.clone()),
+            (None, Some(a), false) => Scope::Actor(a.clone()),
+            (None, None, true) => Scope::All,
+            _ => anyhow::bail!("name one incident, or --actor NAME, or --all"),
+        })
     }
 }
 

@@ -113,7 +113,7 @@ impl ServeCmd {
             let stop = std::sync::atomic::AtomicBool::new(false);
             sleuth_engine::evm::ingest(&ctx.data_dir, u, &Default::default(), &stop, &mut |_, _| {})?;
         }
-        let state = Arc::new(sleuth_server::EvmState { data_dir: ctx.data_dir.clone(), metrics: Default::default() });
+        let state = Arc::new(sleuth_server::EvmState::new(ctx.data_dir.clone()));
         let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
         let quiet = ctx.quiet;
         runtime.block_on(sleuth_server::serve_evm(

@@ -2,6 +2,8 @@
 
 use serde::Serialize;
 use sleuth_analysis::trace::Policy;
+use sleuth_engine::evm::watch::{self as evm_watch, EvmAlert, EvmWatch, NewEvmWatch};
+use sleuth_engine::evm::AccountPolicy;
 use sleuth_engine::watch::{Alert, NewWatch, Watch};
 use sleuth_engine::Engine;
 
@@ -20,9 +22,13 @@ pub struct WatchCmd {
 pub enum WatchSub {
     /// Watch a theft output, a transaction, an address, a cluster or an incident.
     Add {
-        /// TXID[:VOUT], an address, cluster:N, or incident:NAME_OR_ID.
+        /// TXID[:VOUT], an address, cluster:N, or incident:NAME_OR_ID; on an EVM chain a
+        /// drain's 0x hash, an 0x account or incident:NAME_OR_ID.
         #[arg(long)]
         from: String,
+        /// On an EVM chain: ETH (default) or a token's address.
+        #[arg(long)]
+        asset: Option<String>,
         /// A name for people ("Exchange A heist").
         #[arg(long)]
         label: String,
@@ -59,11 +65,31 @@ pub struct AlertList {
     pub alerts: Vec<Alert>,
 }
 
+/// Watches of an EVM data dir, for printing.
+#[derive(Debug, Serialize)]
+pub struct EvmWatchList {
+    /// The watches.
+    pub watches: Vec<EvmWatch>,
+}
+
+/// Alerts of an EVM data dir, for printing.
+#[derive(Debug, Serialize)]
+pub struct EvmAlertList {
+    /// The alerts, oldest first.
+    pub alerts: Vec<EvmAlert>,
+}
+
 impl WatchCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            return self.run_evm(ctx);
+        }
         let engine = Engine::open(&ctx.data_dir);
         match self.cmd {
-            WatchSub::Add { from, label, policy, webhook } => {
+            WatchSub::Add { asset: Some(_), .. } => {
+                anyhow::bail!("--asset is for EVM chains; a Bitcoin watch follows the coins it names")
+            }
+            WatchSub::Add { from, label, policy, webhook, asset: None } => {
                 let w = engine.add_watch(NewWatch { from, label, policy, webhook })?;
                 print(ctx, &WatchList { watches: vec![w] });
             }
@@ -81,6 +107,27 @@ impl WatchCmd {
         }
         Ok(())
     }
+
+    /// `watch` on an EVM data dir: the same subcommands, with an asset and an account policy.
+    fn run_evm(self, ctx: &Context) -> anyhow::Result<()> {
+        let d = &ctx.data_dir;
+        match self.cmd {
+            WatchSub::Add { from, label, policy, webhook, asset } => {
+                let policy = AccountPolicy::parse(&policy.to_string()).map_err(anyhow::Error::msg)?;
+                let w = evm_watch::add_evm_watch(d, NewEvmWatch { from, label, asset, policy, webhook })?;
+                print(ctx, &EvmWatchList { watches: vec![w] });
+            }
+            WatchSub::List => print(ctx, &EvmWatchList { watches: evm_watch::evm_watches(d)? }),
+            WatchSub::Remove { id } => {
+                if !evm_watch::remove_evm_watch(d, id)? {
+                    anyhow::bail!("no watch numbered {id}; `sleuth watch list` shows them");
+                }
+                print(ctx, &EvmWatchList { watches: evm_watch::evm_watches(d)? });
+            }
+            WatchSub::Check => print(ctx, &EvmAlertList { alerts: evm_watch::check_evm_watches(d)? }),
+        }
+        Ok(())
+    }
 }
 
 /// Alerts raised by watches.
@@ -93,8 +140,65 @@ pub struct AlertsCmd {
 
 impl AlertsCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
+        if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
+            let alerts = evm_watch::evm_alerts(&ctx.data_dir, self.since.map(u64::from))?;
+            print(ctx, &EvmAlertList { alerts });
+            return Ok(());
+        }
         print(ctx, &AlertList { alerts: Engine::open(&ctx.data_dir).alerts(self.since)? });
         Ok(())
+    }
+}
+
+impl Human for EvmWatchList {
+    fn human(&self) -> String {
+        if self.watches.is_empty() {
+            return "no watches\n".into();
+        }
+        self.watches
+            .iter()
+            .map(|w| {
+                format!(
+                    "#{} {} — from {}, {} under {}{}{}\n",
+                    w.id,
+                    w.label,
+                    w.from,
+                    w.asset,
+                    w.policy.as_str(),
+                    w.added_at_height.map(|h| format!(", added at block {h}")).unwrap_or_default(),
+                    w.webhook.as_ref().map(|u| format!(", webhook {u}")).unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+}
+
+impl Human for EvmAlertList {
+    fn human(&self) -> String {
+        if self.alerts.is_empty() {
+            return "no alerts\n".into();
+        }
+        self.alerts
+            .iter()
+            .map(|a| {
+                let to = a.entity.clone().or(a.address.clone()).unwrap_or_else(|| "?".into());
+                let retracts = a.retracts.map(|s| format!(" (retracts #{s})")).unwrap_or_default();
+                format!(
+                    "#{} block {} [{}] {}: {} base units of {} ({}) to {}{} in {}{}\n",
+                    a.seq,
+                    a.height,
+                    a.label,
+                    a.kind,
+                    a.amount_base,
+                    a.asset,
+                    a.policy.as_str(),
+                    to,
+                    a.category.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+                    a.txid,
+                    retracts
+                )
+            })
+            .collect()
     }
 }
 

@@ -11,13 +11,13 @@ use sleuth_testkit::anvil::Anvil;
 
 use crate::common::{sleuth, BIN};
 
-const ETH: u128 = 1_000_000_000_000_000_000;
+pub(crate) const ETH: u128 = 1_000_000_000_000_000_000;
 
 fn hex_u128(v: &Value) -> u128 {
     u128::from_str_radix(v.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
 
-fn ingest(d: &Path, node: &Anvil) -> Value {
+pub(crate) fn ingest(d: &Path, node: &Anvil) -> Value {
     sleuth(d, ["ingest", "--json", "-q", "--rpc-url", &node.url(), "--chain", "anvil"]).run_json()
 }
 
@@ -275,7 +275,7 @@ fn trace_from_a_drain_stops_at_an_exchange_and_screening_names_the_drain() {
     let report_file = d.path().join("heist.json");
     sleuth(d.path(), ["report", "Exchange A heist", "-o", report_file.to_str().unwrap()]).run();
     let rep: Value = serde_json::from_str(&std::fs::read_to_string(&report_file).unwrap()).unwrap();
-    assert_eq!(rep["format"], "sleuth-evm-report/1");
+    assert_eq!(rep["format"], "sleuth-evm-report/2");
     assert_eq!(rep["traces"][0]["source_base"], (50 * ETH).to_string());
     let v: Value = sleuth(d.path(), ["report", "verify", report_file.to_str().unwrap(), "--json"]).run_json();
     assert_eq!(v["matches"], true, "{v}");

@@ -7,6 +7,8 @@ mod crash;
 mod demo;
 mod errors;
 mod evm;
+mod evm_incidents;
+mod evm_watch;
 mod follow;
 mod mainnet;
 mod mutants;

@@ -283,7 +283,7 @@ fn sleuth_stdout(d: &Path, args: &[&str]) -> String {
 }
 
 /// The DOM of `page` as headless Chromium renders it, and Chromium's log.
-fn chromium_dump(page: &Path) -> (String, String) {
+pub(crate) fn chromium_dump(page: &Path) -> (String, String) {
     let exe = ["chromium", "chromium-browser"]
         .into_iter()
         .find(|c| std::process::Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))

@@ -17,9 +17,9 @@ use crate::serve::{get, mined_node, serve, until};
 /// A webhook receiver on loopback: answers its first request 500, then 200, and keeps every
 /// body it was sent with the status it answered.
 /// What a receiver was sent: the status it answered, the body, the `Idempotency-Key`.
-type Received = Arc<Mutex<Vec<(u16, Value, String)>>>;
+pub(crate) type Received = Arc<Mutex<Vec<(u16, Value, String)>>>;
 
-fn receiver() -> (String, Received) {
+pub(crate) fn receiver() -> (String, Received) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/hooks/sleuth", listener.local_addr().unwrap());
     let got = Arc::new(Mutex::new(Vec::new()));

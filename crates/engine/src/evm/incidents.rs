@@ -23,6 +23,9 @@ pub struct EvmIncident {
     pub victim: String,
     /// Who is believed to have done it.
     pub actor: Option<String>,
+    /// The actor's id in a GraphSense actor pack, when one was given and names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
     /// The day of the theft.
     pub date: Day,
     /// Where the attribution comes from.
@@ -65,62 +68,102 @@ pub fn evm_incidents(data_dir: &Path) -> Result<Vec<EvmIncident>, EngineError> {
     Ok(file.incidents)
 }
 
-/// Records a theft whose drain transactions are `txs`; each must be in the index and must
-/// have moved value, and none may belong to another incident.
+/// The incident `name_or_id` (its name, or its number) of the EVM data dir.
+///
+/// # Errors
+/// [`EngineError::Incident`] when the ledger has none such, or is damaged.
+pub fn find_evm_incident(data_dir: &Path, name_or_id: &str) -> Result<EvmIncident, EngineError> {
+    let n = name_or_id.trim();
+    evm_incidents(data_dir)?
+        .into_iter()
+        .find(|i| i.name == n || i.id.to_string() == n)
+        .ok_or_else(|| EngineError::Incident(format!("no incident named or numbered {n:?} in the ledger")))
+}
+
+/// A theft to record on an EVM chain, as `incident add` or a row group of `incident import`
+/// gives it.
+#[derive(Debug, Clone)]
+pub struct NewEvmIncident {
+    /// Its name (unique).
+    pub name: String,
+    /// Who was robbed.
+    pub victim: String,
+    /// Who is believed to have done it.
+    pub actor: Option<String>,
+    /// The day of the theft.
+    pub date: Day,
+    /// Where the attribution comes from.
+    pub source: Option<String>,
+    /// The drain transactions, as typed (0x hashes).
+    pub txs: Vec<String>,
+}
+
+/// Records the thefts `new`, all or none: each drain transaction must be in the index and
+/// must have moved value, and may belong to one incident only. With `actors` (a GraphSense
+/// actor pack), each actor is matched against it and its id kept.
 ///
 /// # Errors
 /// [`EngineError::Incident`] for a duplicate name or transaction, an index error for a
 /// transaction that is not there; the ledger is then unchanged.
-pub fn add_evm_incident(
+pub fn add_evm_incidents(
     data_dir: &Path,
-    name: &str,
-    victim: &str,
-    actor: Option<String>,
-    date: Day,
-    source: Option<String>,
-    txs: &[String],
-) -> Result<EvmIncident, EngineError> {
+    new: Vec<NewEvmIncident>,
+    actors: Option<&Path>,
+) -> Result<Vec<EvmIncident>, EngineError> {
+    let pack = actors.map(sleuth_tags::ActorPack::load).transpose()?;
     let r = open(data_dir)?;
     let mut incidents = evm_incidents(data_dir)?;
-    if name.trim().is_empty() {
-        return Err(EngineError::Incident("an incident needs a name".into()));
-    }
-    if incidents.iter().any(|i| i.name == name) {
-        return Err(EngineError::Incident(format!("an incident named {name:?} is already in the ledger")));
-    }
-    if txs.is_empty() {
-        return Err(EngineError::Incident(format!("incident {name:?} names no drain transaction (--txid)")));
-    }
-    let mut hashes = Vec::with_capacity(txs.len());
-    for t in txs {
-        let h = parse_hash(t)?;
-        let num = r
-            .tx_num_of(&h)?
-            .ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h} is not in the index")))?;
-        let tx = r.tx(num)?.ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h}")))?;
-        let moved = r.transfers(tx.first_transfer, tx.transfer_count as u64)?.iter().any(|x| {
-            x.effective()
-                && !matches!(x.kind, sleuth_evm::model::TransferKind::FeeBurn | sleuth_evm::model::TransferKind::FeeTip)
-        });
-        if !moved {
-            return Err(EngineError::Incident(format!("transaction {h} moved no value: it cannot be a drain")));
+    let mut added = Vec::with_capacity(new.len());
+    for n in new {
+        let NewEvmIncident { name, victim, actor, date, source, txs } = n;
+        if name.trim().is_empty() {
+            return Err(EngineError::Incident("an incident needs a name".into()));
         }
-        let hash = h.to_string();
-        if let Some(other) = incidents.iter().find(|i| i.txs.contains(&hash)) {
-            return Err(EngineError::Incident(format!("transaction {h} is already in incident {:?}", other.name)));
+        if incidents.iter().any(|i| i.name == name) {
+            return Err(EngineError::Incident(format!("an incident named {name:?} is already in the ledger")));
         }
-        hashes.push(hash);
+        if txs.is_empty() {
+            return Err(EngineError::Incident(format!("incident {name:?} names no drain transaction (--txid)")));
+        }
+        let mut hashes: Vec<String> = Vec::with_capacity(txs.len());
+        for t in &txs {
+            let h = parse_hash(t)?;
+            let num = r
+                .tx_num_of(&h)?
+                .ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h} is not in the index")))?;
+            let tx = r.tx(num)?.ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h}")))?;
+            let moved = r.transfers(tx.first_transfer, tx.transfer_count as u64)?.iter().any(|x| {
+                x.effective()
+                    && !matches!(
+                        x.kind,
+                        sleuth_evm::model::TransferKind::FeeBurn | sleuth_evm::model::TransferKind::FeeTip
+                    )
+            });
+            if !moved {
+                return Err(EngineError::Incident(format!("transaction {h} moved no value: it cannot be a drain")));
+            }
+            let hash = h.to_string();
+            if let Some(other) = incidents.iter().find(|i| i.txs.contains(&hash)) {
+                return Err(EngineError::Incident(format!("transaction {h} is already in incident {:?}", other.name)));
+            }
+            if !hashes.contains(&hash) {
+                hashes.push(hash);
+            }
+        }
+        let actor_id = actor.as_deref().and_then(|a| pack.as_ref()?.find(a)).map(|a| a.id.clone());
+        let incident = EvmIncident {
+            id: incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1,
+            name,
+            victim,
+            actor,
+            actor_id,
+            date,
+            source,
+            txs: hashes,
+        };
+        incidents.push(incident.clone());
+        added.push(incident);
     }
-    let incident = EvmIncident {
-        id: incidents.iter().map(|i| i.id).max().unwrap_or(0) + 1,
-        name: name.to_string(),
-        victim: victim.to_string(),
-        actor,
-        date,
-        source,
-        txs: hashes,
-    };
-    incidents.push(incident.clone());
     let path = ledger_path(data_dir);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| EngineError::io(dir, e))?;
@@ -128,5 +171,38 @@ pub fn add_evm_incident(
     let bytes =
         serde_json::to_vec_pretty(&LedgerFile { version: LEDGER_VERSION, incidents }).expect("the ledger serializes");
     sleuth_durable::write_atomic(&path, &bytes).map_err(|e| EngineError::io(&path, e))?;
-    Ok(incident)
+    Ok(added)
+}
+
+/// Reads the thefts of an incident CSV (`name,txid,vout,victim,actor,date,source`, the
+/// Bitcoin side's format: one row per drain transaction, `vout` empty) for
+/// [`add_evm_incidents`].
+///
+/// # Errors
+/// [`EngineError::Incident`] naming the file and line of a bad row.
+pub fn parse_evm_csv(path: &Path) -> Result<Vec<NewEvmIncident>, EngineError> {
+    let mut out = Vec::new();
+    for i in crate::incidents::read_csv(path)? {
+        let mut txs = Vec::with_capacity(i.rows.len());
+        for (line, txid, vout) in &i.rows {
+            if !vout.is_empty() {
+                return Err(crate::incidents::csv_error(
+                    path,
+                    *line,
+                    format!("vout {vout:?}: an EVM drain is a whole transaction; leave vout empty"),
+                ));
+            }
+            parse_hash(txid).map_err(|e| crate::incidents::csv_error(path, *line, e))?;
+            txs.push(txid.clone());
+        }
+        out.push(NewEvmIncident {
+            name: i.name,
+            victim: i.victim,
+            actor: i.actor,
+            date: i.date,
+            source: i.source,
+            txs,
+        });
+    }
+    Ok(out)
 }

@@ -8,9 +8,12 @@ use std::sync::atomic::AtomicBool;
 mod handles;
 mod incidents;
 mod report;
+mod report_render;
 mod screen;
-pub use incidents::{add_evm_incident, evm_incidents, EvmIncident};
-pub use report::{evm_report, verify_evm_report, EvmReport, EVM_REPORT_FORMAT};
+pub mod watch;
+pub use incidents::{add_evm_incidents, evm_incidents, find_evm_incident, parse_evm_csv, EvmIncident, NewEvmIncident};
+pub use report::{evm_report, verify_evm_report, EvmAsset, EvmReport, EVM_REPORT_FORMAT};
+pub use report_render::{evm_report_csv, evm_report_html};
 pub use screen::{screen, trace_back, EvmBackwardReport, EvmExposure, EvmReason, EvmScreenReport, EvmSourceView};
 
 pub use sleuth_evm::amount::format_units;
@@ -132,9 +135,24 @@ pub fn parse_start(s: &str) -> Result<TraceStart, EvmError> {
     }
     parse_hash(t).map(TraceStart::Tx).map_err(|_| {
         EvmError::BadInput(format!(
-            "{t:?} is neither a transaction hash (0x and 64 hex digits) nor an address (0x and 40)"
+            "{t:?} is neither a transaction hash (0x and 64 hex digits), an address (0x and 40) nor incident:NAME"
         ))
     })
+}
+
+/// Where a trace starts in the EVM data dir `data_dir`: a transaction hash, an account, or
+/// `incident:NAME_OR_NUMBER` (every drain of an incident in the data dir's ledger).
+///
+/// # Errors
+/// Malformed input, or an incident the ledger does not have.
+pub fn start_in(data_dir: &Path, s: &str) -> Result<TraceStart, crate::EngineError> {
+    match s.trim().strip_prefix("incident:") {
+        Some(name) => {
+            let i = find_evm_incident(data_dir, name)?;
+            Ok(TraceStart::Txs(i.txs.iter().map(|h| parse_hash(h)).collect::<Result<_, _>>()?))
+        }
+        None => Ok(parse_start(s)?),
+    }
 }
 
 /// Traces forward from `start` in the EVM index of `data_dir`, stopping at the services and

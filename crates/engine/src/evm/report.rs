@@ -1,24 +1,39 @@
-//! Evidence reports of EVM incidents: for each drain of the incident and each asset it
-//! moved, the forward trace under every policy, pinned to the tip it was made at, in JSON
-//! that `report verify` recomputes figure by figure. (HTML and CSV are the Bitcoin side's
-//! for now.)
+//! Evidence reports of EVM incidents: one incident, every incident of an actor, or every
+//! incident; for each asset their drains moved, the forward trace from all of those drains
+//! together under every policy, pinned to the tip it was made at, in JSON that
+//! `report verify` recomputes figure by figure, and as HTML or CSV ([`super::report_render`]).
 
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{evm_incidents, open, parse_hash, AccountTraceOptions, EvmIncident, TraceStart};
-use crate::report::{compare, Verification};
+use super::{evm_incidents, open, parse_hash, AccountTraceOptions, EvmIncident, TraceStart, B256};
+use crate::report::{compare, Scope, Verification};
 use crate::EngineError;
 
-/// The report format's name and version, checked by `verify`.
-pub const EVM_REPORT_FORMAT: &str = "sleuth-evm-report/1";
+/// The report format's name and version, checked by `verify`. Version 2 covers a scope
+/// (an incident, an actor, all) and traces each asset from every drain at once; version 1
+/// traced one incident per drain.
+pub const EVM_REPORT_FORMAT: &str = "sleuth-evm-report/2";
 
-/// An evidence report of one EVM incident.
+/// An asset a report traces.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvmAsset {
+    /// `ETH` or the token's address.
+    pub asset: String,
+    /// Its symbol, where the token answers one.
+    pub symbol: Option<String>,
+    /// The digits of its base unit (18 for ETH).
+    pub decimals: Option<u8>,
+}
+
+/// An evidence report of EVM incidents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EvmReport {
     /// [`EVM_REPORT_FORMAT`].
     pub format: String,
+    /// The Sleuth that made it.
+    pub sleuth_version: String,
     /// The chain.
     pub chain: String,
     /// Its EIP-155 id.
@@ -29,78 +44,115 @@ pub struct EvmReport {
     pub tip_hash: String,
     /// The trace limit.
     pub max_hops: u32,
-    /// The incident, as the ledger has it.
-    pub incident: EvmIncident,
-    /// Per drain and asset: the forward trace under every policy (the JSON of `trace`).
+    /// Which incidents it covers.
+    pub scope: Scope,
+    /// The incidents, as the ledger has them.
+    pub incidents: Vec<EvmIncident>,
+    /// The assets the drains moved, in the order of `traces`.
+    pub assets: Vec<EvmAsset>,
+    /// Per asset: the forward trace from every drain under every policy (the JSON of `trace`).
     pub traces: Vec<serde_json::Value>,
 }
 
-/// The report of incident `name` (or number) in the EVM data dir, at its tip.
+/// The incidents `scope` names in the EVM data dir's ledger.
+///
+/// # Errors
+/// [`EngineError::Incident`] when it names none.
+pub fn evm_incidents_of(data_dir: &Path, scope: &Scope) -> Result<Vec<EvmIncident>, EngineError> {
+    let all = evm_incidents(data_dir)?;
+    let found: Vec<EvmIncident> = match scope {
+        Scope::All => all,
+        Scope::Incident(n) => vec![super::find_evm_incident(data_dir, n)?],
+        Scope::Actor(a) => all
+            .into_iter()
+            .filter(|i| {
+                i.actor.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(a)) || i.actor_id.as_deref() == Some(a)
+            })
+            .collect(),
+    };
+    if found.is_empty() {
+        return Err(EngineError::Incident(match scope {
+            Scope::Actor(a) => format!("no incident of actor {a:?} in the ledger"),
+            _ => "the incident ledger is empty; add incidents first (incident add or incident import)".into(),
+        }));
+    }
+    Ok(found)
+}
+
+/// The report of the incidents `scope` names in the EVM data dir, at its tip.
 ///
 /// # Errors
 /// No such incident, a damaged store.
-pub fn evm_report(data_dir: &Path, name: &str, max_hops: u32) -> Result<EvmReport, EngineError> {
+pub fn evm_report(data_dir: &Path, scope: &Scope, max_hops: u32) -> Result<EvmReport, EngineError> {
     let r = open(data_dir)?;
     let status = r.status_view()?;
     let (tip_height, tip_hash) = match (status.height, status.tip_hash) {
         (Some(h), Some(t)) => (h, t),
         _ => return Err(EngineError::Incident("the EVM index is empty: ingest first".into())),
     };
-    let incident = evm_incidents(data_dir)?
-        .into_iter()
-        .find(|i| i.name == name || i.id.to_string() == name)
-        .ok_or_else(|| EngineError::Incident(format!("no incident named or numbered {name:?}")))?;
-    let traces = traces_of(data_dir, &incident, max_hops, tip_height)?;
+    let incidents = evm_incidents_of(data_dir, scope)?;
+    let (assets, traces) = traces_of(data_dir, &incidents, max_hops, tip_height)?;
     Ok(EvmReport {
         format: EVM_REPORT_FORMAT.into(),
+        sleuth_version: env!("CARGO_PKG_VERSION").into(),
         chain: status.chain.to_string(),
         chain_id: status.chain_id,
         tip_height,
         tip_hash,
         max_hops,
-        incident,
+        scope: scope.clone(),
+        incidents,
+        assets,
         traces,
     })
 }
 
-/// The traces of every drain of `incident`, per asset it moved, up to block `until`.
+/// The assets the drains of `incidents` moved, and for each the trace from all of those
+/// drains together, up to block `until`.
 fn traces_of(
     data_dir: &Path,
-    incident: &EvmIncident,
+    incidents: &[EvmIncident],
     max_hops: u32,
     until: u64,
-) -> Result<Vec<serde_json::Value>, EngineError> {
+) -> Result<(Vec<EvmAsset>, Vec<serde_json::Value>), EngineError> {
+    use sleuth_evm::model::{AssetId, TransferKind};
     let r = open(data_dir)?;
-    let mut out = Vec::new();
-    for h in &incident.txs {
+    let mut drains: Vec<B256> = Vec::new();
+    let mut ids: Vec<AssetId> = Vec::new();
+    for h in incidents.iter().flat_map(|i| &i.txs) {
         let hash = parse_hash(h)?;
         let num = r
             .tx_num_of(&hash)?
-            .ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {hash} is not in the index")))?;
+            .ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("drain {hash} is not in the index")))?;
         let tx = r.tx(num)?.ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {hash}")))?;
-        let mut assets = Vec::new();
+        if tx.block > until {
+            continue;
+        }
         for t in r.transfers(tx.first_transfer, tx.transfer_count as u64)? {
-            let moved = t.effective()
-                && !matches!(
-                    t.kind,
-                    sleuth_evm::model::TransferKind::FeeBurn | sleuth_evm::model::TransferKind::FeeTip
-                );
-            if moved && !assets.contains(&t.asset) {
-                assets.push(t.asset);
+            let moved = t.effective() && !matches!(t.kind, TransferKind::FeeBurn | TransferKind::FeeTip);
+            if moved && !ids.contains(&t.asset) {
+                ids.push(t.asset);
             }
         }
-        for asset in assets {
-            let name = if asset == sleuth_evm::model::AssetId::ETH {
-                None
-            } else {
-                r.token(asset)?.map(|t| t.address.to_string())
-            };
-            let opts = AccountTraceOptions { max_hops, until_block: Some(until), ..AccountTraceOptions::default() };
-            let trace = super::trace(data_dir, &TraceStart::Tx(hash), name.as_deref(), opts)?;
-            out.push(serde_json::to_value(trace).expect("traces serialize"));
-        }
+        drains.push(hash);
     }
-    Ok(out)
+    // ETH first, then tokens in the order the index numbered them.
+    ids.sort();
+    let (mut assets, mut traces) = (Vec::new(), Vec::new());
+    for id in ids {
+        let asset = if id == AssetId::ETH {
+            EvmAsset { asset: "ETH".into(), symbol: Some("ETH".into()), decimals: Some(18) }
+        } else {
+            let t = r.token(id)?.ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("token #{}", id.0)))?;
+            EvmAsset { asset: t.address.to_string(), symbol: t.symbol, decimals: t.decimals }
+        };
+        let opts = AccountTraceOptions { max_hops, until_block: Some(until), ..AccountTraceOptions::default() };
+        let name = (id != AssetId::ETH).then_some(asset.asset.as_str());
+        let trace = super::trace(data_dir, &TraceStart::Txs(drains.clone()), name, opts)?;
+        traces.push(serde_json::to_value(trace).expect("traces serialize"));
+        assets.push(asset);
+    }
+    Ok((assets, traces))
 }
 
 /// Recomputes `report` from the data dir at the same tip height, and compares every figure.
@@ -109,7 +161,10 @@ fn traces_of(
 /// A report of another format, a damaged store.
 pub fn verify_evm_report(data_dir: &Path, report: &EvmReport) -> Result<Verification, EngineError> {
     if report.format != EVM_REPORT_FORMAT {
-        return Err(EngineError::Incident(format!("a report of format {:?}, not {EVM_REPORT_FORMAT}", report.format)));
+        return Err(EngineError::Incident(format!(
+            "a report of format {:?}, not {EVM_REPORT_FORMAT}: make it again with this sleuth",
+            report.format
+        )));
     }
     let r = open(data_dir)?;
     let mut changed_inputs = Vec::new();
@@ -119,13 +174,23 @@ pub fn verify_evm_report(data_dir: &Path, report: &EvmReport) -> Result<Verifica
             .push(format!("block {} is now {} (a reorg), not {}", report.tip_height, b.hash, report.tip_hash)),
         None => changed_inputs.push(format!("the index no longer reaches block {}", report.tip_height)),
     }
-    if let Some(now) = evm_incidents(data_dir)?.into_iter().find(|i| i.id == report.incident.id) {
-        if now != report.incident {
-            changed_inputs.push(format!("incident {} changed in the ledger", report.incident.id));
+    let ledger = evm_incidents(data_dir)?;
+    for was in &report.incidents {
+        match ledger.iter().find(|i| i.id == was.id) {
+            Some(now) if now == was => {}
+            Some(_) => changed_inputs.push(format!("incident {} changed in the ledger", was.id)),
+            None => changed_inputs.push(format!("incident {} is no longer in the ledger", was.id)),
         }
     }
-    let now = traces_of(data_dir, &report.incident, report.max_hops, report.tip_height)?;
+    let (assets, now) = traces_of(data_dir, &report.incidents, report.max_hops, report.tip_height)?;
     let (mut differences, mut figures) = (Vec::new(), 0u64);
+    compare(
+        "assets",
+        &serde_json::to_value(&report.assets).expect("assets serialize"),
+        &serde_json::to_value(assets).expect("assets serialize"),
+        &mut differences,
+        &mut figures,
+    );
     compare(
         "traces",
         &serde_json::Value::Array(report.traces.clone()),

@@ -15,7 +15,7 @@ use alloy::primitives::{U256, U512};
 use serde::Serialize;
 
 /// A taint policy on accounts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountPolicy {
     /// Any taint in, everything out.

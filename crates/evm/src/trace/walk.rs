@@ -1,7 +1,7 @@
 //! The forward replay: every transfer of every tainted account, in chain order.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
 
 use alloy::primitives::{Address, U256};
 
@@ -59,6 +59,13 @@ struct Walk<'a> {
     sweep_cache: HashMap<Address, Option<(AccountLabel, Address)>>,
     mixer_deposits: Vec<MixerDeposit>,
     replayed: u64,
+    /// The source transfers of the transactions traced from, in chain order, each credited
+    /// in full when the replay reaches it (an incident's later drain pays accounts the
+    /// earlier one already tainted only after what those accounts did in between).
+    seeds: VecDeque<(u64, TransferRec)>,
+    /// Their numbers: the replay, which also meets them in a tracked account's list, skips
+    /// them rather than credit them twice.
+    seed_nums: Vec<u64>,
 }
 
 /// Traces `start` forward under `opts.policies`, stopping at what `labels` calls services
@@ -85,6 +92,8 @@ pub fn trace_forward(
         sweep_cache: HashMap::new(),
         mixer_deposits: Vec::new(),
         replayed: 0,
+        seeds: VecDeque::new(),
+        seed_nums: Vec::new(),
     };
     let sources = w.seed(start)?;
     w.run()?;
@@ -98,7 +107,6 @@ impl Walk<'_> {
 
     /// Marks where the taint starts; returns the source transfers.
     fn seed(&mut self, start: &TraceStart) -> Result<Vec<SourceView>, EvmError> {
-        let asset = self.opts.asset;
         match start {
             TraceStart::Account(a) => {
                 if self.r.account(a)?.is_none() {
@@ -107,44 +115,56 @@ impl Walk<'_> {
                 self.track(*a, 0, 0, None, true)?;
                 Ok(Vec::new())
             }
-            TraceStart::Tx(hash) => {
-                let num = self
-                    .r
-                    .tx_num_of(hash)?
-                    .ok_or_else(|| EvmError::NotFound(format!("transaction {hash} is not in the index")))?;
-                let tx = self.r.tx(num)?.ok_or_else(|| EvmError::NotFound(format!("transaction {hash}")))?;
-                let mut sources = Vec::new();
-                let mut recipients: Vec<Address> = Vec::new();
-                for n in tx.first_transfer..tx.first_transfer + tx.transfer_count as u64 {
-                    let t = self.r.transfer(n)?;
-                    if t.asset != asset || !t.effective() || !t.kind.credits() || matches!(t.kind, TransferKind::FeeTip)
-                    {
-                        continue;
-                    }
-                    // A recipient passing value on in the same transaction is followed by
-                    // the replay, not counted again.
-                    if recipients.contains(&t.from) {
-                        continue;
-                    }
-                    recipients.push(t.to);
-                    self.traced += t.amount;
-                    self.credit(n, &t, &[t.amount; MAX_POLICIES], 0)?;
-                    sources.push(SourceView {
-                        tx: tx.hash.to_string(),
-                        from: t.from.to_string(),
-                        to: t.to.to_string(),
-                        amount_base: BaseUnits(t.amount),
-                    });
+            TraceStart::Tx(hash) => self.seed_txs(std::slice::from_ref(hash)),
+            TraceStart::Txs(hashes) => self.seed_txs(hashes),
+        }
+    }
+
+    /// Queues the source transfers of `hashes` (each must be indexed): what each moved of the
+    /// asset, but for value a recipient passes on within the same transaction, which the
+    /// replay follows instead of counting it twice.
+    fn seed_txs(&mut self, hashes: &[B256]) -> Result<Vec<SourceView>, EvmError> {
+        let asset = self.opts.asset;
+        let mut txs = Vec::with_capacity(hashes.len());
+        for hash in hashes {
+            let num = self
+                .r
+                .tx_num_of(hash)?
+                .ok_or_else(|| EvmError::NotFound(format!("transaction {hash} is not in the index")))?;
+            txs.push(self.r.tx(num)?.ok_or_else(|| EvmError::NotFound(format!("transaction {hash}")))?);
+        }
+        txs.sort_by_key(|t| t.first_transfer);
+        txs.dedup_by_key(|t| t.first_transfer);
+        let mut sources = Vec::new();
+        for tx in &txs {
+            let mut recipients: Vec<Address> = Vec::new();
+            for n in tx.first_transfer..tx.first_transfer + tx.transfer_count as u64 {
+                let t = self.r.transfer(n)?;
+                if t.asset != asset || !t.effective() || !t.kind.credits() || matches!(t.kind, TransferKind::FeeTip) {
+                    continue;
                 }
-                if sources.is_empty() {
-                    return Err(EvmError::NotFound(format!(
-                        "transaction {hash} moved no {} to anyone",
-                        self.asset_name()
-                    )));
+                if self.opts.until_block.is_some_and(|u| t.block > u) || recipients.contains(&t.from) {
+                    continue;
                 }
-                Ok(sources)
+                recipients.push(t.to);
+                sources.push(SourceView {
+                    tx: tx.hash.to_string(),
+                    from: t.from.to_string(),
+                    to: t.to.to_string(),
+                    amount_base: BaseUnits(t.amount),
+                });
+                self.seed_nums.push(n);
+                self.seeds.push_back((n, t));
             }
         }
+        if sources.is_empty() {
+            let what = match hashes {
+                [one] => format!("transaction {one}"),
+                _ => format!("none of the {} transactions", hashes.len()),
+            };
+            return Err(EvmError::NotFound(format!("{what} moved {} to anyone", self.asset_name())));
+        }
+        Ok(sources)
     }
 
     fn asset_name(&self) -> String {
@@ -182,12 +202,22 @@ impl Walk<'_> {
 
     fn run(&mut self) -> Result<(), EvmError> {
         let mut last: Option<u64> = None;
-        while let Some(Reverse((n, a))) = self.heap.pop() {
+        loop {
+            let next = self.heap.peek().map(|Reverse((n, _))| *n);
+            if let Some(&(s, _)) = self.seeds.front() {
+                if next.is_none_or(|n| s <= n) {
+                    let (s, t) = self.seeds.pop_front().expect("peeked");
+                    self.traced += t.amount;
+                    self.credit(s, &t, &[t.amount; MAX_POLICIES], 0)?;
+                    continue;
+                }
+            }
+            let Some(Reverse((n, a))) = self.heap.pop() else { break };
             if let Some(next) = self.r.account_transfer_nums(&a, Some(n), 1)?.first() {
                 self.heap.push(Reverse((*next, a)));
             }
             // A transfer between two tracked accounts is in both their lists.
-            if last == Some(n) {
+            if last == Some(n) || self.seed_nums.binary_search(&n).is_ok() {
                 continue;
             }
             last = Some(n);
