@@ -1,5 +1,6 @@
 //! The API over an EVM data dir: the same routes and shapes as the UTXO side where the
-//! question is the same (status, blocks, transactions, addresses, trace, screen, incidents),
+//! question is the same (status, blocks, transactions, addresses, trace, screen, incidents,
+//! reports; watches and alerts in [`crate::evm_watch`]),
 //! answered by `sleuth_engine::evm`, behind the same guard (tokens, rate limits, body limit,
 //! timeout). Each request reads one committed state of the account index (a redb read
 //! transaction): one tip, never half a block. With a node to follow, a background thread
@@ -227,6 +228,39 @@ async fn incidents(State(s): State<Shared>) -> Result<Json<impl Serialize>, ApiE
     answer(&s, |d| Ok(serde_json::json!({ "incidents": evm::evm_incidents(d)? }))).await
 }
 
+/// One incident, by name or number.
+#[utoipa::path(get, path = "/api/v1/incidents/{incident}", params(("incident" = String, Path, description = "name or number")),
+    responses((status = 200, body = Answer), (status = 404, body = ErrorBody)))]
+async fn incident(State(s): State<Shared>, UrlPath(n): UrlPath<String>) -> Result<Json<impl Serialize>, ApiError> {
+    answer(&s, move |d| evm::find_evm_incident(d, &n).map_err(ApiError::from)).await
+}
+
+/// The evidence report of one incident, an actor's or all: per asset, the trace from every
+/// drain under every policy, as `sleuth report` writes it.
+#[utoipa::path(post, path = "/api/v1/reports", request_body = crate::routes::ReportRequest,
+    responses((status = 200, body = Answer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn report(
+    State(s): State<Shared>,
+    b: Result<Json<crate::routes::ReportRequest>, JsonRejection>,
+) -> Result<Json<impl Serialize>, ApiError> {
+    use sleuth_engine::report::Scope;
+    let r = body(b)?;
+    let scope = match (r.incident, r.actor, r.all.unwrap_or(false)) {
+        (Some(i), None, false) => Scope::Incident(i),
+        (None, Some(a), false) => Scope::Actor(a),
+        (None, None, true) => Scope::All,
+        _ => return Err(ApiError::bad_request("name one of `incident`, `actor` or `all: true`")),
+    };
+    if r.min_sat.is_some() {
+        return Err(ApiError::bad_request("min_sat is a Bitcoin trace limit; an EVM report has max_hops only"));
+    }
+    let max_hops = r.max_hops.unwrap_or(50);
+    if max_hops > MAX_TRACE_HOPS {
+        return Err(ApiError::bad_request(format!("max_hops is at most {MAX_TRACE_HOPS}")));
+    }
+    answer(&s, move |d| evm::evm_report(d, &scope, max_hops).map_err(ApiError::from)).await
+}
+
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, body = Answer)))]
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -285,6 +319,8 @@ pub fn evm_router(state: Shared, tokens: Option<Tokens>, rate_per_token: u32) ->
         .route("/api/v1/screen", post(screen))
         .route("/api/v1/screen/batch", post(screen_batch))
         .route("/api/v1/incidents", get(incidents))
+        .route("/api/v1/incidents/{incident}", get(incident))
+        .route("/api/v1/reports", post(report))
         .route("/api/v1/watches", get(crate::evm_watch::watches).post(crate::evm_watch::add_watch))
         .route("/api/v1/alerts", get(crate::evm_watch::alerts))
         .route("/api/v1/openapi.json", get(openapi))

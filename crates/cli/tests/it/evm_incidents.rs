@@ -142,6 +142,22 @@ fn incidents_imported_from_csv_are_traced_together_reported_per_actor_and_watche
     assert_eq!(v["matches"], true, "{v}");
     let (_, err) = sleuth(&d, ["report", "--actor", "Nobody"]).run_fail();
     assert!(err.contains("no incident of actor \"Nobody\""), "{err}");
+    // The API gives the same report and incidents, and names what it cannot find.
+    {
+        use crate::serve::{get, post, serve};
+        let server = serve(&d, &[]);
+        let (code, api) = post(&server, "/api/v1/reports", &json!({ "actor": "Lazarus Group" }));
+        assert_eq!(code, 200, "{api}");
+        assert_eq!(api, rep, "the CLI's report, figure by figure");
+        let (code, e) = post(&server, "/api/v1/reports", &json!({ "actor": "Nobody" }));
+        assert_eq!((code, e["error"]["code"].as_str()), (404, Some("not_found")));
+        let (code, e) = post(&server, "/api/v1/reports", &json!({ "actor": "Lazarus Group", "all": true }));
+        assert_eq!((code, e["error"]["code"].as_str()), (400, Some("bad_request")));
+        let (code, i) = get(&server, "/api/v1/incidents/2");
+        assert_eq!((code, &i["name"]), (200, &json!("Exchange C heist")));
+        let (code, _) = get(&server, "/api/v1/incidents/9");
+        assert_eq!(code, 404);
+    }
 
     // CSV: per policy, the ledger rows add up to what the drains moved.
     let csv = sleuth(&d, ["report", "--all", "--format", "csv"]).run();

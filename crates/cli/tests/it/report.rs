@@ -106,6 +106,10 @@ fn reports_reconcile_to_the_truth_and_the_prices_render_offline_and_reverify() {
         .run();
         let r: Value = serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
         let stolen = r["stolen_sat"].as_u64().unwrap();
+        // The incident as a trace's start: its stolen outputs, no more, no less.
+        let t: Value =
+            sleuth(&d, ["trace", "--from", &format!("incident:{n}"), "--policy", "haircut", "--json"]).run_json();
+        assert_eq!(t["source_sat"].as_u64(), Some(stolen), "{n}: trace --from incident");
         // The ledger adds up to the stolen amount to the satoshi under every conserving policy.
         for (p, res) in r["by_policy"].as_object().unwrap() {
             let l = &res["ledger"];
