@@ -93,6 +93,7 @@ fn a_watched_drain_alerts_at_the_webhook_within_a_block_retracts_on_reorg_and_ne
     let paid = paid["transactionHash"].as_str().unwrap().to_string();
     let body = taken(&got, 2);
     let latency = mined.elapsed();
+    eprintln!("block to webhook: {latency:?}");
     assert!(latency < Duration::from_secs(10), "block to webhook took {latency:?}");
     assert_eq!(
         (&body["kind"], &body["entity"], &body["txid"]),
