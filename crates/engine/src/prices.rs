@@ -68,6 +68,16 @@ impl PriceTable {
     /// # Errors
     /// [`EngineError::Prices`] if the table has no close for that day.
     pub fn usd_cents(&self, amount: Sat, day: &Day) -> Result<u64, EngineError> {
+        self.usd_cents_of(u128::from(amount.get()), 8, day)
+    }
+
+    /// The USD value of `amount` base units of a coin of `decimals` digits (8 for bitcoin,
+    /// 18 for ether) at `day`'s close, in cents, rounded half up.
+    ///
+    /// # Errors
+    /// [`EngineError::Prices`] if the table has no close for that day, or the product does
+    /// not fit in 128 bits (more than 10¹¹ ether at $10⁶).
+    pub fn usd_cents_of(&self, amount: u128, decimals: u32, day: &Day) -> Result<u64, EngineError> {
         let micro = self.close.get(day).ok_or_else(|| {
             let (first, last) =
                 (self.close.keys().next().expect("not empty"), self.close.keys().last().expect("not empty"));
@@ -77,8 +87,12 @@ impl PriceTable {
                 if day > first && day < last { ", with this day missing" } else { "" }
             ))
         })?;
-        // sat × µ$/coin / 10⁸ sat/coin = µ$; / 10⁴ = cents (rounded half up).
-        Ok(((amount.get() as u128 * *micro as u128 / 100_000_000 + 5_000) / 10_000) as u64)
+        // units × µ$/coin / 10^decimals units/coin = µ$; / 10⁴ = cents (rounded half up).
+        let micro_usd = amount
+            .checked_mul(u128::from(*micro))
+            .ok_or_else(|| EngineError::Prices(format!("{amount} base units at {day}: too large to price")))?
+            / 10u128.pow(decimals);
+        Ok(((micro_usd + 5_000) / 10_000) as u64)
     }
 }
 

@@ -258,7 +258,7 @@ async fn report(
     if max_hops > MAX_TRACE_HOPS {
         return Err(ApiError::bad_request(format!("max_hops is at most {MAX_TRACE_HOPS}")));
     }
-    answer(&s, move |d| evm::evm_report(d, &scope, max_hops).map_err(ApiError::from)).await
+    answer(&s, move |d| evm::evm_report(d, &scope, max_hops, None).map_err(ApiError::from)).await
 }
 
 /// This document.

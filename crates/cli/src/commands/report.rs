@@ -38,7 +38,7 @@ pub struct ReportCmd {
     /// Output format.
     #[arg(long, value_enum, default_value = "json")]
     pub format: Format,
-    /// A daily price table (`date,close`) for USD values.
+    /// A daily price table (`date,close`) for USD values (of ether, on an EVM data dir).
     #[arg(long)]
     pub prices: Option<PathBuf>,
     /// Trace limit: transfers between clusters.
@@ -105,10 +105,8 @@ impl ReportCmd {
             }
             return Ok(());
         }
-        if self.prices.is_some() {
-            anyhow::bail!("--prices is a Bitcoin price table; EVM reports give amounts in the asset's units");
-        }
-        let r = sleuth_engine::evm::evm_report(&ctx.data_dir, &self.scope()?, self.max_hops)?;
+        // On an EVM data dir the price table is ether's (date,close in USD).
+        let r = sleuth_engine::evm::evm_report(&ctx.data_dir, &self.scope()?, self.max_hops, self.prices.as_deref())?;
         let text = match self.format {
             Format::Json => serde_json::to_string_pretty(&r)? + "\n",
             Format::Html => sleuth_engine::evm::evm_report_html(&r),

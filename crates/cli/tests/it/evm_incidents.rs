@@ -159,6 +159,41 @@ fn incidents_imported_from_csv_are_traced_together_reported_per_actor_and_watche
         assert_eq!(code, 404);
     }
 
+    // USD: each incident's ether at the close of its day, each arrival at a service at the
+    // close of its block's day (every day after the drains costs $3,000 in this table).
+    let prices = tmp.path().join("eth_usd.csv");
+    let mut table = String::from("date,close\n2026-11-30,2500.00\n2026-12-01,2600.00\n");
+    for year in 2026..=2040 {
+        for month in 1..=12u32 {
+            let days = match month {
+                2 if year % 4 == 0 => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            for day in 1..=days {
+                if (year, month) > (2026, 12) || (year, month) == (2026, 12) && day >= 2 {
+                    table += &format!("{year}-{month:02}-{day:02},3000.00\n");
+                }
+            }
+        }
+    }
+    std::fs::write(&prices, table).unwrap();
+    let priced_path = tmp.path().join("priced.json");
+    sleuth(&d, ["report", "--all", "--prices", prices.to_str().unwrap(), "-o", priced_path.to_str().unwrap()]).run();
+    let priced: Value = serde_json::from_str(&std::fs::read_to_string(&priced_path).unwrap()).unwrap();
+    let usd = &priced["usd"];
+    assert_eq!(usd["stolen_usd"], json!(10.0 * 2500.0 + 20.0 * 2600.0));
+    // 21.666666666666666666 ETH × $3,000 = $64,999.999999999999998, rounded to the cent.
+    assert_eq!(usd["to_services_usd"]["haircut"], json!(65_000.0));
+    assert_eq!(usd["to_services_usd"]["fifo"], json!(60_000.0));
+    assert_eq!(usd["to_services_usd"]["lifo"], json!(90_000.0));
+    let v: Value = sleuth(&d, ["report", "verify", priced_path.to_str().unwrap(), "--json"]).run_json();
+    assert_eq!(v["matches"], true, "{v}");
+    let shared_prices = shared_data("prices/eth_usd_daily.csv");
+    let (_, err) = sleuth(&d, ["report", "--all", "--prices", shared_prices.to_str().unwrap()]).run_fail();
+    assert!(err.contains("no close for 2026-11-30"), "a day the table lacks is named, never made up: {err}");
+
     // CSV: per policy, the ledger rows add up to what the drains moved.
     let csv = sleuth(&d, ["report", "--all", "--format", "csv"]).run();
     let mut lines = csv.lines();
@@ -179,7 +214,11 @@ fn incidents_imported_from_csv_are_traced_together_reported_per_actor_and_watche
 
     // HTML: one page Chromium renders without a fetch, with every figure of the JSON.
     let html = tmp.path().join("all.html");
-    sleuth(&d, ["report", "--all", "--format", "html", "-o", html.to_str().unwrap()]).run();
+    sleuth(
+        &d,
+        ["report", "--all", "--prices", prices.to_str().unwrap(), "--format", "html", "-o", html.to_str().unwrap()],
+    )
+    .run();
     let (dom, log) = crate::report::chromium_dump(&html);
     assert!(!log.contains("Refused to") && !log.contains("net::ERR"), "console or network: {log}");
     for want in ["Exchange A heist", "Exchange C heist", "Exchange B", "Lazarus Group", &drain_c, &pay_1] {
@@ -187,6 +226,7 @@ fn incidents_imported_from_csv_are_traced_together_reported_per_actor_and_watche
     }
     // 21.666… ETH under haircut, 20 under FIFO, as people read them.
     assert!(dom.contains("21.666666666666666666 ETH") && dom.contains("20 ETH"), "amounts in ETH");
+    assert!(dom.contains("$77000.00") && dom.contains("$65000.00"), "USD values");
 
     // The incident watched: the deposit it reached is a service alert, raised once.
     let w: Value =

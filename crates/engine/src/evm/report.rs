@@ -3,11 +3,14 @@
 //! together under every policy, pinned to the tip it was made at, in JSON that
 //! `report verify` recomputes figure by figure, and as HTML or CSV ([`super::report_render`]).
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{evm_incidents, open, parse_hash, AccountTraceOptions, EvmIncident, TraceStart, B256};
+use crate::incidents::Day;
+use crate::prices::{dollars, PriceTable};
 use crate::report::{compare, Scope, Verification};
 use crate::EngineError;
 
@@ -52,6 +55,24 @@ pub struct EvmReport {
     pub assets: Vec<EvmAsset>,
     /// Per asset: the forward trace from every drain under every policy (the JSON of `trace`).
     pub traces: Vec<serde_json::Value>,
+    /// The daily ETH price table the USD values come from (`date,close`), as given.
+    #[serde(default)]
+    pub prices: Option<PathBuf>,
+    /// USD values of the ether stolen and of what reached services, with a price table.
+    #[serde(default)]
+    pub usd: Option<EvmUsd>,
+}
+
+/// USD values of a report's ether (tokens need a price per token and are not valued).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvmUsd {
+    /// SHA-256 of the price table.
+    pub prices_sha256: String,
+    /// The ether the drains moved, each incident's at the close of its day.
+    pub stolen_usd: f64,
+    /// Per policy: the ether that reached services, each arrival at the close of its block's
+    /// day (UTC).
+    pub to_services_usd: BTreeMap<String, f64>,
 }
 
 /// The incidents `scope` names in the EVM data dir's ledger.
@@ -83,7 +104,12 @@ pub fn evm_incidents_of(data_dir: &Path, scope: &Scope) -> Result<Vec<EvmInciden
 ///
 /// # Errors
 /// No such incident, a damaged store.
-pub fn evm_report(data_dir: &Path, scope: &Scope, max_hops: u32) -> Result<EvmReport, EngineError> {
+pub fn evm_report(
+    data_dir: &Path,
+    scope: &Scope,
+    max_hops: u32,
+    prices: Option<&Path>,
+) -> Result<EvmReport, EngineError> {
     let r = open(data_dir)?;
     let status = r.status_view()?;
     let (tip_height, tip_hash) = match (status.height, status.tip_hash) {
@@ -91,7 +117,8 @@ pub fn evm_report(data_dir: &Path, scope: &Scope, max_hops: u32) -> Result<EvmRe
         _ => return Err(EngineError::Incident("the EVM index is empty: ingest first".into())),
     };
     let incidents = evm_incidents_of(data_dir, scope)?;
-    let (assets, traces) = traces_of(data_dir, &incidents, max_hops, tip_height)?;
+    let table = prices.map(PriceTable::load).transpose()?;
+    let (assets, traces, usd) = traces_of(data_dir, &incidents, max_hops, tip_height, table.as_ref())?;
     Ok(EvmReport {
         format: EVM_REPORT_FORMAT.into(),
         sleuth_version: env!("CARGO_PKG_VERSION").into(),
@@ -104,17 +131,23 @@ pub fn evm_report(data_dir: &Path, scope: &Scope, max_hops: u32) -> Result<EvmRe
         incidents,
         assets,
         traces,
+        prices: prices.map(Path::to_path_buf),
+        usd,
     })
 }
 
-/// The assets the drains of `incidents` moved, and for each the trace from all of those
-/// drains together, up to block `until`.
+/// What a report's figures are made of: the assets, their traces' JSON, the ether's USD.
+type Figures = (Vec<EvmAsset>, Vec<serde_json::Value>, Option<EvmUsd>);
+
+/// The assets the drains of `incidents` moved, for each the trace from all of those drains
+/// together, up to block `until`, and with `prices` the ether's USD values.
 fn traces_of(
     data_dir: &Path,
     incidents: &[EvmIncident],
     max_hops: u32,
     until: u64,
-) -> Result<(Vec<EvmAsset>, Vec<serde_json::Value>), EngineError> {
+    prices: Option<&PriceTable>,
+) -> Result<Figures, EngineError> {
     use sleuth_evm::model::{AssetId, TransferKind};
     let r = open(data_dir)?;
     let mut drains: Vec<B256> = Vec::new();
@@ -138,7 +171,7 @@ fn traces_of(
     }
     // ETH first, then tokens in the order the index numbered them.
     ids.sort();
-    let (mut assets, mut traces) = (Vec::new(), Vec::new());
+    let (mut assets, mut traces, mut usd) = (Vec::new(), Vec::new(), None);
     for id in ids {
         let asset = if id == AssetId::ETH {
             EvmAsset { asset: "ETH".into(), symbol: Some("ETH".into()), decimals: Some(18) }
@@ -149,10 +182,39 @@ fn traces_of(
         let opts = AccountTraceOptions { max_hops, until_block: Some(until), ..AccountTraceOptions::default() };
         let name = (id != AssetId::ETH).then_some(asset.asset.as_str());
         let trace = super::trace(data_dir, &TraceStart::Txs(drains.clone()), name, opts)?;
+        if let (Some(table), true) = (prices, id == AssetId::ETH) {
+            usd = Some(usd_of(&trace, incidents, table)?);
+        }
         traces.push(serde_json::to_value(trace).expect("traces serialize"));
         assets.push(asset);
     }
-    Ok((assets, traces))
+    Ok((assets, traces, usd))
+}
+
+/// The USD values of an ETH trace: each source transfer at the close of its incident's day,
+/// each arrival at a service at the close of its block's day, in cents rounded half up.
+fn usd_of(trace: &super::AccountTrace, incidents: &[EvmIncident], table: &PriceTable) -> Result<EvmUsd, EngineError> {
+    let wei = |b: &sleuth_evm::amount::BaseUnits| {
+        u128::try_from(b.0).map_err(|_| EngineError::Prices(format!("{b} wei: too large to price")))
+    };
+    let mut stolen = 0u64;
+    for s in &trace.sources {
+        let day = incidents
+            .iter()
+            .find(|i| i.txs.iter().any(|t| t.eq_ignore_ascii_case(&s.tx)))
+            .map(|i| &i.date)
+            .expect("every source is a drain of the incidents");
+        stolen += table.usd_cents_of(wei(&s.amount_base)?, 18, day)?;
+    }
+    let mut to_services = BTreeMap::new();
+    for (i, p) in trace.policies.iter().enumerate() {
+        let mut cents = 0u64;
+        for e in trace.endpoints.iter().filter(|e| e.stop_reason == "service") {
+            cents += table.usd_cents_of(wei(&e.amounts_base[i])?, 18, &Day::of_unix(e.time))?;
+        }
+        to_services.insert(p.as_str().to_string(), dollars(cents));
+    }
+    Ok(EvmUsd { prices_sha256: table.sha256().to_owned(), stolen_usd: dollars(stolen), to_services_usd: to_services })
 }
 
 /// Recomputes `report` from the data dir at the same tip height, and compares every figure.
@@ -182,7 +244,14 @@ pub fn verify_evm_report(data_dir: &Path, report: &EvmReport) -> Result<Verifica
             None => changed_inputs.push(format!("incident {} is no longer in the ledger", was.id)),
         }
     }
-    let (assets, now) = traces_of(data_dir, &report.incidents, report.max_hops, report.tip_height)?;
+    let table = report.prices.as_deref().map(PriceTable::load).transpose()?;
+    if let (Some(t), Some(u)) = (&table, &report.usd) {
+        if t.sha256() != u.prices_sha256 {
+            changed_inputs.push(format!("the price table {} changed", t.path().display()));
+        }
+    }
+    let (assets, now, usd) =
+        traces_of(data_dir, &report.incidents, report.max_hops, report.tip_height, table.as_ref())?;
     let (mut differences, mut figures) = (Vec::new(), 0u64);
     compare(
         "assets",
@@ -195,6 +264,13 @@ pub fn verify_evm_report(data_dir: &Path, report: &EvmReport) -> Result<Verifica
         "traces",
         &serde_json::Value::Array(report.traces.clone()),
         &serde_json::Value::Array(now),
+        &mut differences,
+        &mut figures,
+    );
+    compare(
+        "usd",
+        &serde_json::to_value(&report.usd).expect("values serialize"),
+        &serde_json::to_value(usd).expect("values serialize"),
         &mut differences,
         &mut figures,
     );

@@ -155,10 +155,27 @@ pub fn evm_report_html(r: &EvmReport) -> String {
         })
         .collect();
     let sections: String = r.assets.iter().zip(&r.traces).map(|(a, t)| asset_section(a, t)).collect();
+    let usd = match &r.usd {
+        None => "<p class=\"note\">No price table given: amounts only.</p>".to_owned(),
+        Some(u) => {
+            let per: String = u
+                .to_services_usd
+                .iter()
+                .map(|(p, v)| format!("<tr><th>{}</th><td class=\"n\">${v:.2}</td></tr>", esc(p)))
+                .collect();
+            format!(
+                "<p>Ether stolen, at the close of each incident's day: <b>${:.2}</b>.</p>\n<table><tr><th>policy</th><th>ether reaching services, USD on arrival</th></tr>{per}</table>\n<p class=\"note\">Price table sha256 <code>{}</code>; tokens are not valued.</p>",
+                u.stolen_usd,
+                esc(&u.prices_sha256)
+            )
+        }
+    };
     format!(
         r#"{head}<h1>Evidence report: {title}</h1>
 <h2>Incidents</h2>
 <table><tr><th>name</th><th>victim</th><th>actor</th><th>date</th><th>drain transactions</th></tr>{incidents}</table>
+<h2>In dollars</h2>
+{usd}
 {sections}
 <h2>Computed from</h2>
 <ul class="note"><li>Sleuth {version}, chain {chain} (id {chain_id}), tip block {tip} (<code>{tip_hash}</code>)</li>
