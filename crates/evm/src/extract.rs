@@ -50,8 +50,11 @@ pub fn decode_block(
     }
     let base_fee = block.header.inner.base_fee_per_gas.map(u128::from);
     let miner = block.header.inner.beneficiary;
+    // Cancun brought EIP-4844's blob gas and EIP-6780's SELFDESTRUCT together: a block with
+    // `excess_blob_gas` is past it.
+    let cancun = block.header.inner.excess_blob_gas.is_some();
 
-    let mut frames: Vec<TxFrames> = vec![TxFrames::default(); txs.len()];
+    let mut frames: Vec<TxFrames> = vec![TxFrames { cancun, ..TxFrames::default() }; txs.len()];
     let mut block_transfers = Vec::new();
     match traces {
         BlockTraces::Parity(list) => {
@@ -136,7 +139,7 @@ pub fn decode_block(
         }
         // A failed transaction's frames all carry its error; mark them so even if a node
         // reports the revert only in the receipt.
-        let TxFrames { transfers: moved, created: created_tx, destroyed } = std::mem::take(&mut frames[i]);
+        let TxFrames { transfers: moved, created: created_tx, destroyed, .. } = std::mem::take(&mut frames[i]);
         transfers.extend(moved.into_iter().map(|mut t| {
             t.reverted |= !success;
             t
@@ -234,12 +237,17 @@ struct TxFrames {
     transfers: Vec<Transfer>,
     created: Vec<Address>,
     destroyed: Vec<Address>,
+    /// The block is past Cancun (EIP-6780).
+    cancun: bool,
 }
 
 impl TxFrames {
     /// The rules of value in a frame, the same for both dialects: a CALL pays `to`, a create
     /// endows the new contract (`to`, when the node names it), a SELFDESTRUCT pays `from`'s
-    /// balance to `to`. A reverted frame is recorded and marked; it creates and destroys
+    /// balance to `to`, except that one naming the contract itself burns the balance where
+    /// the contract goes away with it: before Cancun always, after it (EIP-6780) only when
+    /// the contract was created in the same transaction; otherwise the payment to itself
+    /// leaves the balance. A reverted frame is recorded and marked; it creates and destroys
     /// nothing.
     fn frame(&mut self, kind: Frame, top: bool, from: Address, to: Option<Address>, value: U256, reverted: bool) {
         let kind = match kind {
@@ -252,12 +260,19 @@ impl TxFrames {
                 TransferKind::Create
             }
             Frame::Selfdestruct => {
-                if !reverted {
+                let goes_away = !self.cancun || self.created.contains(&from);
+                if !reverted && goes_away {
                     self.destroyed.push(from);
                 }
-                TransferKind::Selfdestruct
+                if to == Some(from) && goes_away {
+                    TransferKind::SelfdestructBurn
+                } else {
+                    TransferKind::Selfdestruct
+                }
             }
         };
+        // A burn, as the base fee's, has no recipient.
+        let to = if kind == TransferKind::SelfdestructBurn { None } else { to };
         if !value.is_zero() {
             self.transfers.push(eth(kind, from, to.unwrap_or(Address::ZERO), value, reverted));
         }

@@ -52,6 +52,10 @@ pub enum TransferKind {
     Withdrawal = 8,
     /// An ERC-20 `Transfer` event.
     Token = 9,
+    /// The balance a SELFDESTRUCT to the contract itself destroys: before Cancun always, and
+    /// after it (EIP-6780) when the contract was created in the same transaction. Debited,
+    /// to no one.
+    SelfdestructBurn = 10,
 }
 
 impl TransferKind {
@@ -69,6 +73,7 @@ impl TransferKind {
             7 => Reward,
             8 => Withdrawal,
             9 => Token,
+            10 => SelfdestructBurn,
             _ => return None,
         })
     }
@@ -80,7 +85,7 @@ impl TransferKind {
 
     /// Whether the recipient's balance goes up (a burn has no recipient).
     pub fn credits(self) -> bool {
-        self != TransferKind::FeeBurn
+        !matches!(self, TransferKind::FeeBurn | TransferKind::SelfdestructBurn)
     }
 
     /// Whether taking part makes a transaction one of the account's own (fees go to every

@@ -161,3 +161,18 @@ contract Factory {
         return address(e);
     }
 }
+
+/// SELFDESTRUCT naming the contract itself: made with `now_` it destroys itself in its
+/// constructor (the balance is burnt); otherwise `vanish` does it later, which before Cancun
+/// burns the balance and after it (EIP-6780) leaves the contract and its balance.
+contract SelfPayer {
+    constructor(bool now_) payable {
+        if (now_) {
+            selfdestruct(payable(address(this)));
+        }
+    }
+
+    function vanish() external {
+        selfdestruct(payable(address(this)));
+    }
+}

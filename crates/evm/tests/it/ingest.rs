@@ -150,3 +150,41 @@ fn a_second_run_adds_only_new_blocks_and_a_wrong_chain_is_refused() {
         .to_string();
     assert!(err.contains("anvil (chain id 31337)") && err.contains("1337"), "{err}");
 }
+
+#[test]
+fn selfdestruct_to_itself_burns_the_balance_only_where_the_contract_goes_away() {
+    use sleuth_testkit::anvil::bytecode;
+    let vanish = format!("0x{}", alloy::hex::encode(&alloy::primitives::keccak256("vanish()")[..4]));
+    // Anvil's latest hardfork (past Cancun, EIP-6780) and one before it.
+    for (hardfork, older_keeps) in [(None, true), (Some("shanghai"), false)] {
+        let node = match hardfork {
+            Some(h) => Anvil::start_with(&["--hardfork", h]),
+            None => Anvil::start(),
+        };
+        let acc = node.accounts();
+        // Destroyed in its constructor: made and destroyed in one transaction.
+        let gone = node.deploy(&acc[0], &format!("{}{:064x}", bytecode("SelfPayer"), 1), 2 * ETH);
+        // Made in one transaction, destroying itself in a later one.
+        let older = node.deploy(&acc[0], &format!("{}{:064x}", bytecode("SelfPayer"), 0), 3 * ETH);
+        let r = node.send(&acc[1], Some(&older), 0, &vanish);
+        assert_eq!(r["status"], "0x1", "{r}");
+        let dir = tempfile::tempdir().unwrap();
+        ingest(&node, dir.path(), None);
+        let reader = EvmStore::open(dir.path()).unwrap().reader().unwrap();
+        let (gone, older): (Address, Address) = (gone.parse().unwrap(), older.parse().unwrap());
+        let at = hardfork.unwrap_or("latest");
+        assert_eq!(node_balance(&node, &gone), U256::ZERO, "{at}: burnt with the contract");
+        assert_eq!(reader.balance(&gone, AssetId::ETH).unwrap(), U256::ZERO, "{at}: the index burns it too");
+        let kept = if older_keeps { U256::from(3 * ETH) } else { U256::ZERO };
+        assert_eq!(node_balance(&node, &older), kept, "{at}: the node's rule");
+        assert_eq!(reader.balance(&older, AssetId::ETH).unwrap(), kept, "{at}: the index's");
+        // Every account the index holds agrees with the node, burns included.
+        for a in reader.account_addresses().unwrap() {
+            assert_eq!(reader.balance(&a, AssetId::ETH).unwrap(), node_balance(&node, &a), "{at}: {a}");
+        }
+        let burns = (0..reader.counts().unwrap().transfers)
+            .filter(|&n| reader.transfer(n).unwrap().kind == TransferKind::SelfdestructBurn)
+            .count();
+        assert_eq!(burns, if older_keeps { 1 } else { 2 }, "{at}");
+    }
+}
