@@ -150,14 +150,15 @@ pub fn build(
             && m.last_txid == m.upto_tx.checked_sub(1).map(|t| index.txid(TxNum::new(t as u32)).to_string())
     });
     let incremental = saved.is_some();
-    let (start, mut uf, merges, held) = match saved {
+    let (start, mut uf, merges, held, coinjoin_bits) = match saved {
         Some(s) => (
             s.meta.upto_tx,
             UnionFind::from_parents(s.roots.as_slice().to_vec()),
             s.merges.as_slice().to_vec(),
             s.held.as_slice().to_vec(),
+            s.coinjoins.as_slice().to_vec(),
         ),
-        None => (0, UnionFind::new(0), Vec::new(), Vec::new()),
+        None => (0, UnionFind::new(0), Vec::new(), Vec::new(), Vec::new()),
     };
     let held_before = held.len();
     uf.grow(n_addr);
@@ -169,8 +170,8 @@ pub fn build(
         change_outputs: set.change_outputs as usize,
         coinjoin_change: set.coinjoin_change,
     };
-    let scan::Scanned { uf, merges, held, merge_counts, coinjoins } =
-        scan::scan(index, &rules, (start, n_tx), (uf, merges, held), progress);
+    let scan::Scanned { uf, merges, held, merge_counts, coinjoins, coinjoin_bits } =
+        scan::scan(index, &rules, (start, n_tx), (uf, merges, held, coinjoin_bits), progress);
     let scanned = started.elapsed();
     // Two threads: the machine's two cores, idle between the scan and the save.
     let (roots, counts) = uf.roots_and_counts(2);
@@ -185,7 +186,7 @@ pub fn build(
         member_pairs: 0,
     };
     let summed = started.elapsed();
-    store::save(&dir, &mut meta, &roots, &merges, &held, || big_clusters(index, &roots, n_tx))?;
+    store::save(&dir, &mut meta, &roots, &merges, &held, &coinjoin_bits, || big_clusters(index, &roots, n_tx))?;
     tracing::debug!(
         scan_s = scanned.as_secs_f64(),
         roots_s = (summed - scanned).as_secs_f64(),
@@ -278,6 +279,18 @@ impl Clustering {
         if let Some(r) = self.saved.roots.as_slice().get(a.get() as usize) {
             sleuth_index::prefetch(r);
         }
+    }
+
+    /// Whether the build recognised transaction `t` as a CoinJoin ([`coinjoin::detect`]);
+    /// `None` past the transactions it covers.
+    #[inline]
+    pub fn is_coinjoin(&self, t: TxNum) -> Option<bool> {
+        let i = t.get() as u64;
+        if i >= self.saved.meta.upto_tx {
+            return None;
+        }
+        let word = self.saved.coinjoins.as_slice().get((i / 64) as usize)?;
+        Some(word >> (i % 64) & 1 == 1)
     }
 
     /// The cluster of `a`, if the clustering covers it.

@@ -47,6 +47,8 @@ pub(super) const MERGE_KINDS: usize = (COINJOIN_CHANGE_BIT as usize) << 1;
 struct Batch {
     txs: Vec<Decided>,
     addrs: Vec<u32>,
+    /// The chunk's CoinJoins, in order.
+    coinjoins: Vec<u32>,
 }
 
 /// What the pass adds to the clustering.
@@ -58,6 +60,8 @@ pub(super) struct Scanned {
     pub merge_counts: [u64; MERGE_KINDS],
     /// CoinJoins recognised, by kind name.
     pub coinjoins: BTreeMap<String, u64>,
+    /// A bit per transaction of `0..n_tx`, set for the CoinJoins.
+    pub coinjoin_bits: Vec<u64>,
 }
 
 /// The rules the pass applies.
@@ -74,9 +78,10 @@ pub(super) fn scan(
     index: &View<'_>,
     rules: &Rules<'_>,
     (start, n_tx): (u64, u64),
-    (uf, merges, held): (UnionFind, Vec<MergeRec>, Vec<HeldRec>),
+    (uf, merges, held, mut coinjoin_bits): (UnionFind, Vec<MergeRec>, Vec<HeldRec>, Vec<u64>),
     progress: &mut dyn FnMut(u64, u64),
 ) -> Scanned {
+    coinjoin_bits.resize(n_tx.div_ceil(64) as usize, 0);
     let chunks = ChunkPlan { start, n_tx };
     let mut senders = Vec::new();
     let mut batches = Vec::new();
@@ -93,7 +98,8 @@ pub(super) fn scan(
     std::thread::scope(|s| {
         let (multi_input, guard) = (rules.multi_input, rules.collapse_guard);
         let linker = s.spawn(move || {
-            let mut linked = Linked { uf, merges, held, merge_counts: [0; MERGE_KINDS], multi_input, guard };
+            let mut linked =
+                Linked { uf, merges, held, merge_counts: [0; MERGE_KINDS], multi_input, guard, coinjoin_bits };
             let mut busy = std::time::Duration::ZERO;
             // Chunk k comes from reader k % READERS: taking one from each in turn applies
             // them in chain order. The first reader with none left has sent the last chunk.
@@ -105,6 +111,7 @@ pub(super) fn scan(
                     busy += applying.elapsed();
                     batch.txs.clear();
                     batch.addrs.clear();
+                    batch.coinjoins.clear();
                     // The reader may be gone (it finished); the batch is then dropped.
                     let _ = to_reader.send(batch);
                 }
@@ -131,7 +138,14 @@ pub(super) fn scan(
             }
         }
         let l = linker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        Scanned { uf: l.uf, merges: l.merges, held: l.held, merge_counts: l.merge_counts, coinjoins }
+        Scanned {
+            uf: l.uf,
+            merges: l.merges,
+            held: l.held,
+            merge_counts: l.merge_counts,
+            coinjoins,
+            coinjoin_bits: l.coinjoin_bits,
+        }
     })
 }
 
@@ -175,10 +189,18 @@ fn read(
         for t in chunk {
             let t = TxNum::new(t as u32);
             view.load(index, t);
-            if view.coinbase || view.input_addrs.is_empty() {
+            if view.coinbase {
                 continue;
             }
-            if let Some(kind) = coinjoin::detect(&view, &mut counts) {
+            // Kept for the traces, which cross every CoinJoin and would detect it again.
+            let coinjoin = coinjoin::detect(&view, &mut counts);
+            if coinjoin.is_some() {
+                batch.coinjoins.push(t.get());
+            }
+            if view.input_addrs.is_empty() {
+                continue;
+            }
+            if let Some(kind) = coinjoin {
                 *coinjoins.entry(serde_json::to_value(kind).unwrap().as_str().unwrap().to_owned()).or_default() += 1;
                 if rules.coinjoin_change {
                     // Each link is a change union of one input address.
@@ -244,10 +266,14 @@ struct Linked {
     merge_counts: [u64; MERGE_KINDS],
     multi_input: bool,
     guard: u32,
+    coinjoin_bits: Vec<u64>,
 }
 
 impl Linked {
     fn apply(&mut self, batch: &Batch) {
+        for &t in &batch.coinjoins {
+            self.coinjoin_bits[t as usize / 64] |= 1 << (t % 64);
+        }
         // Union-find links are cache misses in random order too: start them some addresses
         // ahead (the batch lists every address the unions will touch, in order).
         const AHEAD_LINKS: usize = 24;

@@ -4,7 +4,9 @@
 //! sorted by cluster, so a cluster's addresses and unions are a binary search away; a
 //! cluster of one address has no pairs),
 //! `big.bin` (the clusters with at least [`BIG_COINS`] coins and what they received in all),
-//! `held.bin` (the change inferences the collapse guard held back) —
+//! `held.bin` (the change inferences the collapse guard held back), `coinjoins.bin` (a bit per
+//! transaction of `0..upto_tx`, set for the CoinJoins the build recognised, which traces
+//! then need not recognise again) —
 //! and then replaces `meta.json`, which names the generation, atomically. A crash at any point leaves
 //! the previous generation in force. Queries map the files instead of reading them.
 
@@ -18,7 +20,7 @@ use serde::{Deserialize, Serialize};
 /// Version of the clustering files and rules: bumped whenever a file layout, a CoinJoin
 /// detector or a change heuristic changes, so that a saved clustering is rebuilt rather than
 /// extended with different rules.
-pub const CLUSTER_FORMAT: u32 = 11;
+pub const CLUSTER_FORMAT: u32 = 12;
 
 /// One union: transaction `tx` joined addresses `a` and `b` by the heuristics in `heuristic`
 /// (bits, see [`super::heuristics::bit_names`]).
@@ -247,6 +249,7 @@ pub fn save(
     roots: &[u32],
     merges: &[MergeRec],
     held: &[HeldRec],
+    coinjoins: &[u64],
     big: impl FnOnce() -> Vec<BigCluster>,
 ) -> Result<(), ClusterError> {
     let previous = read_meta(dir).ok().flatten().map(|m| m.generation);
@@ -285,6 +288,7 @@ pub fn save(
         let written = write_for_sync(gen, "roots.bin", bytemuck::cast_slice(roots), &to_sync)
             .and_then(|()| write_for_sync(gen, "merges.bin", bytemuck::cast_slice(merges), &to_sync))
             .and_then(|()| write_for_sync(gen, "held.bin", bytemuck::cast_slice(held), &to_sync))
+            .and_then(|()| write_for_sync(gen, "coinjoins.bin", bytemuck::cast_slice(coinjoins), &to_sync))
             .and_then(|()| write_for_sync(gen, "big.bin", bytemuck::cast_slice(&big()), &to_sync));
         drop(to_sync);
         let started = std::time::Instant::now();
@@ -371,6 +375,8 @@ pub struct Saved {
     pub big: Mapped<BigCluster>,
     /// Change inferences held back, in chain order.
     pub held: Mapped<HeldRec>,
+    /// A bit per transaction of `0..upto_tx`, set for the CoinJoins.
+    pub coinjoins: Mapped<u64>,
 }
 
 /// Maps the saved clustering; `None` if none was built.
@@ -384,6 +390,7 @@ pub fn load(dir: &Path) -> Result<Option<Saved>, ClusterError> {
         merges_by_cluster: Mapped::open(&gen.join("merges_by_cluster.bin"), None)?,
         big: Mapped::open(&gen.join("big.bin"), None)?,
         held: Mapped::open(&gen.join("held.bin"), None)?,
+        coinjoins: Mapped::open(&gen.join("coinjoins.bin"), Some(meta.upto_tx.div_ceil(64)))?,
         meta,
     };
     Ok(Some(saved))

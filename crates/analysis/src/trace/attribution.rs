@@ -61,6 +61,13 @@ pub struct Attribution {
 }
 
 impl Attribution {
+    /// Whether transaction `t` is a CoinJoin, as the clustering's build recognised it;
+    /// `None` without a clustering or past what it covers (the walk then recognises it).
+    #[inline]
+    pub fn coinjoin(&self, t: sleuth_index::TxNum) -> Option<bool> {
+        self.clustering.as_ref()?.is_coinjoin(t)
+    }
+
     /// Clusters from `clustering` (if any), no labels yet; forward traces stop at services
     /// and mixers.
     pub fn new(clustering: Option<Arc<Clustering>>) -> Attribution {

@@ -96,7 +96,7 @@ impl Walk<'_, '_> {
         sc.parts.clear();
         sc.parts.extend_from_slice(&sc.outs);
         sc.parts.push(in_sum.saturating_sub(sc.outs.iter().sum()));
-        let is_cj = coinjoin::detect(tx, &mut sc.counts).is_some();
+        let is_cj = self.attribution.coinjoin(c).unwrap_or_else(|| coinjoin::detect(tx, &mut sc.counts).is_some());
         if is_cj {
             self.out.coinjoins += 1;
         }

@@ -111,7 +111,7 @@ impl Walk<'_, '_> {
         let out_sum: u64 = scratch.parts.iter().sum();
         scratch.parts.push(in_sum.saturating_sub(out_sum));
         let n_out = tx.outputs.len();
-        let is_cj = coinjoin::detect(tx, &mut scratch.counts).is_some();
+        let is_cj = self.attribution.coinjoin(s).unwrap_or_else(|| coinjoin::detect(tx, &mut scratch.counts).is_some());
         if is_cj {
             self.out.coinjoins += 1;
         }
