@@ -57,8 +57,8 @@ fn trace_speed(snap: &sleuth_engine::EngineSnapshot, txid: &str) {
     let all = snap.trace(&from, &opts(Policy::ALL.to_vec()), None).unwrap();
     let all_s = t.elapsed().as_secs_f64();
     println!(
-        "forward trace, all five policies in one pass: {:.3} s, {} transactions visited, {} endpoints, {} CoinJoins crossed",
-        all_s, all.transactions_visited, all.endpoint_count, all.coinjoins_crossed
+        "forward trace, all five policies in one pass: {:.3} s (the walk {:.3} s, the rest the report of its {} listed endpoints), {} transactions visited, {} endpoints, {} CoinJoins crossed",
+        all_s, all.seconds, all.endpoints.len(), all.transactions_visited, all.endpoint_count, all.coinjoins_crossed
     );
     let mut sum = 0.0;
     for p in Policy::ALL {
