@@ -158,16 +158,8 @@ impl Human for EvmWatchList {
         self.watches
             .iter()
             .map(|w| {
-                format!(
-                    "#{} {} — from {}, {} under {}{}{}\n",
-                    w.id,
-                    w.label,
-                    w.from,
-                    w.asset,
-                    w.policy.as_str(),
-                    w.added_at_height.map(|h| format!(", added at block {h}")).unwrap_or_default(),
-                    w.webhook.as_ref().map(|u| format!(", webhook {u}")).unwrap_or_default()
-                )
+                let how = format!("{} under {}", w.asset, w.policy.as_str());
+                watch_line(w.id, &w.label, &w.from, &how, w.added_at_height.map(|h| format!("block {h}")), &w.webhook)
             })
             .collect()
     }
@@ -181,21 +173,17 @@ impl Human for EvmAlertList {
         self.alerts
             .iter()
             .map(|a| {
-                let to = a.entity.clone().or(a.address.clone()).unwrap_or_else(|| "?".into());
-                let retracts = a.retracts.map(|s| format!(" (retracts #{s})")).unwrap_or_default();
-                format!(
-                    "#{} block {} [{}] {}: {} base units of {} ({}) to {}{} in {}{}\n",
+                let amount = format!("{} base units of {} ({})", a.amount_base, a.asset, a.policy.as_str());
+                let at = format!("block {}", a.height);
+                alert_line(
                     a.seq,
-                    a.height,
-                    a.label,
+                    &at,
+                    &a.label,
                     a.kind,
-                    a.amount_base,
-                    a.asset,
-                    a.policy.as_str(),
-                    to,
-                    a.category.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
-                    a.txid,
-                    retracts
+                    &amount,
+                    (&a.entity, &a.address, &a.category),
+                    &a.txid,
+                    a.retracts,
                 )
             })
             .collect()
@@ -210,15 +198,8 @@ impl Human for WatchList {
         self.watches
             .iter()
             .map(|w| {
-                format!(
-                    "#{} {} — from {}, {}{}{}\n",
-                    w.id,
-                    w.label,
-                    w.from,
-                    w.policy,
-                    w.added_at_height.map(|h| format!(", added at height {h}")).unwrap_or_default(),
-                    w.webhook.as_ref().map(|u| format!(", webhook {u}")).unwrap_or_default()
-                )
+                let at = w.added_at_height.map(|h| format!("height {h}"));
+                watch_line(w.id, &w.label, &w.from, &w.policy.to_string(), at, &w.webhook)
             })
             .collect()
     }
@@ -232,22 +213,50 @@ impl Human for AlertList {
         self.alerts
             .iter()
             .map(|a| {
-                let to = a.entity.clone().or(a.address.clone()).unwrap_or_else(|| "?".into());
-                let retracts = a.retracts.map(|s| format!(" (retracts #{s})")).unwrap_or_default();
-                format!(
-                    "#{} height {} [{}] {}: {} ({}) to {}{} in {}{}\n",
+                let amount = format!("{} ({})", crate::output::sat(a.amount_sat.get()), a.policy);
+                let at = format!("height {}", a.height);
+                alert_line(
                     a.seq,
-                    a.height,
-                    a.label,
+                    &at,
+                    &a.label,
                     a.kind,
-                    crate::output::sat(a.amount_sat.get()),
-                    a.policy,
-                    to,
-                    a.category.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
-                    a.txid,
-                    retracts
+                    &amount,
+                    (&a.entity, &a.address, &a.category),
+                    &a.txid,
+                    a.retracts,
                 )
             })
             .collect()
     }
+}
+
+/// One line of `watch list`, for either chain: `how` is the policy (and asset), `at` where
+/// the index stood when it was added.
+fn watch_line(id: u32, label: &str, from: &str, how: &str, at: Option<String>, webhook: &Option<String>) -> String {
+    format!(
+        "#{id} {label} — from {from}, {how}{}{}\n",
+        at.map(|h| format!(", added at {h}")).unwrap_or_default(),
+        webhook.as_ref().map(|u| format!(", webhook {u}")).unwrap_or_default()
+    )
+}
+
+/// One line of `alerts`, for either chain: `amount` as the chain writes it, `to` the entity,
+/// address and category reached.
+#[allow(clippy::too_many_arguments)]
+fn alert_line(
+    seq: u64,
+    at: &str,
+    label: &str,
+    kind: sleuth_engine::watch::AlertKind,
+    amount: &str,
+    (entity, address, category): (&Option<String>, &Option<String>, &Option<String>),
+    txid: &str,
+    retracts: Option<u64>,
+) -> String {
+    let to = entity.as_deref().or(address.as_deref()).unwrap_or("?");
+    format!(
+        "#{seq} {at} [{label}] {kind}: {amount} to {to}{} in {txid}{}\n",
+        category.as_ref().map(|c| format!(" ({c})")).unwrap_or_default(),
+        retracts.map(|s| format!(" (retracts #{s})")).unwrap_or_default()
+    )
 }
