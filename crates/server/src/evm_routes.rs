@@ -35,12 +35,19 @@ pub struct EvmState {
     pub metrics: Metrics,
     /// Woken when watches raise alerts, so that webhooks are sent at once.
     pub alerts_raised: tokio::sync::Notify,
+    /// What the watches were last traced at ([`crate::evm_watch::check_if_changed`]).
+    pub(crate) checked: std::sync::Mutex<Option<crate::evm_watch::CheckStamp>>,
 }
 
 impl EvmState {
     /// The state of a server over the EVM data dir `data_dir`.
     pub fn new(data_dir: PathBuf) -> EvmState {
-        EvmState { data_dir, metrics: Metrics::default(), alerts_raised: tokio::sync::Notify::new() }
+        EvmState {
+            data_dir,
+            metrics: Metrics::default(),
+            alerts_raised: tokio::sync::Notify::new(),
+            checked: std::sync::Mutex::new(None),
+        }
     }
 }
 
@@ -354,11 +361,34 @@ pub fn spawn_evm_follower(state: Shared, url: String, every: Duration, stop: Arc
                     if r.added_blocks > 0 || r.unwound_blocks > 0 {
                         state.metrics.snapshots.fetch_add(1, Ordering::Relaxed);
                         tracing::info!(height = ?r.height, added = r.added_blocks, unwound = r.unwound_blocks, "followed the node");
+                        // The new tip's alerts at once, not at the checker's next round.
+                        crate::evm_watch::check_if_changed(&state);
                     }
                 }
                 Err(e) => tracing::warn!("following {url}: {e}; trying again"),
             }
-            std::thread::sleep(every);
+            wait_for_block(&node, &state, every, &stop);
         }
     });
+}
+
+/// How often the follower asks the node for its height between rounds.
+const HEIGHT_POLL: Duration = Duration::from_millis(50);
+
+/// Waits up to `every` for the node to have a block above the indexed tip, asking its height
+/// every [`HEIGHT_POLL`] (`eth_blockNumber`, a few hundred bytes): an execution client has no
+/// long poll, and a block is then synced within that time instead of a whole round later. A
+/// reorg to a branch no longer than the old one is seen at the next round.
+fn wait_for_block(node: &evm::EvmNode, state: &EvmState, every: Duration, stop: &AtomicBool) {
+    let until = std::time::Instant::now() + every;
+    let indexed = state.metrics.tip_height.load(Ordering::Relaxed);
+    while std::time::Instant::now() < until && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(HEIGHT_POLL.min(every));
+        match node.block_number() {
+            Ok(h) if h > indexed => return,
+            Ok(_) => {}
+            // Away: the next round says so, with a warning.
+            Err(_) => return std::thread::sleep(until.saturating_duration_since(std::time::Instant::now())),
+        }
+    }
 }

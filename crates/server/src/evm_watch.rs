@@ -96,37 +96,47 @@ pub(crate) async fn alerts(
 
 /// What says the watches must be traced again: the index's tip, and the watch list's size
 /// and time.
-fn stamp(state: &EvmState) -> Option<(Option<String>, u64, Option<SystemTime>)> {
+pub(crate) type CheckStamp = (Option<String>, u64, Option<SystemTime>);
+
+fn stamp(state: &EvmState) -> Option<CheckStamp> {
     let tip = sleuth_engine::evm::open(&state.data_dir).and_then(|r| r.status_view()).ok()?.tip_hash;
     let list = sleuth_engine::DataDir::new(&state.data_dir).watches().join("evm.json");
     let meta = std::fs::metadata(list).ok();
     Some((tip, meta.as_ref().map_or(0, |m| m.len()), meta.and_then(|m| m.modified().ok())))
 }
 
-/// Traces the watches every `every`, on a thread of its own, whenever the index has a new
-/// tip (the follower's, or an ingest's in another process) or the watch list changed, and
-/// wakes the webhook sender when they raise alerts; until `stop`.
+/// Traces the watches if the index's tip or the watch list changed since they were last
+/// traced, records the new alerts and wakes the webhook sender. The follower calls it after
+/// each sync that moved the tip (so an alert does not wait for the checker's next round), the
+/// checker every refresh; one at a time.
+pub(crate) fn check_if_changed(state: &EvmState) {
+    let mut last = state.checked.lock().unwrap_or_else(|e| e.into_inner());
+    let now = stamp(state);
+    if now.is_none() || now == *last {
+        return;
+    }
+    match w::check_evm_watches(&state.data_dir) {
+        Ok(new) => {
+            for a in &new {
+                tracing::info!(seq = a.seq, watch = a.watch_id, kind = %a.kind, txid = %a.txid, amount_base = %a.amount_base, "alert");
+            }
+            state.metrics.alerts.fetch_add(new.len() as u64, Ordering::Relaxed);
+            if !new.is_empty() {
+                state.alerts_raised.notify_one();
+            }
+            *last = now;
+        }
+        // Another process checks, or a read failed: the next round tries again.
+        Err(e) => tracing::warn!("checking the watches: {e}"),
+    }
+}
+
+/// Runs [`check_if_changed`] every `every` on a thread of its own, until `stop`: it sees a
+/// tip an ingest in another process committed, and a watch added.
 pub fn spawn_checker(state: Arc<EvmState>, every: Duration, stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
-        let mut last = None;
         while !stop.load(Ordering::Relaxed) {
-            let now = stamp(&state);
-            if now.is_some() && now != last {
-                match w::check_evm_watches(&state.data_dir) {
-                    Ok(new) => {
-                        for a in &new {
-                            tracing::info!(seq = a.seq, watch = a.watch_id, kind = %a.kind, txid = %a.txid, amount_base = %a.amount_base, "alert");
-                        }
-                        state.metrics.alerts.fetch_add(new.len() as u64, Ordering::Relaxed);
-                        if !new.is_empty() {
-                            state.alerts_raised.notify_one();
-                        }
-                        last = now;
-                    }
-                    // Another checker holds the log, or a read failed: the next round tries again.
-                    Err(e) => tracing::warn!("checking the watches: {e}"),
-                }
-            }
+            check_if_changed(&state);
             std::thread::sleep(every);
         }
     });
