@@ -103,36 +103,7 @@ impl Human for EvmIncidentList {
 impl IncidentCmd {
     pub(crate) fn run(self, ctx: &Context) -> anyhow::Result<()> {
         if sleuth_engine::evm::is_evm_data_dir(&ctx.data_dir) {
-            match &self.cmd {
-                IncidentSub::List => {
-                    print(ctx, &EvmIncidentList { incidents: sleuth_engine::evm::evm_incidents(&ctx.data_dir)? });
-                    return Ok(());
-                }
-                IncidentSub::Show { incident } => {
-                    let i = sleuth_engine::evm::find_evm_incident(&ctx.data_dir, incident)?;
-                    print(ctx, &EvmIncidentList { incidents: vec![i] });
-                    return Ok(());
-                }
-                IncidentSub::Import { file, actors } => {
-                    let new = sleuth_engine::evm::parse_evm_csv(file)?;
-                    let added = sleuth_engine::evm::add_evm_incidents(&ctx.data_dir, new, actors.as_deref())?;
-                    print(ctx, &EvmIncidentList { incidents: added });
-                    return Ok(());
-                }
-                IncidentSub::Add { name, txids, victim, actor, date, source, actors } => {
-                    let new = sleuth_engine::evm::NewEvmIncident {
-                        name: name.clone(),
-                        victim: victim.clone(),
-                        actor: actor.clone(),
-                        date: date.clone(),
-                        source: source.clone(),
-                        txs: txids.clone(),
-                    };
-                    let added = sleuth_engine::evm::add_evm_incidents(&ctx.data_dir, vec![new], actors.as_deref())?;
-                    print(ctx, &EvmIncidentList { incidents: added });
-                    return Ok(());
-                }
-            }
+            return self.run_evm(ctx);
         }
         let engine = Engine::open(&ctx.data_dir);
         let incidents = match self.cmd {
@@ -153,6 +124,23 @@ impl IncidentCmd {
             }
         };
         print(ctx, &IncidentList { incidents });
+        Ok(())
+    }
+
+    /// The ledger of an EVM data dir: drain transactions instead of stolen outputs.
+    fn run_evm(self, ctx: &Context) -> anyhow::Result<()> {
+        use sleuth_engine::evm::{add_evm_incidents, evm_incidents, find_evm_incident, parse_evm_csv, NewEvmIncident};
+        let d = &ctx.data_dir;
+        let incidents = match self.cmd {
+            IncidentSub::Add { name, txids, victim, actor, date, source, actors } => {
+                let new = NewEvmIncident { name, victim, actor, date, source, txs: txids };
+                add_evm_incidents(d, vec![new], actors.as_deref())?
+            }
+            IncidentSub::Import { file, actors } => add_evm_incidents(d, parse_evm_csv(&file)?, actors.as_deref())?,
+            IncidentSub::List => evm_incidents(d)?,
+            IncidentSub::Show { incident } => vec![find_evm_incident(d, &incident)?],
+        };
+        print(ctx, &EvmIncidentList { incidents });
         Ok(())
     }
 }

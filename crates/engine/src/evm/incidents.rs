@@ -132,13 +132,11 @@ pub fn add_evm_incidents(
                 .tx_num_of(&h)?
                 .ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h} is not in the index")))?;
             let tx = r.tx(num)?.ok_or_else(|| sleuth_evm::EvmError::NotFound(format!("transaction {h}")))?;
-            let moved = r.transfers(tx.first_transfer, tx.transfer_count as u64)?.iter().any(|x| {
-                x.effective()
-                    && !matches!(
-                        x.kind,
-                        sleuth_evm::model::TransferKind::FeeBurn | sleuth_evm::model::TransferKind::FeeTip
-                    )
-            });
+            // Fees alone move no stolen value.
+            let moved = r
+                .transfers(tx.first_transfer, tx.transfer_count as u64)?
+                .iter()
+                .any(|x| x.effective() && x.kind.involves());
             if !moved {
                 return Err(EngineError::Incident(format!("transaction {h} moved no value: it cannot be a drain")));
             }

@@ -133,7 +133,7 @@ pub fn parse_start(s: &str) -> Result<TraceStart, EvmError> {
     if t.len() == 42 {
         return parse_address(t).map(TraceStart::Account);
     }
-    parse_hash(t).map(TraceStart::Tx).map_err(|_| {
+    parse_hash(t).map(|h| TraceStart::Txs(vec![h])).map_err(|_| {
         EvmError::BadInput(format!(
             "{t:?} is neither a transaction hash (0x and 64 hex digits), an address (0x and 40) nor incident:NAME"
         ))

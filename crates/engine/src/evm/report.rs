@@ -148,7 +148,7 @@ fn traces_of(
     until: u64,
     prices: Option<&PriceTable>,
 ) -> Result<Figures, EngineError> {
-    use sleuth_evm::model::{AssetId, TransferKind};
+    use sleuth_evm::model::AssetId;
     let r = open(data_dir)?;
     let mut drains: Vec<B256> = Vec::new();
     let mut ids: Vec<AssetId> = Vec::new();
@@ -162,8 +162,7 @@ fn traces_of(
             continue;
         }
         for t in r.transfers(tx.first_transfer, tx.transfer_count as u64)? {
-            let moved = t.effective() && !matches!(t.kind, TransferKind::FeeBurn | TransferKind::FeeTip);
-            if moved && !ids.contains(&t.asset) {
+            if t.effective() && t.kind.involves() && !ids.contains(&t.asset) {
                 ids.push(t.asset);
             }
         }

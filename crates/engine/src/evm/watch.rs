@@ -229,7 +229,7 @@ fn movements(data_dir: &Path, watch: &EvmWatch) -> Result<Vec<EvmAlert>, EngineE
     // Where the watched value already was: the drains' payees, or the watched account.
     let own: HashSet<String> = match &start {
         TraceStart::Account(a) => [a.to_string().to_ascii_lowercase()].into(),
-        TraceStart::Tx(_) | TraceStart::Txs(_) => trace.sources.iter().map(|s| s.to.to_ascii_lowercase()).collect(),
+        TraceStart::Txs(_) => trace.sources.iter().map(|s| s.to.to_ascii_lowercase()).collect(),
     };
     let mut out = Vec::new();
     for e in trace.endpoints {

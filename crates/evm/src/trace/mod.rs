@@ -70,10 +70,8 @@ impl<F: Fn(&Address) -> Option<AccountLabel>> Labels for F {
 /// Where a trace starts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TraceStart {
-    /// The value a transaction moved (of the asset traced): a drain.
-    Tx(B256),
-    /// The value several transactions moved: an incident's drains, each tainting what it
-    /// paid when the replay reaches it.
+    /// The value the transactions moved (of the asset traced): a drain, or an incident's
+    /// drains, each tainting what it paid when the replay reaches it.
     Txs(Vec<B256>),
     /// Everything an account ever received: a thief's account.
     Account(Address),

@@ -115,7 +115,6 @@ impl Walk<'_> {
                 self.track(*a, 0, 0, None, true)?;
                 Ok(Vec::new())
             }
-            TraceStart::Tx(hash) => self.seed_txs(std::slice::from_ref(hash)),
             TraceStart::Txs(hashes) => self.seed_txs(hashes),
         }
     }

@@ -49,7 +49,8 @@ fn the_drain_is_traced_to_both_exchanges_with_the_mixed_share_dark() {
         Some(AccountLabel { entity: name.into(), category: "exchange".into(), class: LabelClass::Service })
     };
 
-    let report = trace_forward(&r, &TraceStart::Tx(heist.drain_eth), &AccountTraceOptions::default(), &labels).unwrap();
+    let report =
+        trace_forward(&r, &TraceStart::Txs(vec![heist.drain_eth]), &AccountTraceOptions::default(), &labels).unwrap();
     assert_eq!(report.asset, "ETH");
     assert_eq!(report.traced_base.0, U256::from(100 * ETH));
     assert_eq!(report.sources.len(), 1);
@@ -122,7 +123,7 @@ fn the_drain_is_traced_to_both_exchanges_with_the_mixed_share_dark() {
     // The token drain, traced on its own asset: both deposits, and the burn.
     let token = r.token_id(&heist.token).unwrap().unwrap();
     let opts = AccountTraceOptions { asset: token, ..AccountTraceOptions::default() };
-    let t = trace_forward(&r, &TraceStart::Tx(heist.drain_token), &opts, &labels).unwrap();
+    let t = trace_forward(&r, &TraceStart::Txs(vec![heist.drain_token]), &opts, &labels).unwrap();
     assert_eq!(t.asset, heist.token.to_string());
     assert_eq!(t.traced_base.0, U256::from(500_000_000_000u64));
     let at = |a: &Address| t.endpoints.iter().find(|e| e.address == a.to_string()).map(|e| e.amounts_base[1].0);
