@@ -296,6 +296,8 @@ async fn metrics(State(s): State<Shared>) -> Response {
         screen,
         screen_batch,
         incidents,
+        incident,
+        report,
         crate::evm_watch::watches,
         crate::evm_watch::add_watch,
         crate::evm_watch::alerts,
@@ -308,8 +310,9 @@ async fn metrics(State(s): State<Shared>) -> Response {
         EvmTraceRequest,
         EvmScreenRequest,
         EvmBatchScreenRequest,
+        crate::routes::ReportRequest,
         crate::evm_watch::EvmWatchRequest,
-        crate::watch_routes::AlertsQuery
+        crate::evm_watch::EvmAlertsQuery
     ))
 )]
 pub struct EvmApiDoc;

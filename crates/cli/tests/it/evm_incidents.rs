@@ -157,6 +157,10 @@ fn incidents_imported_from_csv_are_traced_together_reported_per_actor_and_watche
         assert_eq!((code, &i["name"]), (200, &json!("Exchange C heist")));
         let (code, _) = get(&server, "/api/v1/incidents/9");
         assert_eq!(code, 404);
+        let (_, doc) = get(&server, "/api/v1/openapi.json");
+        for route in ["/api/v1/reports", "/api/v1/incidents/{incident}", "/api/v1/watches", "/api/v1/alerts"] {
+            assert!(doc["paths"][route].is_object(), "{route} in the OpenAPI document");
+        }
     }
 
     // USD: each incident's ether at the close of its day, each arrival at a service at the
